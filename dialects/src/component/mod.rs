@@ -1,0 +1,2 @@
+//! `component`: WIT-level types, imports and exports, canonical-ABI lift/lower, and use-once
+//! resources. Not registered yet: a later issue fills it.

@@ -1,0 +1,28 @@
+//! WasmIR dialects, one folder each. Every op is declared once, as an [`OpDef`] table entry,
+//! next to its folders, canonicalization patterns and typed builder functions.
+//!
+//! Registered now: `builtin` (module), `func` (functions, calls, returns) and `arith`
+//! (Wasm-exact numeric ops). The structured-control dialect and the Wasm-native five
+//! (`memory`, `refs`, `simd`, `gc`, `component`) have their folders and module docs; later
+//! issues fill them (see ARCHITECTURE.md).
+//!
+//! [`OpDef`]: wasmir_ir::OpDef
+
+pub mod arith;
+pub mod builtin;
+pub mod component;
+pub mod control;
+pub mod func;
+pub mod gc;
+pub mod memory;
+pub mod refs;
+pub mod simd;
+
+use wasmir_ir::Registry;
+
+/// A registry with every dialect this crate implements.
+pub fn all_dialects() -> Registry {
+    let mut r = Registry::new();
+    r.register(&builtin::DIALECT).register(&func::DIALECT).register(&arith::DIALECT);
+    r
+}

@@ -1,0 +1,632 @@
+//! `Body`: the arenas of one isolated scope (ops, blocks, regions, SSA values with use lists).
+//!
+//! An op declared `ISOLATED_FROM_ABOVE` (a module, a function) owns its regions in a child
+//! `Body`, so every handle is local to the body that made it. That gives isolation by
+//! construction, SSA numbering per function, and parallel function passes: each function
+//! body is a disjoint `&mut Body`.
+
+use crate::entity::entity;
+use crate::registry::OpKind;
+use crate::{Attr, Location, Type};
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+entity!(
+    /// An operation in a [`Body`].
+    Op
+);
+entity!(
+    /// A block: arguments and an ordered list of ops.
+    Block
+);
+entity!(
+    /// A region: the blocks nested in an op (exactly one in structured WasmIR, or none).
+    Region
+);
+entity!(
+    /// An SSA value: an op result or a block argument.
+    Value
+);
+
+/// One use of a value: operand `index` of `op`.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Use {
+    pub op: Op,
+    pub index: u32,
+}
+
+/// Where a value is defined.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum ValueDef {
+    Result { op: Op, index: u32 },
+    BlockArg { block: Block, index: u32 },
+}
+
+#[derive(Clone, Debug)]
+struct ValueData {
+    ty: Type,
+    def: ValueDef,
+    uses: Vec<Use>,
+}
+
+#[derive(Clone, Debug)]
+struct OpData {
+    kind: OpKind,
+    attrs: Attr,
+    operands: SmallVec<[Value; 3]>,
+    results: SmallVec<[Value; 1]>,
+    regions: SmallVec<[Region; 1]>,
+    child: Option<u32>,
+    parent: Option<Block>,
+    prev: Option<Op>,
+    next: Option<Op>,
+    loc: Location,
+    alive: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct BlockData {
+    args: SmallVec<[Value; 2]>,
+    first: Option<Op>,
+    last: Option<Op>,
+    parent: Option<Region>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct RegionData {
+    blocks: SmallVec<[Block; 1]>,
+    parent: Option<Op>,
+}
+
+/// Everything needed to create an op.
+#[derive(Debug, Clone)]
+pub struct NewOp {
+    pub kind: OpKind,
+    pub operands: SmallVec<[Value; 3]>,
+    pub result_types: SmallVec<[Type; 1]>,
+    pub attrs: Attr,
+    /// Regions in this body (for ops that are not isolated).
+    pub regions: SmallVec<[Region; 1]>,
+    /// The child body of an isolated op; its root regions are the op's regions.
+    pub child: Option<Body>,
+    pub loc: Location,
+}
+
+impl NewOp {
+    /// An op of `kind` with nothing else yet.
+    pub fn new(kind: OpKind, loc: Location) -> Self {
+        Self {
+            kind,
+            operands: SmallVec::new(),
+            result_types: SmallVec::new(),
+            attrs: Attr::EMPTY_DICT,
+            regions: SmallVec::new(),
+            child: None,
+            loc,
+        }
+    }
+}
+
+/// The storage of one isolated scope. See the module documentation.
+#[derive(Clone, Debug, Default)]
+pub struct Body {
+    ops: Vec<OpData>,
+    blocks: Vec<BlockData>,
+    regions: Vec<RegionData>,
+    values: Vec<ValueData>,
+    children: Vec<Body>,
+    roots: SmallVec<[Region; 1]>,
+}
+
+/// Iterates the ops of a block in order.
+#[derive(Debug, Clone)]
+pub struct BlockOps<'a> {
+    body: &'a Body,
+    next: Option<Op>,
+}
+
+impl Iterator for BlockOps<'_> {
+    type Item = Op;
+    #[inline]
+    fn next(&mut self) -> Option<Op> {
+        let op = self.next?;
+        self.next = self.body.ops[op.index()].next;
+        Some(op)
+    }
+}
+
+impl Body {
+    /// An empty body.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A body whose single root region holds one empty block: the shape of a module's body.
+    pub fn with_root_block() -> (Self, Block) {
+        let mut body = Self::new();
+        let region = body.create_region();
+        let block = body.create_block(&[]);
+        body.append_block(region, block);
+        body.roots.push(region);
+        (body, block)
+    }
+
+    // ----- reading ops -----
+
+    /// The op's kind.
+    #[inline]
+    pub fn op_kind(&self, op: Op) -> OpKind {
+        self.ops[op.index()].kind
+    }
+    /// The op's attribute dictionary.
+    #[inline]
+    pub fn op_attrs(&self, op: Op) -> Attr {
+        self.ops[op.index()].attrs
+    }
+    /// The op's operands.
+    #[inline]
+    pub fn operands(&self, op: Op) -> &[Value] {
+        &self.ops[op.index()].operands
+    }
+    /// The op's results.
+    #[inline]
+    pub fn results(&self, op: Op) -> &[Value] {
+        &self.ops[op.index()].results
+    }
+    /// The op's regions: in this body, or the root regions of its child body if isolated.
+    pub fn op_regions(&self, op: Op) -> &[Region] {
+        &self.ops[op.index()].regions
+    }
+    /// The child body of an isolated op.
+    pub fn child(&self, op: Op) -> Option<&Body> {
+        self.ops[op.index()].child.map(|c| &self.children[c as usize])
+    }
+    /// The child body of an isolated op, mutably.
+    pub fn child_mut(&mut self, op: Op) -> Option<&mut Body> {
+        self.ops[op.index()].child.map(|c| &mut self.children[c as usize])
+    }
+    /// The op's source location.
+    #[inline]
+    pub fn op_loc(&self, op: Op) -> Location {
+        self.ops[op.index()].loc
+    }
+    /// The block holding the op, if it is linked into one.
+    #[inline]
+    pub fn op_block(&self, op: Op) -> Option<Block> {
+        self.ops[op.index()].parent
+    }
+    /// The next op in the same block.
+    #[inline]
+    pub fn next_op(&self, op: Op) -> Option<Op> {
+        self.ops[op.index()].next
+    }
+    /// The previous op in the same block.
+    #[inline]
+    pub fn prev_op(&self, op: Op) -> Option<Op> {
+        self.ops[op.index()].prev
+    }
+    /// False once the op was erased.
+    #[inline]
+    pub fn is_alive(&self, op: Op) -> bool {
+        self.ops.get(op.index()).is_some_and(|o| o.alive)
+    }
+    /// The op whose region contains the op's block (in this body).
+    pub fn parent_op(&self, op: Op) -> Option<Op> {
+        self.op_block(op).and_then(|b| self.block_parent_op(b))
+    }
+    /// Number of op slots ever allocated (erased ones included).
+    pub fn op_capacity(&self) -> usize {
+        self.ops.len()
+    }
+    /// Number of live ops in this body, not counting child bodies.
+    pub fn live_op_count(&self) -> usize {
+        self.ops.iter().filter(|o| o.alive).count()
+    }
+
+    // ----- reading blocks, regions, values -----
+
+    /// The root regions: for a child body, the regions of the isolated op that owns it.
+    pub fn roots(&self) -> &[Region] {
+        &self.roots
+    }
+    /// The blocks of a region.
+    #[inline]
+    pub fn region_blocks(&self, region: Region) -> &[Block] {
+        &self.regions[region.index()].blocks
+    }
+    /// The op owning a region (`None` for root regions).
+    pub fn region_parent(&self, region: Region) -> Option<Op> {
+        self.regions[region.index()].parent
+    }
+    /// The block's arguments.
+    #[inline]
+    pub fn block_args(&self, block: Block) -> &[Value] {
+        &self.blocks[block.index()].args
+    }
+    /// The block's ops in order.
+    #[inline]
+    pub fn block_ops(&self, block: Block) -> BlockOps<'_> {
+        BlockOps { body: self, next: self.blocks[block.index()].first }
+    }
+    /// The block's first op.
+    pub fn block_first(&self, block: Block) -> Option<Op> {
+        self.blocks[block.index()].first
+    }
+    /// The block's last op.
+    pub fn block_last(&self, block: Block) -> Option<Op> {
+        self.blocks[block.index()].last
+    }
+    /// The region holding the block.
+    pub fn block_region(&self, block: Block) -> Option<Region> {
+        self.blocks[block.index()].parent
+    }
+    /// The op whose region holds the block (`None` in a root region).
+    pub fn block_parent_op(&self, block: Block) -> Option<Op> {
+        self.block_region(block).and_then(|r| self.region_parent(r))
+    }
+    /// The value's type.
+    #[inline]
+    pub fn value_type(&self, value: Value) -> Type {
+        self.values[value.index()].ty
+    }
+    /// Where the value is defined.
+    #[inline]
+    pub fn value_def(&self, value: Value) -> ValueDef {
+        self.values[value.index()].def
+    }
+    /// The op defining the value, if it is an op result.
+    pub fn defining_op(&self, value: Value) -> Option<Op> {
+        match self.value_def(value) {
+            ValueDef::Result { op, .. } => Some(op),
+            ValueDef::BlockArg { .. } => None,
+        }
+    }
+    /// Every use of the value.
+    #[inline]
+    pub fn uses(&self, value: Value) -> &[Use] {
+        &self.values[value.index()].uses
+    }
+    /// Whether anything uses the value.
+    #[inline]
+    pub fn has_uses(&self, value: Value) -> bool {
+        !self.values[value.index()].uses.is_empty()
+    }
+    /// Whether `value` is a handle this body allocated.
+    pub fn contains_value(&self, value: Value) -> bool {
+        value.index() < self.values.len()
+    }
+
+    // ----- creating -----
+
+    /// Creates a detached op; link it with [`Body::append_op`] or an insert.
+    pub fn create_op(&mut self, new: NewOp) -> Op {
+        let op = Op::from_index(self.ops.len());
+        let results = new
+            .result_types
+            .iter()
+            .enumerate()
+            .map(|(i, &ty)| self.new_value(ty, ValueDef::Result { op, index: i as u32 }))
+            .collect();
+        for (i, &v) in new.operands.iter().enumerate() {
+            self.values[v.index()].uses.push(Use { op, index: i as u32 });
+        }
+        for &r in &new.regions {
+            self.regions[r.index()].parent = Some(op);
+        }
+        let child = new.child.map(|c| {
+            self.children.push(c);
+            self.children.len() as u32 - 1
+        });
+        self.ops.push(OpData {
+            kind: new.kind,
+            attrs: new.attrs,
+            operands: new.operands,
+            results,
+            regions: new.regions,
+            child,
+            parent: None,
+            prev: None,
+            next: None,
+            loc: new.loc,
+            alive: true,
+        });
+        op
+    }
+
+    fn new_value(&mut self, ty: Type, def: ValueDef) -> Value {
+        let v = Value::from_index(self.values.len());
+        self.values.push(ValueData { ty, def, uses: Vec::new() });
+        v
+    }
+
+    /// Creates a detached, empty region.
+    pub fn create_region(&mut self) -> Region {
+        let r = Region::from_index(self.regions.len());
+        self.regions.push(RegionData::default());
+        r
+    }
+
+    /// Creates a detached block with arguments of the given types.
+    pub fn create_block(&mut self, arg_types: &[Type]) -> Block {
+        let block = Block::from_index(self.blocks.len());
+        self.blocks.push(BlockData::default());
+        for &ty in arg_types {
+            self.add_block_arg(block, ty);
+        }
+        block
+    }
+
+    /// Appends an argument to a block.
+    pub fn add_block_arg(&mut self, block: Block, ty: Type) -> Value {
+        let index = self.blocks[block.index()].args.len() as u32;
+        let v = self.new_value(ty, ValueDef::BlockArg { block, index });
+        self.blocks[block.index()].args.push(v);
+        v
+    }
+
+    /// Appends a block to a region.
+    pub fn append_block(&mut self, region: Region, block: Block) {
+        self.blocks[block.index()].parent = Some(region);
+        self.regions[region.index()].blocks.push(block);
+    }
+
+    /// Makes `regions` the root regions (used when this body becomes an isolated op's child).
+    pub fn set_roots(&mut self, regions: &[Region]) {
+        self.roots = regions.iter().copied().collect();
+    }
+
+    // ----- linking -----
+
+    /// Appends a detached op at the end of `block`.
+    pub fn append_op(&mut self, block: Block, op: Op) {
+        debug_assert!(self.ops[op.index()].parent.is_none(), "op is already linked");
+        let last = self.blocks[block.index()].last;
+        {
+            let data = &mut self.ops[op.index()];
+            data.parent = Some(block);
+            data.prev = last;
+            data.next = None;
+        }
+        match last {
+            Some(last) => self.ops[last.index()].next = Some(op),
+            None => self.blocks[block.index()].first = Some(op),
+        }
+        self.blocks[block.index()].last = Some(op);
+    }
+
+    /// Inserts a detached op right before `anchor`.
+    pub fn insert_op_before(&mut self, anchor: Op, op: Op) {
+        let block = self.ops[anchor.index()].parent.expect("anchor is not in a block");
+        let prev = self.ops[anchor.index()].prev;
+        {
+            let data = &mut self.ops[op.index()];
+            data.parent = Some(block);
+            data.prev = prev;
+            data.next = Some(anchor);
+        }
+        self.ops[anchor.index()].prev = Some(op);
+        match prev {
+            Some(prev) => self.ops[prev.index()].next = Some(op),
+            None => self.blocks[block.index()].first = Some(op),
+        }
+    }
+
+    /// Inserts a detached op right after `anchor`.
+    pub fn insert_op_after(&mut self, anchor: Op, op: Op) {
+        match self.ops[anchor.index()].next {
+            Some(next) => self.insert_op_before(next, op),
+            None => {
+                let block = self.ops[anchor.index()].parent.expect("anchor is not in a block");
+                self.append_op(block, op);
+            }
+        }
+    }
+
+    /// Takes an op out of its block without erasing it (to move it elsewhere).
+    pub fn unlink_op(&mut self, op: Op) {
+        let (block, prev, next) = {
+            let d = &self.ops[op.index()];
+            match d.parent {
+                Some(b) => (b, d.prev, d.next),
+                None => return,
+            }
+        };
+        match prev {
+            Some(p) => self.ops[p.index()].next = next,
+            None => self.blocks[block.index()].first = next,
+        }
+        match next {
+            Some(n) => self.ops[n.index()].prev = prev,
+            None => self.blocks[block.index()].last = prev,
+        }
+        let d = &mut self.ops[op.index()];
+        d.parent = None;
+        d.prev = None;
+        d.next = None;
+    }
+
+    /// Moves an op (linked or not) to right before `anchor`.
+    pub fn move_op_before(&mut self, op: Op, anchor: Op) {
+        self.unlink_op(op);
+        self.insert_op_before(anchor, op);
+    }
+
+    /// Erases an op and everything nested in it. Its results must have no uses left.
+    pub fn erase_op(&mut self, op: Op) {
+        debug_assert!(
+            self.results(op).iter().all(|&r| !self.has_uses(r)),
+            "erasing an op whose results are still used"
+        );
+        self.unlink_op(op);
+        let mut stack = vec![op];
+        while let Some(op) = stack.pop() {
+            let operands = std::mem::take(&mut self.ops[op.index()].operands);
+            for (i, v) in operands.into_iter().enumerate() {
+                self.remove_use(v, Use { op, index: i as u32 });
+            }
+            let regions = std::mem::take(&mut self.ops[op.index()].regions);
+            for r in regions {
+                for b in std::mem::take(&mut self.regions[r.index()].blocks) {
+                    let mut next = self.blocks[b.index()].first;
+                    while let Some(inner) = next {
+                        next = self.ops[inner.index()].next;
+                        stack.push(inner);
+                    }
+                    self.blocks[b.index()] = BlockData::default();
+                }
+            }
+            if let Some(c) = self.ops[op.index()].child.take() {
+                self.children[c as usize] = Body::new();
+            }
+            let d = &mut self.ops[op.index()];
+            d.alive = false;
+            d.parent = None;
+            d.prev = None;
+            d.next = None;
+        }
+    }
+
+    fn remove_use(&mut self, value: Value, u: Use) {
+        let uses = &mut self.values[value.index()].uses;
+        if let Some(pos) = uses.iter().position(|&x| x == u) {
+            uses.swap_remove(pos);
+        }
+    }
+
+    // ----- changing operands, attributes, uses -----
+
+    /// Replaces operand `index` of `op`.
+    pub fn set_operand(&mut self, op: Op, index: usize, value: Value) {
+        let old = self.ops[op.index()].operands[index];
+        if old == value {
+            return;
+        }
+        let u = Use { op, index: index as u32 };
+        self.remove_use(old, u);
+        self.ops[op.index()].operands[index] = value;
+        self.values[value.index()].uses.push(u);
+    }
+
+    /// Replaces all operands of `op`.
+    pub fn set_operands(&mut self, op: Op, values: &[Value]) {
+        let old = std::mem::take(&mut self.ops[op.index()].operands);
+        for (i, v) in old.into_iter().enumerate() {
+            self.remove_use(v, Use { op, index: i as u32 });
+        }
+        for (i, &v) in values.iter().enumerate() {
+            self.values[v.index()].uses.push(Use { op, index: i as u32 });
+        }
+        self.ops[op.index()].operands = values.iter().copied().collect();
+    }
+
+    /// Swaps two operands of `op` (commutative canonicalization).
+    pub fn swap_operands(&mut self, op: Op, a: usize, b: usize) {
+        let mut values: SmallVec<[Value; 3]> = self.operands(op).into();
+        values.swap(a, b);
+        self.set_operands(op, &values);
+    }
+
+    /// Replaces the op's attribute dictionary.
+    pub fn set_attrs(&mut self, op: Op, attrs: Attr) {
+        self.ops[op.index()].attrs = attrs;
+    }
+
+    /// Changes a value's type (used by type-rewriting passes; the verifier re-checks).
+    pub fn set_value_type(&mut self, value: Value, ty: Type) {
+        self.values[value.index()].ty = ty;
+    }
+
+    /// Makes every use of `from` a use of `to`. Costs the number of uses of `from`.
+    pub fn replace_all_uses(&mut self, from: Value, to: Value) {
+        if from == to {
+            return;
+        }
+        let uses = std::mem::take(&mut self.values[from.index()].uses);
+        for u in &uses {
+            self.ops[u.op.index()].operands[u.index as usize] = to;
+        }
+        self.values[to.index()].uses.extend(uses);
+    }
+
+    /// Replaces the results of `op` with `values` and erases `op`.
+    pub fn replace_op(&mut self, op: Op, values: &[Value]) {
+        let results: SmallVec<[Value; 1]> = self.results(op).into();
+        debug_assert_eq!(results.len(), values.len());
+        for (r, &v) in results.into_iter().zip(values) {
+            self.replace_all_uses(r, v);
+        }
+        self.erase_op(op);
+    }
+
+    // ----- cloning -----
+
+    /// Deep-clones `op` (regions and child body included) as a detached op, mapping operands
+    /// through `map` (values not in the map stay as they are) and recording result mappings.
+    pub fn clone_op(&mut self, op: Op, map: &mut FxHashMap<Value, Value>) -> Op {
+        let src = &self.ops[op.index()];
+        let kind = src.kind;
+        let attrs = src.attrs;
+        let loc = src.loc;
+        let operands: SmallVec<[Value; 3]> =
+            src.operands.iter().map(|v| *map.get(v).unwrap_or(v)).collect();
+        let result_types: SmallVec<[Type; 1]> =
+            src.results.iter().map(|&r| self.value_type(r)).collect();
+        let src_regions = src.regions.clone();
+        let child = src.child.map(|c| self.children[c as usize].clone());
+        let regions = src_regions.iter().map(|&r| self.clone_region(r, map)).collect();
+        let new = self.create_op(NewOp { kind, operands, result_types, attrs, regions, child, loc });
+        let pairs: Vec<(Value, Value)> =
+            self.results(op).iter().copied().zip(self.results(new).iter().copied()).collect();
+        map.extend(pairs);
+        new
+    }
+
+    /// Deep-clones a region as a detached region.
+    pub fn clone_region(&mut self, region: Region, map: &mut FxHashMap<Value, Value>) -> Region {
+        let new_region = self.create_region();
+        let blocks: SmallVec<[Block; 1]> = self.region_blocks(region).into();
+        for block in blocks {
+            let arg_types: SmallVec<[Type; 2]> =
+                self.block_args(block).iter().map(|&a| self.value_type(a)).collect();
+            let new_block = self.create_block(&arg_types);
+            let pairs: Vec<(Value, Value)> = self
+                .block_args(block)
+                .iter()
+                .copied()
+                .zip(self.block_args(new_block).iter().copied())
+                .collect();
+            map.extend(pairs);
+            self.append_block(new_region, new_block);
+            let ops: Vec<Op> = self.block_ops(block).collect();
+            for op in ops {
+                let cloned = self.clone_op(op, map);
+                self.append_op(new_block, cloned);
+            }
+        }
+        new_region
+    }
+
+    // ----- child bodies -----
+
+    /// All child bodies (some may be empty placeholders of erased ops).
+    pub fn children(&self) -> &[Body] {
+        &self.children
+    }
+
+    /// The isolated ops of this body paired with their child bodies, mutably. Callers read
+    /// what they need of the ops first; the bodies are disjoint, so they can be processed in
+    /// parallel.
+    pub fn isolated_children_mut(&mut self) -> Vec<(Op, &mut Body)> {
+        let mut owners: Vec<Option<Op>> = vec![None; self.children.len()];
+        for (i, d) in self.ops.iter().enumerate() {
+            if let (true, Some(c)) = (d.alive, d.child) {
+                owners[c as usize] = Some(Op::from_index(i));
+            }
+        }
+        self.children
+            .iter_mut()
+            .zip(owners)
+            .filter_map(|(b, owner)| owner.map(|o| (o, b)))
+            .collect()
+    }
+}

@@ -1,0 +1,60 @@
+//! Rewrites over WasmIR. Now: the dialect-agnostic passes `canonicalize` (each dialect's
+//! folders and patterns), `cse`, `dce` and `symbol-dce`, all driven by op traits rather than
+//! op names. The e-graph rewriter (egg) and the rewrites that cite invariants arrive with
+//! issue 5, in this crate.
+
+mod canonicalize;
+mod cse;
+mod dce;
+mod symbol_dce;
+
+pub use canonicalize::{Canonicalize, canonicalize_body};
+pub use cse::{Cse, cse_body};
+pub use dce::{Dce, dce_body};
+pub use symbol_dce::SymbolDce;
+
+use wasmir_ir::pass::PassRegistry;
+use wasmir_ir::{Attr, AttrData, Body, Context, Op, Traits};
+
+/// Registers every pass of this crate.
+pub fn register_passes(registry: &mut PassRegistry) {
+    registry
+        .register(canonicalize::INFO)
+        .register(cse::INFO)
+        .register(dce::INFO)
+        .register(symbol_dce::INFO);
+}
+
+/// Whether `op` can be erased when its results are unused: it is pure (no effect, no trap),
+/// not a terminator, and its results (if any) have no uses.
+pub fn is_trivially_dead(ctx: &Context, body: &Body, op: Op) -> bool {
+    let def = ctx.op_def(body.op_kind(op));
+    def.has(Traits::PURE)
+        && !def.has(Traits::TERMINATOR)
+        && body.op_regions(op).is_empty()
+        && body.child(op).is_none()
+        && body.results(op).iter().all(|&r| !body.has_uses(r))
+}
+
+/// The constant a value has when a `CONSTANT_LIKE` op defines it.
+pub fn constant_of(ctx: &Context, body: &Body, value: wasmir_ir::Value) -> Option<Attr> {
+    let op = body.defining_op(value)?;
+    if !ctx.op_def(body.op_kind(op)).has(Traits::CONSTANT_LIKE) {
+        return None;
+    }
+    ctx.dict_get(body.op_attrs(op), "value")
+}
+
+/// Calls `f` on every symbol name referenced anywhere inside attribute `a`.
+pub fn for_each_symbol_ref(ctx: &Context, a: Attr, f: &mut dyn FnMut(&str)) {
+    match ctx.attr_data(a) {
+        AttrData::SymbolRef(path) => {
+            if let Some(&first) = path.first() {
+                f(ctx.ident_str(first));
+            }
+        }
+        AttrData::Array(items) => items.iter().for_each(|&i| for_each_symbol_ref(ctx, i, f)),
+        AttrData::Dict(entries) => entries.iter().for_each(|&(_, v)| for_each_symbol_ref(ctx, v, f)),
+        _ => {}
+    }
+}

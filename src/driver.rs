@@ -1,0 +1,284 @@
+//! The `wasmir-opt` driver as a library function, so tests can run it in-process.
+
+use crate::{context, pass_registry};
+use clap::{Parser, ValueEnum};
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+use wasmir_ir::diagnostics::{check_expected, render};
+use wasmir_ir::parser::{ParseOptions, parse_module};
+use wasmir_ir::pass::PassManager;
+use wasmir_ir::printer::{PrintOptions, print_module};
+use wasmir_ir::{Context, Diagnostic, FileId, Location};
+
+/// What to write.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// Textual IR in the custom (readable) form.
+    Ir,
+    /// Textual IR with every op in MLIR's generic form.
+    Generic,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  wasmir-opt input.wir                          parse, verify and print in the custom form
+  wasmir-opt input.wir --emit=generic           print every op in the generic form
+  wasmir-opt input.wir --passes=canonicalize,cse,dce -o out.wir
+  wasmir-opt input.wir --passes='canonicalize{max-iterations=3}' --print-ir-after-all
+  wasmir-opt cases.wir --split-input-file --verify-diagnostics
+  cat input.wir | wasmir-opt - --timing
+
+Exit status: 0 on success, 1 on any error in the input (diagnostics go to stderr).";
+
+/// Command-line options of `wasmir-opt`.
+#[derive(Parser, Debug)]
+#[command(name = "wasmir-opt", version, about = "Parse, verify, transform and print WasmIR", after_help = AFTER_HELP)]
+pub struct Options {
+    /// Input file (`-` or nothing for standard input).
+    pub input: Option<String>,
+    /// Output file (standard output by default).
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<String>,
+    /// What to write.
+    #[arg(long, value_enum, default_value_t = Emit::Ir)]
+    pub emit: Emit,
+    /// Pass pipeline, e.g. `canonicalize,cse` or `canonicalize{max-iterations=3}`.
+    #[arg(long)]
+    pub passes: Option<String>,
+    /// Treat `// -----` lines as separators between independent inputs.
+    #[arg(long)]
+    pub split_input_file: bool,
+    /// Check diagnostics against `// expected-error {{...}}` annotations instead of failing.
+    #[arg(long)]
+    pub verify_diagnostics: bool,
+    /// Print the IR after every pass (to stderr).
+    #[arg(long)]
+    pub print_ir_after_all: bool,
+    /// Print the IR after the named pass (repeatable).
+    #[arg(long, value_name = "PASS")]
+    pub print_ir_after: Vec<String>,
+    /// Report wall time per phase and per pass (to stderr).
+    #[arg(long)]
+    pub timing: bool,
+    /// Do not verify after parsing or between passes.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Print `loc(...)` after every op.
+    #[arg(long)]
+    pub print_debuginfo: bool,
+    /// List the registered passes and exit.
+    #[arg(long)]
+    pub list_passes: bool,
+    /// List the registered ops and exit.
+    #[arg(long)]
+    pub list_ops: bool,
+    /// Deepest nesting of regions, attributes and types accepted.
+    #[arg(long, default_value_t = ParseOptions::default().max_nesting)]
+    pub max_nesting: u32,
+}
+
+/// Parses arguments and runs. Returns the exit status.
+pub fn main_with_args(
+    args: impl IntoIterator<Item = OsString>,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> i32 {
+    let opts = match Options::try_parse_from(args) {
+        Ok(o) => o,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let text = e.render().to_string();
+            let _ = if code == 0 { stdout.write_all(text.as_bytes()) } else { stderr.write_all(text.as_bytes()) };
+            return code;
+        }
+    };
+    run(&opts, stdin, stdout, stderr)
+}
+
+/// Runs the driver with parsed options. Returns the exit status.
+pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
+    let ctx = context();
+    let registry = pass_registry();
+    if opts.list_passes {
+        let mut out = String::new();
+        for p in registry.passes() {
+            out.push_str(&format!("{:<16} {}\n", p.name, p.summary));
+            for o in p.options {
+                out.push_str(&format!("    {}={:<10} {}\n", o.name, o.default, o.doc));
+            }
+        }
+        return write_or_fail(stdout, stderr, &out);
+    }
+    if opts.list_ops {
+        let mut out = String::new();
+        for (_, def) in ctx.registry().ops() {
+            out.push_str(&format!("{:<22} {}\n", def.name, def.summary));
+        }
+        return write_or_fail(stdout, stderr, &out);
+    }
+    let (name, bytes) = match read_input(opts.input.as_deref(), stdin) {
+        Ok(x) => x,
+        Err(e) => return fail(stderr, &format!("error: {e}\n")),
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return fail(stderr, &format!("error: {name}: input is not valid UTF-8 (at byte {})\n", e.utf8_error().valid_up_to()));
+        }
+    };
+    // Build the pipeline before reading IR so a bad pipeline fails fast.
+    let passes_text = opts.passes.clone().unwrap_or_default();
+    if let Err(e) = registry.parse_pipeline(&passes_text) {
+        return fail(stderr, &format!("error: {e}\n"));
+    }
+    let file = ctx.sources().add(name.clone(), text.clone());
+    let chunks = if opts.split_input_file { split_chunks(&text) } else { vec![0..text.len()] };
+    let mut outputs = Vec::new();
+    let mut failed = false;
+    let mut diagnostics_text = String::new();
+    let mut timings: Vec<(String, Duration)> = Vec::new();
+    for range in chunks {
+        let outcome = process_chunk(&ctx, file, range.clone(), opts, &passes_text, &mut timings);
+        if !outcome.dumps.is_empty() {
+            diagnostics_text.push_str(&outcome.dumps);
+        }
+        if opts.verify_diagnostics {
+            let mismatches = check_expected(&ctx, file, range, &outcome.diagnostics);
+            if !mismatches.is_empty() {
+                failed = true;
+                diagnostics_text.push_str(&render(&ctx, &mismatches));
+            }
+        } else if !outcome.diagnostics.is_empty() {
+            failed |= outcome.diagnostics.iter().any(Diagnostic::is_error);
+            diagnostics_text.push_str(&render(&ctx, &outcome.diagnostics));
+        }
+        if let Some(out) = outcome.output {
+            outputs.push(out);
+        }
+    }
+    let output = outputs.join("// -----\n");
+    let start = Instant::now();
+    let write_result = match &opts.output {
+        Some(path) if !failed || opts.verify_diagnostics => std::fs::write(path, &output).map_err(|e| format!("cannot write `{path}`: {e}")),
+        Some(_) => Ok(()),
+        None => stdout.write_all(output.as_bytes()).map_err(|e| format!("cannot write output: {e}")),
+    };
+    timings.push(("output".into(), start.elapsed()));
+    let _ = stderr.write_all(diagnostics_text.as_bytes());
+    if let Err(e) = write_result {
+        return fail(stderr, &format!("error: {e}\n"));
+    }
+    if opts.timing {
+        let report = wasmir_ir::pass::PassReport { timings, dumps: String::new() };
+        let _ = stderr.write_all(report.timing_table(&[]).as_bytes());
+    }
+    i32::from(failed)
+}
+
+struct ChunkOutcome {
+    output: Option<String>,
+    diagnostics: Vec<Diagnostic>,
+    dumps: String,
+}
+
+fn process_chunk(
+    ctx: &Context,
+    file: FileId,
+    range: std::ops::Range<usize>,
+    opts: &Options,
+    passes_text: &str,
+    timings: &mut Vec<(String, Duration)>,
+) -> ChunkOutcome {
+    let mut outcome = ChunkOutcome { output: None, diagnostics: Vec::new(), dumps: String::new() };
+    let start = Instant::now();
+    let parsed = parse_module(ctx, file, range, &ParseOptions { max_nesting: opts.max_nesting });
+    timings.push(("parse".into(), start.elapsed()));
+    let mut module = match parsed {
+        Ok(m) => m,
+        Err(d) => {
+            outcome.diagnostics.push(d);
+            return outcome;
+        }
+    };
+    if !opts.no_verify {
+        let start = Instant::now();
+        let errors = wasmir_verifier::verify_module(ctx, &module);
+        timings.push(("verify".into(), start.elapsed()));
+        if !errors.is_empty() {
+            outcome.diagnostics = errors;
+            return outcome;
+        }
+    }
+    let print_opts = PrintOptions { generic: opts.emit == Emit::Generic, debug_info: opts.print_debuginfo };
+    let passes = match pass_registry().parse_pipeline(passes_text) {
+        Ok(p) => p,
+        Err(e) => {
+            outcome.diagnostics.push(Diagnostic::error(Location::Unknown, e));
+            return outcome;
+        }
+    };
+    if !passes.is_empty() {
+        let mut pm = PassManager::new(passes);
+        pm.verify_with(if opts.no_verify { None } else { Some(wasmir_verifier::verify_module) })
+            .print_after_all(opts.print_ir_after_all)
+            .print_after(opts.print_ir_after.clone())
+            .print_options(print_opts);
+        match pm.run(ctx, &mut module) {
+            Ok(report) => {
+                outcome.dumps = report.dumps;
+                timings.extend(report.timings);
+            }
+            Err((report, errors)) => {
+                outcome.dumps = report.dumps;
+                timings.extend(report.timings);
+                outcome.diagnostics = errors;
+                return outcome;
+            }
+        }
+    }
+    let start = Instant::now();
+    outcome.output = Some(print_module(ctx, &module, print_opts));
+    timings.push(("print".into(), start.elapsed()));
+    outcome
+}
+
+/// Byte ranges of the chunks between `// -----` separator lines.
+pub fn split_chunks(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim() == "// -----" {
+            chunks.push(start..at);
+            start = at + line.len();
+        }
+        at += line.len();
+    }
+    chunks.push(start..text.len());
+    chunks
+}
+
+fn read_input(path: Option<&str>, stdin: &mut dyn Read) -> Result<(String, Vec<u8>), String> {
+    match path {
+        None | Some("-") => {
+            let mut bytes = Vec::new();
+            stdin.read_to_end(&mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
+            Ok(("<stdin>".into(), bytes))
+        }
+        Some(p) => std::fs::read(p).map(|b| (p.to_string(), b)).map_err(|e| format!("cannot read `{p}`: {e}")),
+    }
+}
+
+fn fail(stderr: &mut dyn Write, msg: &str) -> i32 {
+    let _ = stderr.write_all(msg.as_bytes());
+    1
+}
+
+fn write_or_fail(stdout: &mut dyn Write, stderr: &mut dyn Write, text: &str) -> i32 {
+    match stdout.write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => fail(stderr, &format!("error: cannot write output: {e}\n")),
+    }
+}
