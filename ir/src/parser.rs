@@ -95,6 +95,8 @@ pub struct Parser<'a> {
     file: FileId,
     lexer: Lexer<'a>,
     tok: Token,
+    /// End of the previous token: where "expected X" points when the input ended.
+    prev_end: u32,
     depth: u32,
     opts: ParseOptions,
     scopes: Vec<Scope<'a>>,
@@ -125,7 +127,7 @@ impl<'a> Parser<'a> {
     ) -> Self {
         let mut lexer = Lexer::new(src, start, end);
         let tok = lexer.next_token();
-        Self { ctx, src, file, lexer, tok, depth: 0, opts, scopes: vec![Scope::default()] }
+        Self { ctx, src, file, lexer, tok, prev_end: start as u32, depth: 0, opts, scopes: vec![Scope::default()] }
     }
 
     // ----- tokens -----
@@ -135,6 +137,7 @@ impl<'a> Parser<'a> {
     }
     fn advance(&mut self) -> Token {
         let t = self.tok;
+        self.prev_end = t.end;
         self.tok = self.lexer.next_token();
         t
     }
@@ -145,6 +148,11 @@ impl<'a> Parser<'a> {
         self.loc_of(self.tok)
     }
     fn error_at(&self, tok: Token, msg: impl Into<String>) -> Diagnostic {
+        if tok.kind == TokKind::Eof {
+            // Point right after the last token, not at whatever follows this input.
+            let at = self.prev_end;
+            return Diagnostic::error(Location::Span { file: self.file, start: at, end: at }, msg);
+        }
         Diagnostic::error(self.loc_of(tok), msg)
     }
     fn describe(&self, tok: Token) -> String {

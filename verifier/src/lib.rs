@@ -34,14 +34,26 @@ use wasmir_ir::{
 pub fn verify_module(ctx: &Context, module: &Module) -> Vec<Diagnostic> {
     let mut v = Verifier { ctx, errors: Vec::new() };
     v.verify_body(module.root(), &mut Vec::new());
-    v.errors
+    sorted_by_location(v.errors)
+}
+
+/// Orders errors by where they point in the source (stable, so equal places keep the order
+/// in which they were found), which is the order a reader goes through the file.
+fn sorted_by_location(mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    errors.sort_by_key(|d| match d.loc {
+        wasmir_ir::Location::Span { file, start, .. } => (0, file.0, start),
+        wasmir_ir::Location::Offset { file, offset } => (0, file.0, offset),
+        wasmir_ir::Location::LineCol { line, col, .. } => (1, line, col),
+        wasmir_ir::Location::Unknown => (2, 0, 0),
+    });
+    errors
 }
 
 /// Verifies one body (and the bodies nested in it) without enclosing symbol tables.
 pub fn verify_body(ctx: &Context, body: &Body) -> Vec<Diagnostic> {
     let mut v = Verifier { ctx, errors: Vec::new() };
     v.verify_body(body, &mut Vec::new());
-    v.errors
+    sorted_by_location(v.errors)
 }
 
 struct Scopes<'a, 'b> {

@@ -88,7 +88,10 @@ fn parse_func(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<(
         if !matches!(vis, "public" | "private" | "nested") {
             return Err(Diagnostic::error(at, format!("expected `private`, `public` or `nested`, found `{vis}`")));
         }
-        state.add_attr(ctx, "sym_visibility", ctx.string_attr(vis));
+        // `public` is the default: it is not stored, so both spellings are the same IR.
+        if vis != "public" {
+            state.add_attr(ctx, "sym_visibility", ctx.string_attr(vis));
+        }
     }
     let name = p.parse_symbol_name()?;
     state.add_attr(ctx, "sym_name", ctx.string_attr(&name));
@@ -126,7 +129,7 @@ fn parse_func(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<(
         p.parse_region(Some(&args))?
     } else {
         if named == Some(true) {
-            return Err(p.error_here("expected `{` starting the body of a function with named parameters"));
+            return Err(p.expected("`{` starting the body of a function with named parameters"));
         }
         p.empty_region()
     };
