@@ -148,9 +148,20 @@ fn to_codespan(ctx: &Context, d: &Diagnostic) -> CsDiagnostic<FileId> {
     let mut message = d.message.clone();
     let mut label_for = |loc: Location, text: String, primary: bool| match loc {
         Location::Span { file, start, end } => {
-            let len = ctx.sources().get(file).map_or(0, |f| f.text.len());
-            let start = (start as usize).min(len);
-            let end = (end as usize).max(start + 1).min(len).max(start);
+            let source = ctx.sources().get(file);
+            let text = source.as_ref().map_or("", |f| f.text.as_str());
+            let start = (start as usize).min(text.len());
+            let mut end = (end as usize).clamp(start, text.len());
+            // An empty span is widened to one character, unless that character ends the line
+            // (a label spanning a newline would render as a multi-line label).
+            if end == start {
+                if let Some(c) = text[start..].chars().next().filter(|&c| c != '\n') {
+                    end = start + c.len_utf8();
+                }
+            }
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
             let label = if primary {
                 Label::primary(file, start..end)
             } else {

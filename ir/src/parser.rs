@@ -158,6 +158,9 @@ impl<'a> Parser<'a> {
     fn describe(&self, tok: Token) -> String {
         match tok.kind {
             TokKind::Eof => "end of input".to_string(),
+            TokKind::Error if self.text(tok).starts_with('"') || self.text(tok).starts_with("@\"") => {
+                "an unterminated string".to_string()
+            }
             TokKind::Error => format!("invalid token `{}`", self.text(tok).escape_debug()),
             _ => format!("`{}`", self.text(tok)),
         }
@@ -179,11 +182,12 @@ impl<'a> Parser<'a> {
     fn is_keyword(&self, kw: &str) -> bool {
         self.tok.kind == TokKind::BareId && self.text(self.tok) == kw
     }
-    fn enter(&mut self) -> PResult<()> {
+    /// Enters one nesting level opened by token `at` (a bracket already consumed).
+    fn enter(&mut self, at: Token) -> PResult<()> {
         self.depth += 1;
         if self.depth > self.opts.max_nesting {
             return Err(self.error_at(
-                self.tok,
+                at,
                 format!("nesting is too deep (more than {} levels)", self.opts.max_nesting),
             ));
         }
@@ -422,7 +426,7 @@ impl<'a> Parser<'a> {
     /// Parses `{ [^bb0(args):] ops }` into `body`. `{}` is a region without blocks.
     fn parse_region(&mut self, body: &mut Body, entry_args: Option<&[ArgDecl<'a>]>) -> PResult<Region> {
         let open = self.expect(TokKind::LBrace, "`{` starting a region")?;
-        self.enter()?;
+        self.enter(open)?;
         let region = body.create_region();
         self.scopes.push(Scope::default());
         let result = self.parse_region_contents(body, region, entry_args, open);
@@ -490,7 +494,7 @@ impl<'a> Parser<'a> {
                 }
                 TokKind::Eof => {
                     return Err(self
-                        .error_at(self.tok, "expected `}` closing the region")
+                        .expected("`}` closing the region")
                         .with_note(self.loc_of(open), "the region starts here"));
                 }
                 _ => self.parse_op(body, block)?,
@@ -526,7 +530,7 @@ impl<'a> Parser<'a> {
                 }
             }
             TokKind::LParen => {
-                self.enter()?;
+                self.enter(t)?;
                 let r = self.parse_function_type();
                 self.leave();
                 r
@@ -577,7 +581,7 @@ impl<'a> Parser<'a> {
             // `(T) -> U` is a function type; `(T, U)` is a list.
             let save_lexer = self.lexer.clone();
             let save_tok = self.tok;
-            self.enter()?;
+            self.enter(save_tok)?;
             let list = self.parse_paren_type_list();
             self.leave();
             let list = list?;
@@ -593,10 +597,11 @@ impl<'a> Parser<'a> {
 
     fn parse_optional_params(&mut self) -> PResult<Vec<Param>> {
         let mut params = Vec::new();
+        let open = self.tok;
         if !self.eat(TokKind::Less) {
             return Ok(params);
         }
-        self.enter()?;
+        self.enter(open)?;
         loop {
             let t = self.tok;
             let param = match t.kind {
@@ -653,7 +658,7 @@ impl<'a> Parser<'a> {
             }
             TokKind::LSquare => {
                 self.advance();
-                self.enter()?;
+                self.enter(t)?;
                 let mut items = Vec::new();
                 if !self.eat(TokKind::RSquare) {
                     loop {
@@ -668,7 +673,7 @@ impl<'a> Parser<'a> {
                 Ok(ctx.array_attr(items))
             }
             TokKind::LBrace => {
-                self.enter()?;
+                self.enter(t)?;
                 let entries = self.parse_attr_dict()?;
                 self.leave();
                 Ok(ctx.dict_attr(entries))
