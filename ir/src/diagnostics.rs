@@ -146,7 +146,8 @@ fn to_codespan(ctx: &Context, d: &Diagnostic) -> CsDiagnostic<FileId> {
     let mut labels = Vec::new();
     let mut notes = Vec::new();
     let mut message = d.message.clone();
-    let mut label_for = |loc: Location, text: String, primary: bool| match loc {
+    let mut label_for = |loc: Location, message: String, primary: bool| match loc {
+        Location::Span { file, start, .. } if line_is_too_long(ctx, file, start) => false,
         Location::Span { file, start, end } => {
             let source = ctx.sources().get(file);
             let text = source.as_ref().map_or("", |f| f.text.as_str());
@@ -167,7 +168,7 @@ fn to_codespan(ctx: &Context, d: &Diagnostic) -> CsDiagnostic<FileId> {
             } else {
                 Label::secondary(file, start..end)
             };
-            labels.push(label.with_message(text));
+            labels.push(label.with_message(message));
             true
         }
         _ => false,
@@ -186,6 +187,18 @@ fn to_codespan(ctx: &Context, d: &Diagnostic) -> CsDiagnostic<FileId> {
         }
     }
     base.with_message(message).with_labels(labels).with_notes(notes)
+}
+
+/// Source lines longer than this are not echoed in a diagnostic: the location alone is shown.
+const MAX_SNIPPET_LINE: usize = 1000;
+
+fn line_is_too_long(ctx: &Context, file: FileId, offset: u32) -> bool {
+    let Some(f) = ctx.sources().get(file) else { return true };
+    let starts = f.line_starts();
+    let line = starts.partition_point(|&s| s <= offset).saturating_sub(1);
+    let start = starts[line] as usize;
+    let end = starts.get(line + 1).map_or(f.text.len(), |&e| e as usize);
+    end - start > MAX_SNIPPET_LINE
 }
 
 /// Renders diagnostics as text: message, `--> file:line:col`, the source line and a caret.
