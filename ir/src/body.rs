@@ -308,7 +308,11 @@ impl Body {
             .map(|(i, &ty)| self.new_value(ty, ValueDef::Result { op, index: i as u32 }))
             .collect();
         for (i, &v) in new.operands.iter().enumerate() {
-            self.values[v.index()].uses.push(Use { op, index: i as u32 });
+            // A handle from another body is recorded without a use; the verifier reports it
+            // ("not a value of this function") instead of the builder panicking.
+            if let Some(data) = self.values.get_mut(v.index()) {
+                data.uses.push(Use { op, index: i as u32 });
+            }
         }
         for &r in &new.regions {
             self.regions[r.index()].parent = Some(op);
@@ -487,9 +491,9 @@ impl Body {
     }
 
     fn remove_use(&mut self, value: Value, u: Use) {
-        let uses = &mut self.values[value.index()].uses;
-        if let Some(pos) = uses.iter().position(|&x| x == u) {
-            uses.swap_remove(pos);
+        let Some(data) = self.values.get_mut(value.index()) else { return };
+        if let Some(pos) = data.uses.iter().position(|&x| x == u) {
+            data.uses.swap_remove(pos);
         }
     }
 
