@@ -19,7 +19,10 @@
 //!    argument of an enclosing block.
 //! 7. Symbols: names are unique within a symbol table, symbol ops carry `sym_name`, and every
 //!    symbol reference attribute resolves in an enclosing symbol table.
-//! 8. The op's own verifier hook, run only when the generic checks above passed for it.
+//! 8. The op's own verifier hook, run only when the generic checks above passed for the op
+//!    and for everything nested in it: hooks only ever see structurally valid IR, so they
+//!    need no defensive code (a function's return-type check is skipped while its body has
+//!    other errors).
 //!
 //! Not checked yet: types of values yielded by structured control (arrives with the control
 //! dialect), and contract invariants of rewrites (the contract verifier, issue 5).
@@ -104,12 +107,6 @@ impl<'a> Verifier<'a> {
             self.check_symbols(body, op, tables);
             let ctx = self.ctx;
             let def = ctx.op_def(body.op_kind(op));
-            if self.errors.len() == before
-                && let Some(hook) = def.verify
-            {
-                let scopes = Scopes { tables };
-                hook(OpRef::new(ctx, body, op), &scopes, &mut self.errors);
-            }
             if let Some(child) = body.child(op) {
                 let pushed = def.has(Traits::SYMBOL_TABLE);
                 if pushed {
@@ -125,6 +122,16 @@ impl<'a> Verifier<'a> {
                 if pushed {
                     tables.pop();
                 }
+            }
+            // Hooks only ever see structurally valid IR: the op's own checks and everything
+            // nested in it passed, and every operand is a value of this body.
+            let operands_known = body.operands(op).iter().all(|&v| body.contains_value(v));
+            if self.errors.len() == before
+                && operands_known
+                && let Some(hook) = def.verify
+            {
+                let scopes = Scopes { tables };
+                hook(OpRef::new(ctx, body, op), &scopes, &mut self.errors);
             }
         }
     }
