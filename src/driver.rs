@@ -73,6 +73,9 @@ pub struct Options {
     /// List the registered ops and exit.
     #[arg(long)]
     pub list_ops: bool,
+    /// Print the Markdown reference of a dialect's ops (generated from their declarations).
+    #[arg(long, value_name = "DIALECT")]
+    pub print_op_docs: Option<String>,
     /// Deepest nesting of regions, attributes and types accepted.
     #[arg(long, default_value_t = ParseOptions::default().max_nesting)]
     pub max_nesting: u32,
@@ -117,6 +120,15 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
             out.push_str(&format!("{:<22} {}\n", def.name, def.summary));
         }
         return write_or_fail(stdout, stderr, &out);
+    }
+    if let Some(dialect) = &opts.print_op_docs {
+        return match ctx.registry().dialect(dialect) {
+            Some(d) => write_or_fail(stdout, stderr, &wasmir_ir::docs::dialect_reference(d)),
+            None => {
+                let known: Vec<_> = ctx.registry().dialects().map(|d| d.name).collect();
+                fail(stderr, &format!("error: unknown dialect `{dialect}` (known: {})\n", known.join(", ")))
+            }
+        };
     }
     let (name, bytes) = match read_input(opts.input.as_deref(), stdin) {
         Ok(x) => x,

@@ -21,6 +21,7 @@ mod body;
 mod builder;
 mod context;
 pub mod diagnostics;
+pub mod docs;
 mod entity;
 mod interner;
 pub mod lexer;
