@@ -46,7 +46,8 @@ pub enum ValueDef {
 struct ValueData {
     ty: Type,
     def: ValueDef,
-    uses: Vec<Use>,
+    /// Most values have one or two uses; those stay inline (same size as a `Vec`).
+    uses: SmallVec<[Use; 2]>,
 }
 
 #[derive(Clone, Debug)]
@@ -339,7 +340,7 @@ impl Body {
 
     fn new_value(&mut self, ty: Type, def: ValueDef) -> Value {
         let v = Value::from_index(self.values.len());
-        self.values.push(ValueData { ty, def, uses: Vec::new() });
+        self.values.push(ValueData { ty, def, uses: SmallVec::new() });
         v
     }
 

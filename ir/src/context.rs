@@ -67,12 +67,17 @@ impl Context {
 
     /// Interns a string.
     pub fn ident(&self, s: &str) -> Ident {
-        Ident(self.idents.intern(Box::from(s)))
+        // Look up by `&str` first: most identifiers (attribute names) exist already, and
+        // this avoids allocating a `Box<str>` for them.
+        match self.idents.lookup_by(s) {
+            Some(i) => Ident(i),
+            None => Ident(self.idents.intern(Box::from(s))),
+        }
     }
 
     /// Finds an already interned string without interning it.
     pub fn lookup_ident(&self, s: &str) -> Option<Ident> {
-        self.idents.lookup(&Box::from(s)).map(Ident)
+        self.idents.lookup_by(s).map(Ident)
     }
 
     /// The text of an identifier.

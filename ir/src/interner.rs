@@ -29,7 +29,11 @@ impl<T: Hash + Eq + Clone> Interner<T> {
     }
 
     /// Returns the index of `value` if it was interned before, without inserting it.
-    pub(crate) fn lookup(&self, value: &T) -> Option<u32> {
+    pub(crate) fn lookup_by<Q>(&self, value: &Q) -> Option<u32>
+    where
+        T: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let map = self.map.lock().unwrap_or_else(|poison| poison.into_inner());
         map.get(value).copied()
     }

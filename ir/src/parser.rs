@@ -61,7 +61,7 @@ pub struct OperationState {
     /// Result types, when the syntax states them all; otherwise they are inferred.
     pub result_types: Option<SmallVec<[Type; 1]>>,
     /// Result types stated per declared result group (declarative formats).
-    pub result_group_types: Vec<Option<SmallVec<[Type; 1]>>>,
+    pub result_group_types: SmallVec<[Option<SmallVec<[Type; 1]>>; 1]>,
     pub attrs: Vec<(crate::Ident, Attr)>,
     pub regions: SmallVec<[Region; 1]>,
 }
@@ -73,7 +73,7 @@ impl OperationState {
             loc,
             operands: SmallVec::new(),
             result_types: None,
-            result_group_types: vec![None; def.results.len()],
+            result_group_types: smallvec::smallvec![None; def.results.len()],
             attrs: Vec::new(),
             regions: SmallVec::new(),
         }
@@ -1064,7 +1064,8 @@ impl<'a> OpParser<'_, 'a> {
 
     fn parse_format(&mut self, fmt: &[Fmt], state: &mut OperationState) -> PResult<()> {
         let def = self.def;
-        let mut operand_groups: Vec<Option<SmallVec<[Value; 3]>>> = vec![None; def.operands.len()];
+        let mut operand_groups: SmallVec<[Option<SmallVec<[Value; 3]>>; 3]> =
+            smallvec::smallvec![None; def.operands.len()];
         for element in fmt {
             match *element {
                 Fmt::Operands(name) => {

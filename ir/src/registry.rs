@@ -7,7 +7,10 @@ use crate::printer::OpPrinter;
 use crate::rewriter::Rewriter;
 use crate::{Attr, Builder, Context, Location, Op, OpRef, Param, Type, Value};
 use indexmap::IndexMap;
+use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
+
+type FxIndexMap<K, V> = IndexMap<K, V, FxBuildHasher>;
 
 /// Identifies a registered op definition.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -391,11 +394,11 @@ pub struct DialectDef {
 /// All registered dialects. Built once, then frozen inside a [`Context`].
 #[derive(Default, Debug)]
 pub struct Registry {
-    dialects: IndexMap<&'static str, &'static DialectDef>,
+    dialects: FxIndexMap<&'static str, &'static DialectDef>,
     ops: Vec<&'static OpDef>,
-    op_by_name: IndexMap<&'static str, OpKind>,
-    types: IndexMap<&'static str, &'static ParamDef>,
-    attrs: IndexMap<&'static str, &'static ParamDef>,
+    op_by_name: FxIndexMap<&'static str, OpKind>,
+    types: FxIndexMap<&'static str, &'static ParamDef>,
+    attrs: FxIndexMap<&'static str, &'static ParamDef>,
 }
 
 impl Registry {
