@@ -25,7 +25,9 @@ fn generate(funcs: usize, ops_per_func: usize) -> String {
                 3 => format!("    %v{n} = arith.cmpi slt, %v{last}, %v{} : i32\n", n - 1),
                 4 => format!("    %v{n} = arith.select %v{last}, %a, %v{} : i32\n", n - 2),
                 5 => format!("    %v{n} = func.call @ext(%v{last}, %b) : (i32, i64) -> i32\n"),
-                6 => format!("    %f{n} = arith.mulf %x, %x : f64\n    %v{n} = arith.xori %v{last}, %a : i32\n"),
+                6 => format!(
+                    "    %f{n} = arith.mulf %x, %x : f64\n    %v{n} = arith.xori %v{last}, %a : i32\n"
+                ),
                 _ => format!("    %v{n} = arith.shrui %v{last}, %a : i32\n"),
             };
             s.push_str(&line);
@@ -70,7 +72,8 @@ fn bench(label: &str, text: &str, reps: usize) {
     let ctx = wasmir::context();
     let file = ctx.sources().add(label, text);
     let opts = ParseOptions::default();
-    let (parse_time, module) = best_of(reps, || parse_module(&ctx, file, 0..text.len(), &opts).expect("generated IR parses"));
+    let (parse_time, module) =
+        best_of(reps, || parse_module(&ctx, file, 0..text.len(), &opts).expect("generated IR parses"));
     let ops = module.root().total_op_count();
     let lines = text.lines().count();
     println!("{label}: {:.1} MB, {lines} lines, {ops} ops", text.len() as f64 / 1e6);
@@ -80,10 +83,12 @@ fn bench(label: &str, text: &str, reps: usize) {
     report("verify", text.len(), ops, verify_time);
     let (print_time, printed) = best_of(reps, || print_module(&ctx, &module, PrintOptions::default()));
     report("print (custom)", printed.len(), ops, print_time);
-    let (generic_time, generic) = best_of(reps, || print_module(&ctx, &module, PrintOptions { generic: true, debug_info: false }));
+    let (generic_time, generic) =
+        best_of(reps, || print_module(&ctx, &module, PrintOptions { generic: true, debug_info: false }));
     report("print (generic)", generic.len(), ops, generic_time);
     let gfile = ctx.sources().add("generic", generic.clone());
-    let (gparse_time, _) = best_of(reps, || parse_module(&ctx, gfile, 0..generic.len(), &opts).expect("generic parses"));
+    let (gparse_time, _) =
+        best_of(reps, || parse_module(&ctx, gfile, 0..generic.len(), &opts).expect("generic parses"));
     report("parse (generic)", generic.len(), ops, gparse_time);
     let (pipeline_time, _) = best_of(reps, || {
         let mut m = module.clone();

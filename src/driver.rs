@@ -93,7 +93,8 @@ pub fn main_with_args(
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let text = e.render().to_string();
-            let _ = if code == 0 { stdout.write_all(text.as_bytes()) } else { stderr.write_all(text.as_bytes()) };
+            let _ =
+                if code == 0 { stdout.write_all(text.as_bytes()) } else { stderr.write_all(text.as_bytes()) };
             return code;
         }
     };
@@ -137,7 +138,13 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            return fail(stderr, &format!("error: {name}: input is not valid UTF-8 (at byte {})\n", e.utf8_error().valid_up_to()));
+            return fail(
+                stderr,
+                &format!(
+                    "error: {name}: input is not valid UTF-8 (at byte {})\n",
+                    e.utf8_error().valid_up_to()
+                ),
+            );
         }
     };
     // Build the pipeline before reading IR so a bad pipeline fails fast.
@@ -145,8 +152,9 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
     if let Err(e) = registry.parse_pipeline(&passes_text) {
         return fail(stderr, &format!("error: {e}\n"));
     }
-    let file = ctx.sources().add(name.clone(), text.clone());
-    let chunks = if opts.split_input_file { split_chunks(&text) } else { vec![0..text.len()] };
+    let whole = 0..text.len();
+    let chunks = if opts.split_input_file { split_chunks(&text) } else { vec![whole] };
+    let file = ctx.sources().add(name, text);
     let mut outputs = Vec::new();
     let mut failed = false;
     let mut diagnostics_text = String::new();
@@ -173,7 +181,9 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
     let output = outputs.join("// -----\n");
     let start = Instant::now();
     let write_result = match &opts.output {
-        Some(path) if !failed || opts.verify_diagnostics => std::fs::write(path, &output).map_err(|e| format!("cannot write `{path}`: {e}")),
+        Some(path) if !failed || opts.verify_diagnostics => {
+            std::fs::write(path, &output).map_err(|e| format!("cannot write `{path}`: {e}"))
+        }
         Some(_) => Ok(()),
         None => stdout.write_all(output.as_bytes()).map_err(|e| format!("cannot write output: {e}")),
     };
@@ -279,7 +289,9 @@ fn read_input(path: Option<&str>, stdin: &mut dyn Read) -> Result<(String, Vec<u
             stdin.read_to_end(&mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
             Ok(("<stdin>".into(), bytes))
         }
-        Some(p) => std::fs::read(p).map(|b| (p.to_string(), b)).map_err(|e| format!("cannot read `{p}`: {e}")),
+        Some(p) => {
+            std::fs::read(p).map(|b| (p.to_string(), b)).map_err(|e| format!("cannot read `{p}`: {e}"))
+        }
     }
 }
 

@@ -92,7 +92,10 @@ fn the_verifier_reports_a_use_that_does_not_dominate() {
     let messages: Vec<_> = errors.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(
         messages,
-        vec!["'arith.addi' op operand #0 does not dominate this use", "'arith.addi' op operand #1 does not dominate this use"]
+        vec![
+            "'arith.addi' op operand #0 does not dominate this use",
+            "'arith.addi' op operand #1 does not dominate this use"
+        ]
     );
 }
 

@@ -64,12 +64,11 @@ fn substitute(command: &str, path: &Path, scratch: &Path, tools: &[(&str, &Path)
     let mut at_command_start = true;
     for token in replaced.split(' ') {
         let mut t = token.to_string();
-        if at_command_start
-            && let Some((_, p)) = tools.iter().find(|(n, _)| *n == token)
-        {
+        if at_command_start && let Some((_, p)) = tools.iter().find(|(n, _)| *n == token) {
             t = p.display().to_string();
         }
-        at_command_start = matches!(token, "|" | "&&" | "||" | ";" | "not") || (at_command_start && token.is_empty());
+        at_command_start =
+            matches!(token, "|" | "&&" | "||" | ";" | "not") || (at_command_start && token.is_empty());
         out.push(t);
     }
     out.join(" ")

@@ -2,9 +2,9 @@
 //! hostile nesting all end in exit status 0 or 1, with located errors.
 
 use proptest::prelude::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::io::Write;
 
 fn corpus() -> Vec<String> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -38,14 +38,49 @@ fn drive(input: Vec<u8>, args: &[&str]) -> Result<(i32, String, String), String>
         })
         .expect("spawn");
     handle.join().map_err(|e| {
-        e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
     })
 }
 
 const TOKENS: &[&str] = &[
-    "{", "}", "(", ")", "[", "]", "<", ">", ",", ":", "=", "->", "%0", "%arg0", "%x#7", "@f",
-    "\"", "\"s\"", "^bb0", "!memory.x", "#x.y", "0x", "-", "1.5e", "9999999999999999999999",
-    "arith.addi", "func.return", "module", "i32", "f64", "loc(", "// -----\n", "\n", "\u{0}", "é",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "<",
+    ">",
+    ",",
+    ":",
+    "=",
+    "->",
+    "%0",
+    "%arg0",
+    "%x#7",
+    "@f",
+    "\"",
+    "\"s\"",
+    "^bb0",
+    "!memory.x",
+    "#x.y",
+    "0x",
+    "-",
+    "1.5e",
+    "9999999999999999999999",
+    "arith.addi",
+    "func.return",
+    "module",
+    "i32",
+    "f64",
+    "loc(",
+    "// -----\n",
+    "\n",
+    "\u{0}",
+    "é",
 ];
 
 #[derive(Debug, Clone)]
@@ -158,7 +193,11 @@ fn hundred_thousand_nested_regions_give_a_located_error() {
 
 #[test]
 fn hundred_thousand_nested_brackets_give_a_located_error() {
-    for (open, context) in [("[", "func.func private @f() attributes {test.a = "), ("(", "func.func private @f("), ("{a = ", "func.func private @f() attributes {test.a = ")] {
+    for (open, context) in [
+        ("[", "func.func private @f() attributes {test.a = "),
+        ("(", "func.func private @f("),
+        ("{a = ", "func.func private @f() attributes {test.a = "),
+    ] {
         let input = format!("{context}{}", open.repeat(100_000));
         let (code, err) = run_binary(input.as_bytes(), &[]);
         assert_eq!(code, 1, "{open}: {err}");

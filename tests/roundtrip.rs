@@ -19,7 +19,8 @@ fn wir_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn reprint(text: &str, generic: bool) -> String {
     let ctx = wasmir::context();
-    let module = wasmir::parse(&ctx, "reprint.wir", text).unwrap_or_else(|e| panic!("printed IR does not parse: {e}\n{text}"));
+    let module = wasmir::parse(&ctx, "reprint.wir", text)
+        .unwrap_or_else(|e| panic!("printed IR does not parse: {e}\n{text}"));
     print_module(&ctx, &module, PrintOptions { generic, debug_info: false })
 }
 
@@ -40,9 +41,24 @@ fn every_valid_test_chunk_round_trips() {
             }
             let custom = print_module(&ctx, &module, PrintOptions::default());
             let generic = print_module(&ctx, &module, PrintOptions { generic: true, debug_info: false });
-            assert_eq!(reprint(&custom, false), custom, "custom form is not a fixed point for {}", file.display());
-            assert_eq!(reprint(&generic, false), custom, "generic form does not parse back to the same IR for {}", file.display());
-            assert_eq!(reprint(&generic, true), generic, "generic form is not a fixed point for {}", file.display());
+            assert_eq!(
+                reprint(&custom, false),
+                custom,
+                "custom form is not a fixed point for {}",
+                file.display()
+            );
+            assert_eq!(
+                reprint(&generic, false),
+                custom,
+                "generic form does not parse back to the same IR for {}",
+                file.display()
+            );
+            assert_eq!(
+                reprint(&generic, true),
+                generic,
+                "generic form is not a fixed point for {}",
+                file.display()
+            );
             checked += 1;
         }
     }

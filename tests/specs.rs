@@ -21,7 +21,8 @@ fn spec_files() -> Vec<(String, String)> {
 
 fn check_example(what: &str, text: &str) {
     let ctx = wasmir::context();
-    let module = wasmir::parse(&ctx, what, text).unwrap_or_else(|e| panic!("{what} does not parse: {e}\n{text}"));
+    let module =
+        wasmir::parse(&ctx, what, text).unwrap_or_else(|e| panic!("{what} does not parse: {e}\n{text}"));
     if let Err(errors) = wasmir::verify(&ctx, &module) {
         panic!("{what} does not verify:\n{}", wasmir::ir::diagnostics::render(&ctx, &errors));
     }
@@ -44,7 +45,8 @@ fn generated_op_references_are_current() {
         let dialect = &text[start + BEGIN.len()..name_end];
         let body_start = name_end + " -->\n".len();
         let end = text.find(END).expect("END marker");
-        let def = ctx.registry().dialect(dialect).unwrap_or_else(|| panic!("{path}: unknown dialect {dialect}"));
+        let def =
+            ctx.registry().dialect(dialect).unwrap_or_else(|| panic!("{path}: unknown dialect {dialect}"));
         let generated = wasmir::ir::docs::dialect_reference(def);
         if text[body_start..end] != generated {
             if bless {
@@ -55,7 +57,10 @@ fn generated_op_references_are_current() {
             }
         }
     }
-    assert!(stale.is_empty(), "stale generated op references in {stale:?}: run `BLESS=1 cargo test --test specs`");
+    assert!(
+        stale.is_empty(),
+        "stale generated op references in {stale:?}: run `BLESS=1 cargo test --test specs`"
+    );
 }
 
 #[test]
@@ -81,7 +86,11 @@ fn every_registered_op_has_a_valid_example() {
         assert!(!def.summary.is_empty(), "{} has no summary", def.name);
         assert!(!def.example.is_empty(), "{} has no example", def.name);
         check_example(def.name, def.example);
-        assert!(def.example.contains(wasmir::ir::printer::custom_name(def)), "the example of {} does not use it", def.name);
+        assert!(
+            def.example.contains(wasmir::ir::printer::custom_name(def)),
+            "the example of {} does not use it",
+            def.name
+        );
     }
 }
 
@@ -93,7 +102,10 @@ fn every_invariant_names_tests_that_exist() {
         let id = section.split(':').next().expect("id").trim().to_string();
         assert!(id.starts_with("INV-"), "bad id {id}");
         assert!(!ids.contains(&id), "duplicate id {id}");
-        let tests = section.lines().find(|l| l.starts_with("Tests: ")).unwrap_or_else(|| panic!("{id} names no tests"));
+        let tests = section
+            .lines()
+            .find(|l| l.starts_with("Tests: "))
+            .unwrap_or_else(|| panic!("{id} names no tests"));
         for t in tests["Tests: ".len()..].split(", ") {
             assert!(Path::new(t.trim()).exists(), "{id} cites missing test {t}");
         }

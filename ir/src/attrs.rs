@@ -33,10 +33,16 @@ pub enum AttrData {
     Bool(bool),
     /// An integer of type `ty`. Signless and signed values are stored sign-extended from the
     /// type's width, unsigned ones zero-extended, so equal values intern equally.
-    Int { value: i64, ty: Type },
+    Int {
+        value: i64,
+        ty: Type,
+    },
     /// A float of type `ty`, stored as its IEEE bits (an f32 in the low 32 bits), so NaN
     /// payloads and the sign of zero survive a round trip.
-    Float { bits: u64, ty: Type },
+    Float {
+        bits: u64,
+        ty: Type,
+    },
     String(Box<str>),
     Type(Type),
     /// `@name` or nested `@outer::@inner`.
@@ -45,7 +51,10 @@ pub enum AttrData {
     /// Entries sorted by name, without duplicates.
     Dict(Box<[(Ident, Attr)]>),
     /// An attribute declared by a dialect; `name` is the full `dialect.name`.
-    Dialect { name: Ident, params: Box<[Param]> },
+    Dialect {
+        name: Ident,
+        params: Box<[Param]>,
+    },
 }
 
 pub(crate) fn preinterned() -> [AttrData; 4] {

@@ -572,10 +572,8 @@ impl Body {
         let kind = src.kind;
         let attrs = src.attrs;
         let loc = src.loc;
-        let operands: SmallVec<[Value; 3]> =
-            src.operands.iter().map(|v| *map.get(v).unwrap_or(v)).collect();
-        let result_types: SmallVec<[Type; 1]> =
-            src.results.iter().map(|&r| self.value_type(r)).collect();
+        let operands: SmallVec<[Value; 3]> = src.operands.iter().map(|v| *map.get(v).unwrap_or(v)).collect();
+        let result_types: SmallVec<[Type; 1]> = src.results.iter().map(|&r| self.value_type(r)).collect();
         let src_regions = src.regions.clone();
         let child = src.child.map(|c| self.children[c as usize].clone());
         let regions = src_regions.iter().map(|&r| self.clone_region(r, map)).collect();
@@ -628,10 +626,6 @@ impl Body {
                 owners[c as usize] = Some(Op::from_index(i));
             }
         }
-        self.children
-            .iter_mut()
-            .zip(owners)
-            .filter_map(|(b, owner)| owner.map(|o| (o, b)))
-            .collect()
+        self.children.iter_mut().zip(owners).filter_map(|(b, owner)| owner.map(|o| (o, b))).collect()
     }
 }

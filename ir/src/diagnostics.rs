@@ -4,7 +4,7 @@
 use crate::{Context, FileId, Location, SourceFile};
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::{Error as FilesError, Files};
-use codespan_reporting::term::{self, Config, Chars};
+use codespan_reporting::term::{self, Chars, Config};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -84,18 +84,14 @@ pub fn location_prefix(ctx: &Context, loc: Location) -> Option<String> {
             let f = ctx.sources().get(file)?;
             Some(format!("{}@0x{offset:x}", f.name))
         }
-        Location::LineCol { file, line, col } => {
-            Some(format!("{}:{line}:{col}", ctx.ident_str(file)))
-        }
+        Location::LineCol { file, line, col } => Some(format!("{}:{line}:{col}", ctx.ident_str(file))),
     }
 }
 
 /// The 1-based line of a location in `file`, if it points into that file.
 pub fn line_in(ctx: &Context, loc: Location, file: FileId) -> Option<u32> {
     match loc {
-        Location::Span { file: f, start, .. } if f == file => {
-            Some(ctx.sources().get(f)?.line_col(start).0)
-        }
+        Location::Span { file: f, start, .. } if f == file => Some(ctx.sources().get(f)?.line_col(start).0),
         _ => None,
     }
 }
@@ -155,19 +151,16 @@ fn to_codespan(ctx: &Context, d: &Diagnostic) -> CsDiagnostic<FileId> {
             let mut end = (end as usize).clamp(start, text.len());
             // An empty span is widened to one character, unless that character ends the line
             // (a label spanning a newline would render as a multi-line label).
-            if end == start {
-                if let Some(c) = text[start..].chars().next().filter(|&c| c != '\n') {
-                    end = start + c.len_utf8();
-                }
+            if end == start
+                && let Some(c) = text[start..].chars().next().filter(|&c| c != '\n')
+            {
+                end = start + c.len_utf8();
             }
             while !text.is_char_boundary(end) {
                 end += 1;
             }
-            let label = if primary {
-                Label::primary(file, start..end)
-            } else {
-                Label::secondary(file, start..end)
-            };
+            let label =
+                if primary { Label::primary(file, start..end) } else { Label::secondary(file, start..end) };
             labels.push(label.with_message(message));
             true
         }
@@ -256,26 +249,20 @@ fn parse_expectations(
             let at = search + pos;
             search = at + 1;
             let rest = &line[at + "expected-".len()..];
-            let (severity, rest) = match ["error", "warning", "note", "remark"]
-                .iter()
-                .find(|w| rest.starts_with(**w))
-            {
-                Some(&w) => (
-                    match w {
-                        "error" => Severity::Error,
-                        "warning" => Severity::Warning,
-                        "note" => Severity::Note,
-                        _ => Severity::Remark,
-                    },
-                    &rest[w.len()..],
-                ),
-                None => continue,
-            };
-            let loc = Location::Span {
-                file,
-                start: (start + at) as u32,
-                end: (start + at + 9) as u32,
-            };
+            let (severity, rest) =
+                match ["error", "warning", "note", "remark"].iter().find(|w| rest.starts_with(**w)) {
+                    Some(&w) => (
+                        match w {
+                            "error" => Severity::Error,
+                            "warning" => Severity::Warning,
+                            "note" => Severity::Note,
+                            _ => Severity::Remark,
+                        },
+                        &rest[w.len()..],
+                    ),
+                    None => continue,
+                };
+            let loc = Location::Span { file, start: (start + at) as u32, end: (start + at + 9) as u32 };
             let this_line = src.line_col((start + at) as u32).0;
             let rest = rest.trim_start();
             let (target, rest) = if let Some(r) = rest.strip_prefix('@') {
@@ -353,10 +340,8 @@ pub fn check_expected(
             Some(e) => e.matched = true,
             // Notes without their own expectation are tolerated, as in MLIR.
             None if d.severity == Severity::Note => {}
-            None => errors.push(Diagnostic::error(
-                d.loc,
-                format!("unexpected {}: {}", d.severity.word(), d.message),
-            )),
+            None => errors
+                .push(Diagnostic::error(d.loc, format!("unexpected {}: {}", d.severity.word(), d.message))),
         }
     }
     for e in expectations.iter().filter(|e| !e.matched) {

@@ -13,11 +13,7 @@ pub fn dialect_reference(dialect: &DialectDef) -> String {
 }
 
 fn list<T>(items: &[T], show: impl Fn(&T) -> String) -> String {
-    if items.is_empty() {
-        "none".to_string()
-    } else {
-        items.iter().map(show).collect::<Vec<_>>().join("; ")
-    }
+    if items.is_empty() { "none".to_string() } else { items.iter().map(show).collect::<Vec<_>>().join("; ") }
 }
 
 fn op_reference(out: &mut String, op: &OpDef) {
@@ -34,14 +30,22 @@ fn op_reference(out: &mut String, op: &OpDef) {
     out.push_str(&format!("| Results | {} |\n", list(op.results, value)));
     out.push_str(&format!(
         "| Attributes | {} |\n",
-        list(op.attrs, |a| format!("`{}`{}: {}", a.name, if a.optional { " (optional)" } else { "" }, a.kind.describe()))
+        list(op.attrs, |a| format!(
+            "`{}`{}: {}",
+            a.name,
+            if a.optional { " (optional)" } else { "" },
+            a.kind.describe()
+        ))
     ));
     out.push_str(&format!(
         "| Regions | {} |\n",
         list(op.regions, |r| format!("`{}`{}", r.name, if r.may_be_empty { " (may be empty)" } else { "" }))
     ));
     let traits = op.traits.names();
-    out.push_str(&format!("| Traits | {} |\n", if traits.is_empty() { "none".into() } else { traits.join(", ") }));
+    out.push_str(&format!(
+        "| Traits | {} |\n",
+        if traits.is_empty() { "none".into() } else { traits.join(", ") }
+    ));
     let syntax = match op.syntax {
         Syntax::Generic => "generic only",
         Syntax::Format(_) => "declarative format",

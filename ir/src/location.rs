@@ -32,9 +32,8 @@ pub struct SourceFile {
 impl SourceFile {
     fn new(name: String, text: String) -> Self {
         let mut line_starts = vec![0u32];
-        line_starts.extend(
-            text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| (i + 1) as u32),
-        );
+        line_starts
+            .extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| (i + 1) as u32));
         Self { name, text, line_starts }
     }
 

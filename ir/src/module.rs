@@ -132,6 +132,5 @@ pub fn symbol_name<'a>(ctx: &'a Context, body: &Body, op: Op) -> Option<&'a str>
 
 /// Whether a symbol op is private (`sym_visibility = "private"`), so unused copies may go.
 pub fn is_private_symbol(ctx: &Context, body: &Body, op: Op) -> bool {
-    ctx.dict_get(body.op_attrs(op), "sym_visibility").and_then(|a| ctx.attr_as_str(a))
-        == Some("private")
+    ctx.dict_get(body.op_attrs(op), "sym_visibility").and_then(|a| ctx.attr_as_str(a)) == Some("private")
 }

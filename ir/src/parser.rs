@@ -5,8 +5,8 @@ use crate::diagnostics::Diagnostic;
 use crate::lexer::{Lexer, TokKind, Token, unescape};
 use crate::registry::{AttrConstraint, Fmt, OpDef, OpKind, Syntax, Traits, TypeConstraint};
 use crate::{
-    Attr, AttrData, Block, Body, Context, FileId, FxHashMap, Location, Module, NewOp, Param,
-    Region, Signedness, SmallVec, Type, TypeData, Value, group_ranges,
+    Attr, AttrData, Block, Body, Context, FileId, FxHashMap, Location, Module, NewOp, Param, Region,
+    Signedness, SmallVec, Type, TypeData, Value, group_ranges,
 };
 use std::ops::Range;
 
@@ -34,10 +34,8 @@ pub fn parse_module(
     range: Range<usize>,
     opts: &ParseOptions,
 ) -> PResult<Module> {
-    let src = ctx
-        .sources()
-        .get(file)
-        .ok_or_else(|| Diagnostic::error(Location::Unknown, "unknown source file"))?;
+    let src =
+        ctx.sources().get(file).ok_or_else(|| Diagnostic::error(Location::Unknown, "unknown source file"))?;
     let text: &str = &src.text;
     let start = range.start.min(text.len());
     let mut parser = Parser::new(ctx, text, file, start, range.end, *opts);
@@ -127,7 +125,17 @@ impl<'a> Parser<'a> {
     ) -> Self {
         let mut lexer = Lexer::new(src, start, end);
         let tok = lexer.next_token();
-        Self { ctx, src, file, lexer, tok, prev_end: start as u32, depth: 0, opts, scopes: vec![Scope::default()] }
+        Self {
+            ctx,
+            src,
+            file,
+            lexer,
+            tok,
+            prev_end: start as u32,
+            depth: 0,
+            opts,
+            scopes: vec![Scope::default()],
+        }
     }
 
     // ----- tokens -----
@@ -186,10 +194,8 @@ impl<'a> Parser<'a> {
     fn enter(&mut self, at: Token) -> PResult<()> {
         self.depth += 1;
         if self.depth > self.opts.max_nesting {
-            return Err(self.error_at(
-                at,
-                format!("nesting is too deep (more than {} levels)", self.opts.max_nesting),
-            ));
+            return Err(self
+                .error_at(at, format!("nesting is too deep (more than {} levels)", self.opts.max_nesting)));
         }
         Ok(())
     }
@@ -211,13 +217,13 @@ impl<'a> Parser<'a> {
         };
         match index {
             None if group.len() == 1 => Ok(group[0]),
-            None => Err(self.error_at(
-                tok,
-                format!("`{name}` names {} results; use `{name}#N`", group.len()),
-            )),
-            Some(i) => group.get(i).copied().ok_or_else(|| {
-                self.error_at(tok, format!("result number {i} is out of range for `{name}`"))
-            }),
+            None => {
+                Err(self.error_at(tok, format!("`{name}` names {} results; use `{name}#N`", group.len())))
+            }
+            Some(i) => group
+                .get(i)
+                .copied()
+                .ok_or_else(|| self.error_at(tok, format!("result number {i} is out of range for `{name}`"))),
         }
     }
 
@@ -256,7 +262,7 @@ impl<'a> Parser<'a> {
                         .text(n)
                         .parse::<usize>()
                         .ok()
-                        .filter(|&c| c >= 1 && c <= 1 << 16)
+                        .filter(|c| (1..=1 << 16).contains(c))
                         .ok_or_else(|| self.error_at(n, "a result count must be 1 to 65536"))?;
                 }
                 names.push((text, count, t));
@@ -319,10 +325,7 @@ impl<'a> Parser<'a> {
         if !names.is_empty() && bound != result_types.len() {
             return Err(self.error_at(
                 start,
-                format!(
-                    "operation defines {} results but was provided {bound} to bind",
-                    result_types.len()
-                ),
+                format!("operation defines {} results but was provided {bound} to bind", result_types.len()),
             ));
         }
         let mut child = child;
@@ -376,11 +379,7 @@ impl<'a> Parser<'a> {
                     });
                     from_operand.or_else(|| {
                         let key = self.ctx.ident(other);
-                        state
-                            .attrs
-                            .iter()
-                            .find(|(k, _)| *k == key)
-                            .and_then(|&(_, a)| self.ctx.attr_type(a))
+                        state.attrs.iter().find(|(k, _)| *k == key).and_then(|&(_, a)| self.ctx.attr_type(a))
                     })
                 }
                 _ => None,
@@ -407,7 +406,8 @@ impl<'a> Parser<'a> {
             return Ok(Location::Unknown);
         }
         let name_tok = self.expect(TokKind::String, "a file name string")?;
-        let name = unescape(self.text(name_tok)).ok_or_else(|| self.error_at(name_tok, "malformed string"))?;
+        let name =
+            unescape(self.text(name_tok)).ok_or_else(|| self.error_at(name_tok, "malformed string"))?;
         self.expect(TokKind::Colon, "`:`")?;
         let line = self.parse_u32("a line number")?;
         self.expect(TokKind::Colon, "`:`")?;
@@ -605,7 +605,9 @@ impl<'a> Parser<'a> {
         loop {
             let t = self.tok;
             let param = match t.kind {
-                TokKind::BareId if builtin_type(self.ctx, self.text(t)).is_some() => Param::Type(self.parse_type()?),
+                TokKind::BareId if builtin_type(self.ctx, self.text(t)).is_some() => {
+                    Param::Type(self.parse_type()?)
+                }
                 TokKind::BareId if !matches!(self.text(t), "true" | "false" | "unit") => {
                     self.advance();
                     Param::Keyword(self.ctx.ident(self.text(t)))
@@ -741,7 +743,8 @@ impl<'a> Parser<'a> {
                 }
                 .map_err(|_| self.error_at(t, "integer literal is too large"))?;
                 let width = u32::from(*width);
-                let max_unsigned: u128 = if width >= 64 { u128::from(u64::MAX) } else { (1u128 << width) - 1 };
+                let max_unsigned: u128 =
+                    if width >= 64 { u128::from(u64::MAX) } else { (1u128 << width) - 1 };
                 let min_signed: u128 = if width == 0 { 0 } else { 1u128 << (width - 1) };
                 let fits = if negative {
                     *signedness == Signedness::Signless && magnitude <= min_signed
@@ -749,14 +752,21 @@ impl<'a> Parser<'a> {
                     magnitude <= max_unsigned
                 };
                 if !fits {
-                    return Err(self.error_at(t, format!("integer literal `{text}` does not fit in `{}`", crate::printer::type_to_string(ctx, ty))));
+                    return Err(self.error_at(
+                        t,
+                        format!(
+                            "integer literal `{text}` does not fit in `{}`",
+                            crate::printer::type_to_string(ctx, ty)
+                        ),
+                    ));
                 }
                 let bits = if negative { (magnitude as u64).wrapping_neg() } else { magnitude as u64 };
                 Ok(ctx.int_attr(bits as i64, ty))
             }
             TypeData::Float(kind) => {
                 let bits = if let (Some(h), false) = (hex, negative) {
-                    let bits = u64::from_str_radix(h, 16).map_err(|_| self.error_at(t, "hex float bits are too large"))?;
+                    let bits = u64::from_str_radix(h, 16)
+                        .map_err(|_| self.error_at(t, "hex float bits are too large"))?;
                     if *kind == crate::FloatKind::F32 && bits > u64::from(u32::MAX) {
                         return Err(self.error_at(t, "hex bits of an f32 must fit in 32 bits"));
                     }
@@ -765,7 +775,8 @@ impl<'a> Parser<'a> {
                     let v: f64 = text.parse().map_err(|_| self.error_at(t, "malformed float literal"))?;
                     match kind {
                         crate::FloatKind::F32 => {
-                            let f: f32 = text.parse().map_err(|_| self.error_at(t, "malformed float literal"))?;
+                            let f: f32 =
+                                text.parse().map_err(|_| self.error_at(t, "malformed float literal"))?;
                             u64::from(f.to_bits())
                         }
                         crate::FloatKind::F64 => v.to_bits(),
@@ -788,13 +799,17 @@ impl<'a> Parser<'a> {
             let key_tok = self.tok;
             let key = match key_tok.kind {
                 TokKind::BareId => self.text(key_tok).to_string(),
-                TokKind::String => unescape(self.text(key_tok)).ok_or_else(|| self.error_at(key_tok, "malformed string"))?,
+                TokKind::String => {
+                    unescape(self.text(key_tok)).ok_or_else(|| self.error_at(key_tok, "malformed string"))?
+                }
                 _ => return Err(self.expected("an attribute name")),
             };
             self.advance();
             let key = self.ctx.ident(&key);
             if entries.iter().any(|(k, _)| *k == key) {
-                return Err(self.error_at(key_tok, format!("duplicate attribute `{}`", self.ctx.ident_str(key))));
+                return Err(
+                    self.error_at(key_tok, format!("duplicate attribute `{}`", self.ctx.ident_str(key)))
+                );
             }
             let value = if self.eat(TokKind::Equal) { self.parse_attr()? } else { Attr::UNIT };
             entries.push((key, value));
@@ -969,7 +984,9 @@ impl<'a> OpParser<'_, 'a> {
         let at = self.p.tok;
         for (k, v) in self.p.parse_attr_dict()? {
             if state.attrs.iter().any(|(x, _)| *x == k) {
-                return Err(self.p.error_at(at, format!("attribute `{}` is given twice", self.ctx().ident_str(k))));
+                return Err(self
+                    .p
+                    .error_at(at, format!("attribute `{}` is given twice", self.ctx().ident_str(k))));
             }
             state.attrs.push((k, v));
         }
@@ -1035,7 +1052,9 @@ impl<'a> OpParser<'_, 'a> {
         let ty_tok = self.p.tok;
         let ty = self.p.parse_type()?;
         let Some((inputs, results)) = self.ctx().function_signature(ty) else {
-            return Err(self.p.error_at(ty_tok, "the generic form needs a function type `(operands) -> results`"));
+            return Err(self
+                .p
+                .error_at(ty_tok, "the generic form needs a function type `(operands) -> results`"));
         };
         if inputs.len() != state.operands.len() {
             return Err(self.p.error_at(
@@ -1084,7 +1103,10 @@ impl<'a> OpParser<'_, 'a> {
                             let t = self.p.tok;
                             let word = self.parse_keyword(&format!("one of {}", keys.join(", ")))?;
                             if !keys.contains(&word) {
-                                return Err(self.p.error_at(t, format!("expected one of {}, found `{word}`", keys.join(", "))));
+                                return Err(self.p.error_at(
+                                    t,
+                                    format!("expected one of {}, found `{word}`", keys.join(", ")),
+                                ));
                             }
                             self.ctx().string_attr(word)
                         }
@@ -1121,7 +1143,8 @@ impl<'a> OpParser<'_, 'a> {
                     let inputs = self.parse_paren_type_list()?;
                     self.expect(TokKind::Arrow, "`->`")?;
                     let results = self.parse_result_types()?;
-                    let all: SmallVec<[Value; 3]> = operand_groups.iter().flatten().flatten().copied().collect();
+                    let all: SmallVec<[Value; 3]> =
+                        operand_groups.iter().flatten().flatten().copied().collect();
                     self.check_operand_types(&all, &inputs)?;
                     state.result_types = Some(results.into_iter().collect());
                 }

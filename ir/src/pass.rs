@@ -68,7 +68,9 @@ impl PassOptions {
     }
     /// An unsigned option.
     pub fn get_u32(&self, name: &str) -> Result<u32, String> {
-        self.get(name).parse().map_err(|_| format!("option `{name}` expects an unsigned integer, got `{}`", self.get(name)))
+        self.get(name)
+            .parse()
+            .map_err(|_| format!("option `{name}` expects an unsigned integer, got `{}`", self.get(name)))
     }
     /// A boolean option (`true`/`false`/`1`/`0`).
     pub fn get_bool(&self, name: &str) -> Result<bool, String> {
@@ -255,7 +257,11 @@ impl PassManager {
     }
 
     /// Runs every pass. Stops at the first pass (or verification) that reports errors.
-    pub fn run(&self, ctx: &Context, module: &mut Module) -> Result<PassReport, (PassReport, Vec<Diagnostic>)> {
+    pub fn run(
+        &self,
+        ctx: &Context,
+        module: &mut Module,
+    ) -> Result<PassReport, (PassReport, Vec<Diagnostic>)> {
         let mut report = PassReport::default();
         for (name, pass) in &self.passes {
             let start = Instant::now();
@@ -274,7 +280,12 @@ impl PassManager {
                 if !errors.is_empty() {
                     let errors = errors
                         .into_iter()
-                        .map(|e| e.with_note(Location::Unknown, format!("the IR became invalid after pass `{name}`")))
+                        .map(|e| {
+                            e.with_note(
+                                Location::Unknown,
+                                format!("the IR became invalid after pass `{name}`"),
+                            )
+                        })
                         .collect();
                     return Err((report, errors));
                 }
@@ -290,7 +301,11 @@ impl PassManager {
 
 /// Runs `pass` on every function-like op of `body` and, recursively, of nested symbol tables,
 /// all functions of one body in parallel.
-pub fn run_function_pass(ctx: &Context, body: &mut Body, pass: &dyn FunctionPass) -> Result<(), Vec<Diagnostic>> {
+pub fn run_function_pass(
+    ctx: &Context,
+    body: &mut Body,
+    pass: &dyn FunctionPass,
+) -> Result<(), Vec<Diagnostic>> {
     let info: crate::FxHashMap<Op, (Traits, String, Attr, Location)> = body
         .preorder()
         .into_iter()

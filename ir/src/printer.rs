@@ -4,8 +4,8 @@
 use crate::lexer::escape_into;
 use crate::registry::{AttrConstraint, Fmt, OpDef, Syntax};
 use crate::{
-    Attr, AttrData, Block, Body, Context, Location, Module, Op, OpRef, Param, Region, Signedness,
-    Type, TypeData, Value, group_range,
+    Attr, AttrData, Block, Body, Context, Location, Module, Op, OpRef, Param, Region, Signedness, Type,
+    TypeData, Value, group_range,
 };
 
 /// How to print.
@@ -208,11 +208,8 @@ impl<'a> OpPrinter<'_, 'a> {
     }
     fn print_dict_inner(&mut self, attrs: Attr, elided: &[&str], lead: &str) {
         let ctx = self.ctx;
-        let entries: Vec<_> = ctx
-            .dict_entries(attrs)
-            .iter()
-            .filter(|(k, _)| !elided.contains(&ctx.ident_str(*k)))
-            .collect();
+        let entries: Vec<_> =
+            ctx.dict_entries(attrs).iter().filter(|(k, _)| !elided.contains(&ctx.ident_str(*k))).collect();
         if entries.is_empty() {
             return;
         }
@@ -226,7 +223,14 @@ impl<'a> OpPrinter<'_, 'a> {
         if let Some(child) = self.body.child(op.op) {
             let names = ValueNames::for_body(child);
             let region = child.roots()[index];
-            let mut p = OpPrinter { ctx: self.ctx, out: &mut *self.out, opts: self.opts, body: child, names: &names, indent: self.indent };
+            let mut p = OpPrinter {
+                ctx: self.ctx,
+                out: &mut *self.out,
+                opts: self.opts,
+                body: child,
+                names: &names,
+                indent: self.indent,
+            };
             p.print_region(region, args_printed);
         } else {
             let region = self.body.op_regions(op.op)[index];
@@ -236,16 +240,37 @@ impl<'a> OpPrinter<'_, 'a> {
 
     /// The argument values of the entry block of region `index` of `op`, with the printer
     /// that can name them (isolated ops number their arguments in their own body).
-    pub fn with_entry_args(&mut self, op: OpRef<'_>, index: usize, f: impl FnOnce(&mut OpPrinter<'_, 'a>, &[Value])) {
+    pub fn with_entry_args(
+        &mut self,
+        op: OpRef<'_>,
+        index: usize,
+        f: impl FnOnce(&mut OpPrinter<'_, 'a>, &[Value]),
+    ) {
         if let Some(child) = self.body.child(op.op) {
             let names = ValueNames::for_body(child);
             let region = child.roots()[index];
-            let args: Vec<Value> = child.region_blocks(region).first().map(|&b| child.block_args(b).to_vec()).unwrap_or_default();
-            let mut p = OpPrinter { ctx: self.ctx, out: &mut *self.out, opts: self.opts, body: child, names: &names, indent: self.indent };
+            let args: Vec<Value> = child
+                .region_blocks(region)
+                .first()
+                .map(|&b| child.block_args(b).to_vec())
+                .unwrap_or_default();
+            let mut p = OpPrinter {
+                ctx: self.ctx,
+                out: &mut *self.out,
+                opts: self.opts,
+                body: child,
+                names: &names,
+                indent: self.indent,
+            };
             f(&mut p, &args);
         } else {
             let region = self.body.op_regions(op.op)[index];
-            let args: Vec<Value> = self.body.region_blocks(region).first().map(|&b| self.body.block_args(b).to_vec()).unwrap_or_default();
+            let args: Vec<Value> = self
+                .body
+                .region_blocks(region)
+                .first()
+                .map(|&b| self.body.block_args(b).to_vec())
+                .unwrap_or_default();
             f(self, &args);
         }
     }

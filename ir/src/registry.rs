@@ -377,8 +377,11 @@ pub struct ParamDef {
     pub name: &'static str,
     pub summary: &'static str,
     /// Checks the parameters; returns a message describing the problem.
-    pub verify: Option<fn(&Context, &[Param]) -> Result<(), String>>,
+    pub verify: Option<ParamVerifyFn>,
 }
+
+/// Checks the parameters of a dialect type or attribute.
+pub type ParamVerifyFn = fn(&Context, &[Param]) -> Result<(), String>;
 
 /// Everything a dialect contributes.
 #[derive(Copy, Clone, Debug)]
@@ -469,4 +472,3 @@ impl Registry {
         self.attrs.get(name).copied()
     }
 }
-

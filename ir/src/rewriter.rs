@@ -14,10 +14,7 @@ pub struct Rewriter<'a> {
 impl<'a> Rewriter<'a> {
     /// A rewriter over `body` (ops are created detached until an insertion point is set).
     pub fn new(ctx: &'a Context, body: &'a mut Body) -> Self {
-        Self {
-            builder: Builder { ctx, body, ip: InsertPoint::Detached, loc: Location::Unknown },
-            changes: 0,
-        }
+        Self { builder: Builder { ctx, body, ip: InsertPoint::Detached, loc: Location::Unknown }, changes: 0 }
     }
     /// The context.
     pub fn ctx(&self) -> &'a Context {

@@ -63,11 +63,20 @@ pub enum Param {
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum TypeData {
     None,
-    Int { width: u8, signedness: Signedness },
+    Int {
+        width: u8,
+        signedness: Signedness,
+    },
     Float(FloatKind),
-    Function { inputs: Box<[Type]>, results: Box<[Type]> },
+    Function {
+        inputs: Box<[Type]>,
+        results: Box<[Type]>,
+    },
     /// A type declared by a dialect; `name` is the full `dialect.name`.
-    Dialect { name: Ident, params: Box<[Param]> },
+    Dialect {
+        name: Ident,
+        params: Box<[Param]>,
+    },
 }
 
 /// The types pre-interned at fixed indices, in the order of the `Type` constants.

@@ -4,7 +4,9 @@
 use crate::{constant_of, is_trivially_dead};
 use wasmir_ir::pass::{FunctionPass, FunctionUnit, PassImpl, PassInfo, PassOptionSpec, PassOptions};
 use wasmir_ir::registry::{FoldInput, Folded};
-use wasmir_ir::{Attr, Body, Builder, Context, Diagnostic, InsertPoint, OpRef, Rewriter, SmallVec, Traits, Value};
+use wasmir_ir::{
+    Attr, Body, Builder, Context, Diagnostic, InsertPoint, OpRef, Rewriter, SmallVec, Traits, Value,
+};
 
 pub(crate) const INFO: PassInfo = PassInfo {
     name: "canonicalize",

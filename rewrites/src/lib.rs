@@ -18,11 +18,7 @@ use wasmir_ir::{Attr, AttrData, Body, Context, Op, Traits};
 
 /// Registers every pass of this crate.
 pub fn register_passes(registry: &mut PassRegistry) {
-    registry
-        .register(canonicalize::INFO)
-        .register(cse::INFO)
-        .register(dce::INFO)
-        .register(symbol_dce::INFO);
+    registry.register(canonicalize::INFO).register(cse::INFO).register(dce::INFO).register(symbol_dce::INFO);
 }
 
 /// Whether `op` can be erased when its results are unused: it is pure (no effect, no trap),

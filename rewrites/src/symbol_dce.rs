@@ -3,7 +3,9 @@
 
 use crate::for_each_symbol_ref;
 use wasmir_ir::pass::{ModulePass, PassImpl, PassInfo};
-use wasmir_ir::{Body, Context, Diagnostic, FxHashMap, FxHashSet, Module, Op, is_private_symbol, symbol_name};
+use wasmir_ir::{
+    Body, Context, Diagnostic, FxHashMap, FxHashSet, Module, Op, is_private_symbol, symbol_name,
+};
 
 pub(crate) const INFO: PassInfo = PassInfo {
     name: "symbol-dce",
@@ -28,10 +30,8 @@ impl ModulePass for SymbolDce {
             collect_refs(ctx, body, op, &mut names);
             refs.insert(op, names);
         }
-        let by_name: FxHashMap<String, Op> = ops
-            .iter()
-            .filter_map(|&op| symbol_name(ctx, body, op).map(|n| (n.to_string(), op)))
-            .collect();
+        let by_name: FxHashMap<String, Op> =
+            ops.iter().filter_map(|&op| symbol_name(ctx, body, op).map(|n| (n.to_string(), op))).collect();
         let mut live: FxHashSet<Op> = FxHashSet::default();
         let mut work: Vec<Op> = ops.iter().copied().filter(|&op| !is_private_symbol(ctx, body, op)).collect();
         while let Some(op) = work.pop() {

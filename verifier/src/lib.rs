@@ -29,8 +29,8 @@
 
 use wasmir_ir::registry::{AttrConstraint, SymbolInfo, SymbolResolver, TypeConstraint, ValueSpec};
 use wasmir_ir::{
-    AttrData, Body, Context, Diagnostic, FxHashMap, Module, Op, OpRef, SymbolTable,
-    Traits, Type, Value, ValueDef, group_ranges, printer::type_to_string, symbol_name,
+    AttrData, Body, Context, Diagnostic, FxHashMap, Module, Op, OpRef, SymbolTable, Traits, Type, Value,
+    ValueDef, group_ranges, printer::type_to_string, symbol_name,
 };
 
 /// Verifies a whole module; returns every error found (empty means valid).
@@ -246,20 +246,19 @@ impl<'a> Verifier<'a> {
                     self.error(body, op, format!("requires attribute `{}`", spec.name));
                 }
                 None => {}
-                Some(a) => {
-                    if !attr_matches(ctx, spec.kind, a) {
-                        self.error(
-                            body,
-                            op,
-                            format!(
-                                "attribute `{}` must be {}, but got `{}`",
-                                spec.name,
-                                spec.kind.describe(),
-                                wasmir_ir::printer::attr_to_string(ctx, a)
-                            ),
-                        );
-                    }
+                Some(a) if !attr_matches(ctx, spec.kind, a) => {
+                    self.error(
+                        body,
+                        op,
+                        format!(
+                            "attribute `{}` must be {}, but got `{}`",
+                            spec.name,
+                            spec.kind.describe(),
+                            wasmir_ir::printer::attr_to_string(ctx, a)
+                        ),
+                    );
                 }
+                Some(_) => {}
             }
         }
         for &(key, _) in ctx.dict_entries(attrs) {
@@ -291,7 +290,11 @@ impl<'a> Verifier<'a> {
         for (i, (&r, spec)) in regions.iter().zip(def.regions).enumerate() {
             let blocks = rbody.region_blocks(r).len();
             if blocks > 1 {
-                self.error(body, op, format!("region #{i} (`{}`) has {blocks} blocks; structured regions hold one", spec.name));
+                self.error(
+                    body,
+                    op,
+                    format!("region #{i} (`{}`) has {blocks} blocks; structured regions hold one", spec.name),
+                );
             } else if blocks == 0 && !spec.may_be_empty {
                 self.error(body, op, format!("region #{i} (`{}`) must not be empty", spec.name));
             }

@@ -87,13 +87,14 @@ pub fn fold(input: &FoldInput<'_>) -> Option<SmallVec<[Folded; 1]>> {
         _ if op.operands().len() == 1 => {
             let (a, from) = consts[0]?;
             let is_float_op = matches!(from, Type::F32 | Type::F64);
-            let r = if let Some(to) = num_of(result_ty).filter(|_| from != result_ty || short == "reinterpret") {
-                semantics::convert(short, num_of(from)?, to, a)?
-            } else if is_float_op {
-                semantics::float_unary(short, from == Type::F32, a)?
-            } else {
-                semantics::int_unary(short, width(from), a)?
-            };
+            let r =
+                if let Some(to) = num_of(result_ty).filter(|_| from != result_ty || short == "reinterpret") {
+                    semantics::convert(short, num_of(from)?, to, a)?
+                } else if is_float_op {
+                    semantics::float_unary(short, from == Type::F32, a)?
+                } else {
+                    semantics::int_unary(short, width(from), a)?
+                };
             float_result_ok(short, result_ty, r)?;
             one(Folded::Const(make(ctx, r, result_ty)))
         }
@@ -111,7 +112,12 @@ fn float_result_ok(short: &str, ty: Type, r: u64) -> Option<()> {
     (!nan || semantics::is_bit_exact(short)).then_some(())
 }
 
-fn fold_binary(op: OpRef<'_>, short: &str, consts: &[Option<(u64, Type)>], ty: Type) -> Option<SmallVec<[Folded; 1]>> {
+fn fold_binary(
+    op: OpRef<'_>,
+    short: &str,
+    consts: &[Option<(u64, Type)>],
+    ty: Type,
+) -> Option<SmallVec<[Folded; 1]>> {
     let ctx = op.ctx;
     let (lhs, rhs) = (op.operand(0), op.operand(1));
     let is_float = matches!(ty, Type::F32 | Type::F64);
@@ -143,7 +149,9 @@ fn fold_binary(op: OpRef<'_>, short: &str, consts: &[Option<(u64, Type)>], ty: T
         ("addi" | "subi" | "ori" | "xori" | "shli" | "shrsi" | "shrui" | "rotli" | "rotri", 0) => {
             one(Folded::Value(lhs))
         }
-        ("shli" | "shrsi" | "shrui" | "rotli" | "rotri", n) if n % u64::from(w) == 0 => one(Folded::Value(lhs)),
+        ("shli" | "shrsi" | "shrui" | "rotli" | "rotri", n) if n % u64::from(w) == 0 => {
+            one(Folded::Value(lhs))
+        }
         ("muli" | "divsi" | "divui", 1) => one(Folded::Value(lhs)),
         ("muli" | "andi", 0) => one(Folded::Const(zero)),
         ("remsi" | "remui", 1) => one(Folded::Const(zero)),
@@ -160,7 +168,10 @@ pub fn verify_constant(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<D
     if num_of(ty).is_none() {
         errors.push(Diagnostic::error(
             op.loc(),
-            format!("'arith.constant' op value must be i32, i64, f32 or f64, but has type `{}`", wasmir_ir::printer::type_to_string(op.ctx, ty)),
+            format!(
+                "'arith.constant' op value must be i32, i64, f32 or f64, but has type `{}`",
+                wasmir_ir::printer::type_to_string(op.ctx, ty)
+            ),
         ));
     }
 }
@@ -171,7 +182,11 @@ pub fn verify_conversion(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec
     let (from, to) = (op.value_type(op.operand(0)), op.value_type(op.result(0)));
     let ok = match (num_of(from), num_of(to)) {
         (Some(f), Some(t)) => match short {
-            "reinterpret" => width(from) == width(to) && f != t && (matches!(f, Num::F32 | Num::F64) != matches!(t, Num::F32 | Num::F64)),
+            "reinterpret" => {
+                width(from) == width(to)
+                    && f != t
+                    && (matches!(f, Num::F32 | Num::F64) != matches!(t, Num::F32 | Num::F64))
+            }
             _ => true,
         },
         _ => false,
@@ -201,7 +216,10 @@ pub const SUB_CONST_TO_ADD: Pattern = Pattern {
     name: "sub-const-to-add",
     identity: "x - C == x + (-C) in two's-complement wrapping arithmetic",
     apply: |rw, op| {
-        let (lhs, rhs) = { let v = rw.view(op); (v.operand(0), v.operand(1)) };
+        let (lhs, rhs) = {
+            let v = rw.view(op);
+            (v.operand(0), v.operand(1))
+        };
         let Some((c, ty)) = constant_of(rw, rhs) else { return false };
         if c == 0 {
             return false;
@@ -221,7 +239,10 @@ pub const MUL_POW2_TO_SHL: Pattern = Pattern {
     name: "mul-pow2-to-shl",
     identity: "x * 2^k == x << k modulo 2^N, for 0 < k < N",
     apply: |rw, op| {
-        let (lhs, rhs) = { let v = rw.view(op); (v.operand(0), v.operand(1)) };
+        let (lhs, rhs) = {
+            let v = rw.view(op);
+            (v.operand(0), v.operand(1))
+        };
         let Some((c, ty)) = constant_of(rw, rhs) else { return false };
         if c < 2 || !c.is_power_of_two() {
             return false;
@@ -240,7 +261,10 @@ pub const SELECT_EQZ_SWAP: Pattern = Pattern {
     name: "select-eqz-swap",
     identity: "select(eqz c, a, b) == select(c, b, a)",
     apply: |rw, op| {
-        let (cond, t, f) = { let v = rw.view(op); (v.operand(0), v.operand(1), v.operand(2)) };
+        let (cond, t, f) = {
+            let v = rw.view(op);
+            (v.operand(0), v.operand(1), v.operand(2))
+        };
         let body = rw.body();
         let Some(def) = body.defining_op(cond) else { return false };
         if rw.ctx().op_def(body.op_kind(def)).name != "arith.eqz" {

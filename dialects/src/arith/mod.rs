@@ -60,11 +60,20 @@ const CONVERT_FMT: &[Fmt] = &[
 
 const fn binary(ty: TypeConstraint) -> &'static [ValueSpec] {
     match ty {
-        TypeConstraint::WasmFloat => { const S: &[ValueSpec] = &[
-            ValueSpec::one("lhs", TypeConstraint::WasmFloat),
-            ValueSpec::one("rhs", TypeConstraint::SameAs("lhs")),
-        ]; S }
-        _ => { const S: &[ValueSpec] = &[ValueSpec::one("lhs", TypeConstraint::WasmInt), ValueSpec::one("rhs", TypeConstraint::SameAs("lhs"))]; S }
+        TypeConstraint::WasmFloat => {
+            const S: &[ValueSpec] = &[
+                ValueSpec::one("lhs", TypeConstraint::WasmFloat),
+                ValueSpec::one("rhs", TypeConstraint::SameAs("lhs")),
+            ];
+            S
+        }
+        _ => {
+            const S: &[ValueSpec] = &[
+                ValueSpec::one("lhs", TypeConstraint::WasmInt),
+                ValueSpec::one("rhs", TypeConstraint::SameAs("lhs")),
+            ];
+            S
+        }
     }
 }
 
@@ -75,29 +84,67 @@ const I32_RESULT: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exac
 macro_rules! bin_example {
     ($op:literal, $ty:literal) => {
         concat!(
-            "func.func @f(%arg0: ", $ty, ", %arg1: ", $ty, ") -> ", $ty, " {\n  %0 = ", $op,
-            " %arg0, %arg1 : ", $ty, "\n  func.return %0 : ", $ty, "\n}"
+            "func.func @f(%arg0: ",
+            $ty,
+            ", %arg1: ",
+            $ty,
+            ") -> ",
+            $ty,
+            " {\n  %0 = ",
+            $op,
+            " %arg0, %arg1 : ",
+            $ty,
+            "\n  func.return %0 : ",
+            $ty,
+            "\n}"
         )
     };
 }
 macro_rules! unary_example {
     ($op:literal, $ty:literal) => {
         concat!(
-            "func.func @f(%arg0: ", $ty, ") -> ", $ty, " {\n  %0 = ", $op, " %arg0 : ", $ty,
-            "\n  func.return %0 : ", $ty, "\n}"
+            "func.func @f(%arg0: ",
+            $ty,
+            ") -> ",
+            $ty,
+            " {\n  %0 = ",
+            $op,
+            " %arg0 : ",
+            $ty,
+            "\n  func.return %0 : ",
+            $ty,
+            "\n}"
         )
     };
 }
 macro_rules! convert_example {
     ($op:literal, $from:literal, $to:literal) => {
         concat!(
-            "func.func @f(%arg0: ", $from, ") -> ", $to, " {\n  %0 = ", $op, " %arg0 : ", $from,
-            " to ", $to, "\n  func.return %0 : ", $to, "\n}"
+            "func.func @f(%arg0: ",
+            $from,
+            ") -> ",
+            $to,
+            " {\n  %0 = ",
+            $op,
+            " %arg0 : ",
+            $from,
+            " to ",
+            $to,
+            "\n  func.return %0 : ",
+            $to,
+            "\n}"
         )
     };
 }
 
-const fn int_binary(name: &'static str, summary: &'static str, description: &'static str, example: &'static str, traits: Traits, patterns: &'static [Pattern]) -> OpDef {
+const fn int_binary(
+    name: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    example: &'static str,
+    traits: Traits,
+    patterns: &'static [Pattern],
+) -> OpDef {
     OpDef {
         name,
         summary,
@@ -113,7 +160,13 @@ const fn int_binary(name: &'static str, summary: &'static str, description: &'st
     }
 }
 
-const fn float_binary(name: &'static str, summary: &'static str, description: &'static str, example: &'static str, traits: Traits) -> OpDef {
+const fn float_binary(
+    name: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    example: &'static str,
+    traits: Traits,
+) -> OpDef {
     OpDef {
         name,
         summary,
@@ -128,16 +181,31 @@ const fn float_binary(name: &'static str, summary: &'static str, description: &'
     }
 }
 
-const fn unary(name: &'static str, ty: TypeConstraint, summary: &'static str, description: &'static str, example: &'static str) -> OpDef {
+const fn unary(
+    name: &'static str,
+    ty: TypeConstraint,
+    summary: &'static str,
+    description: &'static str,
+    example: &'static str,
+) -> OpDef {
     OpDef {
         name,
         summary,
         description,
         example,
         operands: match ty {
-            TypeConstraint::WasmFloat => { const S: &[ValueSpec] = &[ValueSpec::one("operand", TypeConstraint::WasmFloat)]; S },
-            TypeConstraint::Exactly(Type::I64) => { const S: &[ValueSpec] = &[ValueSpec::one("operand", TypeConstraint::Exactly(Type::I64))]; S },
-            _ => { const S: &[ValueSpec] = &[ValueSpec::one("operand", TypeConstraint::WasmInt)]; S },
+            TypeConstraint::WasmFloat => {
+                const S: &[ValueSpec] = &[ValueSpec::one("operand", TypeConstraint::WasmFloat)];
+                S
+            }
+            TypeConstraint::Exactly(Type::I64) => {
+                const S: &[ValueSpec] = &[ValueSpec::one("operand", TypeConstraint::Exactly(Type::I64))];
+                S
+            }
+            _ => {
+                const S: &[ValueSpec] = &[ValueSpec::one("operand", TypeConstraint::WasmInt)];
+                S
+            }
         },
         results: SAME_AS_OPERAND,
         traits: PURE,
@@ -147,29 +215,79 @@ const fn unary(name: &'static str, ty: TypeConstraint, summary: &'static str, de
     }
 }
 
-const fn conversion(name: &'static str, from: TypeConstraint, to: TypeConstraint, traits: Traits, summary: &'static str, description: &'static str, example: &'static str) -> OpDef {
+const fn conversion(
+    name: &'static str,
+    from: TypeConstraint,
+    to: TypeConstraint,
+    traits: Traits,
+    summary: &'static str,
+    description: &'static str,
+    example: &'static str,
+) -> OpDef {
     OpDef {
         name,
         summary,
         description,
         example,
         operands: match from {
-            TypeConstraint::Exactly(Type::I32) => { const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::I32))]; S },
-            TypeConstraint::Exactly(Type::I64) => { const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::I64))]; S },
-            TypeConstraint::Exactly(Type::F32) => { const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::F32))]; S },
-            TypeConstraint::Exactly(Type::F64) => { const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::F64))]; S },
-            TypeConstraint::WasmFloat => { const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::WasmFloat)]; S },
-            TypeConstraint::WasmInt => { const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::WasmInt)]; S },
-            _ => { const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::WasmNum)]; S },
+            TypeConstraint::Exactly(Type::I32) => {
+                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::I32))];
+                S
+            }
+            TypeConstraint::Exactly(Type::I64) => {
+                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::I64))];
+                S
+            }
+            TypeConstraint::Exactly(Type::F32) => {
+                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::F32))];
+                S
+            }
+            TypeConstraint::Exactly(Type::F64) => {
+                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::F64))];
+                S
+            }
+            TypeConstraint::WasmFloat => {
+                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::WasmFloat)];
+                S
+            }
+            TypeConstraint::WasmInt => {
+                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::WasmInt)];
+                S
+            }
+            _ => {
+                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::WasmNum)];
+                S
+            }
         },
         results: match to {
-            TypeConstraint::Exactly(Type::I32) => { const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::I32))]; S },
-            TypeConstraint::Exactly(Type::I64) => { const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::I64))]; S },
-            TypeConstraint::Exactly(Type::F32) => { const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::F32))]; S },
-            TypeConstraint::Exactly(Type::F64) => { const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::F64))]; S },
-            TypeConstraint::WasmFloat => { const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::WasmFloat)]; S },
-            TypeConstraint::WasmInt => { const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::WasmInt)]; S },
-            _ => { const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::WasmNum)]; S },
+            TypeConstraint::Exactly(Type::I32) => {
+                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::I32))];
+                S
+            }
+            TypeConstraint::Exactly(Type::I64) => {
+                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::I64))];
+                S
+            }
+            TypeConstraint::Exactly(Type::F32) => {
+                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::F32))];
+                S
+            }
+            TypeConstraint::Exactly(Type::F64) => {
+                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::F64))];
+                S
+            }
+            TypeConstraint::WasmFloat => {
+                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::WasmFloat)];
+                S
+            }
+            TypeConstraint::WasmInt => {
+                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::WasmInt)];
+                S
+            }
+            _ => {
+                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::WasmNum)];
+                S
+            }
         },
         traits,
         syntax: Syntax::Format(CONVERT_FMT),
@@ -201,27 +319,129 @@ exact bits: NaNs and infinities print as hex bit patterns (`0x7FC00000 : f32`)."
         fold: Some(fold::fold),
         ..OpDef::EMPTY
     },
-    int_binary("arith.addi", "Wrapping integer addition", "`lhs + rhs` modulo 2^N.", bin_example!("arith.addi", "i32"), PURE_COMM, &[]),
-    int_binary("arith.subi", "Wrapping integer subtraction", "`lhs - rhs` modulo 2^N.", bin_example!("arith.subi", "i64"), PURE, &[fold::SUB_CONST_TO_ADD]),
-    int_binary("arith.muli", "Wrapping integer multiplication", "`lhs * rhs` modulo 2^N (the low N bits of the product).", bin_example!("arith.muli", "i32"), PURE_COMM, &[fold::MUL_POW2_TO_SHL]),
-    int_binary("arith.divsi", "Signed integer division, truncating", "Traps when `rhs` is 0 or when `lhs` is the minimum value and `rhs` is -1 (overflow). Never removed even when unused: the trap is its effect.", bin_example!("arith.divsi", "i32"), TRAPS, &[]),
-    int_binary("arith.divui", "Unsigned integer division", "Traps when `rhs` is 0.", bin_example!("arith.divui", "i64"), TRAPS, &[]),
-    int_binary("arith.remsi", "Signed remainder", "The remainder has the sign of `lhs`. Traps when `rhs` is 0; the minimum value modulo -1 is 0 (no trap).", bin_example!("arith.remsi", "i32"), TRAPS, &[]),
-    int_binary("arith.remui", "Unsigned remainder", "Traps when `rhs` is 0.", bin_example!("arith.remui", "i32"), TRAPS, &[]),
+    int_binary(
+        "arith.addi",
+        "Wrapping integer addition",
+        "`lhs + rhs` modulo 2^N.",
+        bin_example!("arith.addi", "i32"),
+        PURE_COMM,
+        &[],
+    ),
+    int_binary(
+        "arith.subi",
+        "Wrapping integer subtraction",
+        "`lhs - rhs` modulo 2^N.",
+        bin_example!("arith.subi", "i64"),
+        PURE,
+        &[fold::SUB_CONST_TO_ADD],
+    ),
+    int_binary(
+        "arith.muli",
+        "Wrapping integer multiplication",
+        "`lhs * rhs` modulo 2^N (the low N bits of the product).",
+        bin_example!("arith.muli", "i32"),
+        PURE_COMM,
+        &[fold::MUL_POW2_TO_SHL],
+    ),
+    int_binary(
+        "arith.divsi",
+        "Signed integer division, truncating",
+        "Traps when `rhs` is 0 or when `lhs` is the minimum value and `rhs` is -1 (overflow). Never removed even when unused: the trap is its effect.",
+        bin_example!("arith.divsi", "i32"),
+        TRAPS,
+        &[],
+    ),
+    int_binary(
+        "arith.divui",
+        "Unsigned integer division",
+        "Traps when `rhs` is 0.",
+        bin_example!("arith.divui", "i64"),
+        TRAPS,
+        &[],
+    ),
+    int_binary(
+        "arith.remsi",
+        "Signed remainder",
+        "The remainder has the sign of `lhs`. Traps when `rhs` is 0; the minimum value modulo -1 is 0 (no trap).",
+        bin_example!("arith.remsi", "i32"),
+        TRAPS,
+        &[],
+    ),
+    int_binary(
+        "arith.remui",
+        "Unsigned remainder",
+        "Traps when `rhs` is 0.",
+        bin_example!("arith.remui", "i32"),
+        TRAPS,
+        &[],
+    ),
     int_binary("arith.andi", "Bitwise and", "", bin_example!("arith.andi", "i32"), PURE_COMM, &[]),
     int_binary("arith.ori", "Bitwise or", "", bin_example!("arith.ori", "i64"), PURE_COMM, &[]),
     int_binary("arith.xori", "Bitwise exclusive or", "", bin_example!("arith.xori", "i32"), PURE_COMM, &[]),
-    int_binary("arith.shli", "Shift left", "The shift count is taken modulo N.", bin_example!("arith.shli", "i32"), PURE, &[]),
-    int_binary("arith.shrsi", "Arithmetic shift right", "The shift count is taken modulo N; the sign bit fills.", bin_example!("arith.shrsi", "i32"), PURE, &[]),
-    int_binary("arith.shrui", "Logical shift right", "The shift count is taken modulo N; zeros fill.", bin_example!("arith.shrui", "i64"), PURE, &[]),
-    int_binary("arith.rotli", "Rotate left", "The rotate count is taken modulo N.", bin_example!("arith.rotli", "i32"), PURE, &[]),
-    int_binary("arith.rotri", "Rotate right", "The rotate count is taken modulo N.", bin_example!("arith.rotri", "i64"), PURE, &[]),
+    int_binary(
+        "arith.shli",
+        "Shift left",
+        "The shift count is taken modulo N.",
+        bin_example!("arith.shli", "i32"),
+        PURE,
+        &[],
+    ),
+    int_binary(
+        "arith.shrsi",
+        "Arithmetic shift right",
+        "The shift count is taken modulo N; the sign bit fills.",
+        bin_example!("arith.shrsi", "i32"),
+        PURE,
+        &[],
+    ),
+    int_binary(
+        "arith.shrui",
+        "Logical shift right",
+        "The shift count is taken modulo N; zeros fill.",
+        bin_example!("arith.shrui", "i64"),
+        PURE,
+        &[],
+    ),
+    int_binary(
+        "arith.rotli",
+        "Rotate left",
+        "The rotate count is taken modulo N.",
+        bin_example!("arith.rotli", "i32"),
+        PURE,
+        &[],
+    ),
+    int_binary(
+        "arith.rotri",
+        "Rotate right",
+        "The rotate count is taken modulo N.",
+        bin_example!("arith.rotri", "i64"),
+        PURE,
+        &[],
+    ),
     unary("arith.clz", WasmInt, "Count leading zero bits", "N for 0.", unary_example!("arith.clz", "i32")),
     unary("arith.ctz", WasmInt, "Count trailing zero bits", "N for 0.", unary_example!("arith.ctz", "i64")),
     unary("arith.popcnt", WasmInt, "Count one bits", "", unary_example!("arith.popcnt", "i32")),
-    unary("arith.extend8_s", WasmInt, "Sign-extend the low 8 bits", "Wasm's `iN.extend8_s`.", unary_example!("arith.extend8_s", "i32")),
-    unary("arith.extend16_s", WasmInt, "Sign-extend the low 16 bits", "Wasm's `iN.extend16_s`.", unary_example!("arith.extend16_s", "i64")),
-    unary("arith.extend32_s", I64, "Sign-extend the low 32 bits of an i64", "Wasm's `i64.extend32_s`.", unary_example!("arith.extend32_s", "i64")),
+    unary(
+        "arith.extend8_s",
+        WasmInt,
+        "Sign-extend the low 8 bits",
+        "Wasm's `iN.extend8_s`.",
+        unary_example!("arith.extend8_s", "i32"),
+    ),
+    unary(
+        "arith.extend16_s",
+        WasmInt,
+        "Sign-extend the low 16 bits",
+        "Wasm's `iN.extend16_s`.",
+        unary_example!("arith.extend16_s", "i64"),
+    ),
+    unary(
+        "arith.extend32_s",
+        I64,
+        "Sign-extend the low 32 bits of an i64",
+        "Wasm's `i64.extend32_s`.",
+        unary_example!("arith.extend32_s", "i64"),
+    ),
     OpDef {
         name: "arith.eqz",
         summary: "Test for zero",
@@ -248,20 +468,68 @@ exact bits: NaNs and infinities print as hex bit patterns (`0x7FC00000 : f32`)."
         fold: Some(fold::fold),
         ..OpDef::EMPTY
     },
-    float_binary("arith.addf", "Float addition", "IEEE 754 addition, round to nearest even. A NaN result is some arithmetic NaN (Wasm leaves the payload open), so a NaN result is never folded.", bin_example!("arith.addf", "f64"), PURE_COMM),
+    float_binary(
+        "arith.addf",
+        "Float addition",
+        "IEEE 754 addition, round to nearest even. A NaN result is some arithmetic NaN (Wasm leaves the payload open), so a NaN result is never folded.",
+        bin_example!("arith.addf", "f64"),
+        PURE_COMM,
+    ),
     float_binary("arith.subf", "Float subtraction", "", bin_example!("arith.subf", "f32"), PURE),
     float_binary("arith.mulf", "Float multiplication", "", bin_example!("arith.mulf", "f64"), PURE_COMM),
-    float_binary("arith.divf", "Float division", "Division by zero gives an infinity or NaN; it never traps.", bin_example!("arith.divf", "f32"), PURE),
-    float_binary("arith.minf", "Wasm float minimum", "NaN if either operand is NaN; -0 is smaller than +0.", bin_example!("arith.minf", "f64"), PURE_COMM),
-    float_binary("arith.maxf", "Wasm float maximum", "NaN if either operand is NaN; +0 is larger than -0.", bin_example!("arith.maxf", "f32"), PURE_COMM),
-    float_binary("arith.copysign", "Copy the sign bit", "The magnitude of `lhs` with the sign bit of `rhs`; exact on NaNs.", bin_example!("arith.copysign", "f64"), PURE),
-    unary("arith.absf", WasmFloat, "Clear the sign bit", "Exact on NaNs (only the sign bit changes).", unary_example!("arith.absf", "f32")),
-    unary("arith.negf", WasmFloat, "Flip the sign bit", "Exact on NaNs (only the sign bit changes).", unary_example!("arith.negf", "f64")),
+    float_binary(
+        "arith.divf",
+        "Float division",
+        "Division by zero gives an infinity or NaN; it never traps.",
+        bin_example!("arith.divf", "f32"),
+        PURE,
+    ),
+    float_binary(
+        "arith.minf",
+        "Wasm float minimum",
+        "NaN if either operand is NaN; -0 is smaller than +0.",
+        bin_example!("arith.minf", "f64"),
+        PURE_COMM,
+    ),
+    float_binary(
+        "arith.maxf",
+        "Wasm float maximum",
+        "NaN if either operand is NaN; +0 is larger than -0.",
+        bin_example!("arith.maxf", "f32"),
+        PURE_COMM,
+    ),
+    float_binary(
+        "arith.copysign",
+        "Copy the sign bit",
+        "The magnitude of `lhs` with the sign bit of `rhs`; exact on NaNs.",
+        bin_example!("arith.copysign", "f64"),
+        PURE,
+    ),
+    unary(
+        "arith.absf",
+        WasmFloat,
+        "Clear the sign bit",
+        "Exact on NaNs (only the sign bit changes).",
+        unary_example!("arith.absf", "f32"),
+    ),
+    unary(
+        "arith.negf",
+        WasmFloat,
+        "Flip the sign bit",
+        "Exact on NaNs (only the sign bit changes).",
+        unary_example!("arith.negf", "f64"),
+    ),
     unary("arith.sqrtf", WasmFloat, "Square root", "", unary_example!("arith.sqrtf", "f64")),
     unary("arith.ceilf", WasmFloat, "Round up", "", unary_example!("arith.ceilf", "f32")),
     unary("arith.floorf", WasmFloat, "Round down", "", unary_example!("arith.floorf", "f64")),
     unary("arith.truncf", WasmFloat, "Round toward zero", "", unary_example!("arith.truncf", "f32")),
-    unary("arith.nearestf", WasmFloat, "Round to nearest, ties to even", "", unary_example!("arith.nearestf", "f64")),
+    unary(
+        "arith.nearestf",
+        WasmFloat,
+        "Round to nearest, ties to even",
+        "",
+        unary_example!("arith.nearestf", "f64"),
+    ),
     OpDef {
         name: "arith.cmpf",
         summary: "Float comparison",
@@ -303,18 +571,114 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
         patterns: &[fold::SELECT_EQZ_SWAP],
         ..OpDef::EMPTY
     },
-    conversion("arith.wrap", I64, I32, PURE, "Keep the low 32 bits", "Wasm's `i32.wrap_i64`.", convert_example!("arith.wrap", "i64", "i32")),
-    conversion("arith.extend_s", I32, I64, PURE, "Sign-extend i32 to i64", "Wasm's `i64.extend_i32_s`.", convert_example!("arith.extend_s", "i32", "i64")),
-    conversion("arith.extend_u", I32, I64, PURE, "Zero-extend i32 to i64", "Wasm's `i64.extend_i32_u`.", convert_example!("arith.extend_u", "i32", "i64")),
-    conversion("arith.trunc_s", WasmFloat, WasmInt, TRAPS, "Truncate a float to a signed integer", "Traps on NaN and when the truncated value does not fit.", convert_example!("arith.trunc_s", "f64", "i32")),
-    conversion("arith.trunc_u", WasmFloat, WasmInt, TRAPS, "Truncate a float to an unsigned integer", "Traps on NaN and when the truncated value does not fit.", convert_example!("arith.trunc_u", "f32", "i64")),
-    conversion("arith.trunc_sat_s", WasmFloat, WasmInt, PURE, "Saturating truncation to a signed integer", "NaN gives 0; out-of-range values clamp.", convert_example!("arith.trunc_sat_s", "f32", "i32")),
-    conversion("arith.trunc_sat_u", WasmFloat, WasmInt, PURE, "Saturating truncation to an unsigned integer", "NaN gives 0; out-of-range values clamp.", convert_example!("arith.trunc_sat_u", "f64", "i64")),
-    conversion("arith.convert_s", WasmInt, WasmFloat, PURE, "Signed integer to float", "Rounds to nearest, ties to even.", convert_example!("arith.convert_s", "i64", "f64")),
-    conversion("arith.convert_u", WasmInt, WasmFloat, PURE, "Unsigned integer to float", "Rounds to nearest, ties to even.", convert_example!("arith.convert_u", "i32", "f32")),
-    conversion("arith.demote", F64, F32, PURE, "f64 to f32", "Rounds to nearest; a NaN result is not folded.", convert_example!("arith.demote", "f64", "f32")),
-    conversion("arith.promote", F32, F64, PURE, "f32 to f64", "Exact for numbers; a NaN result is not folded.", convert_example!("arith.promote", "f32", "f64")),
-    conversion("arith.reinterpret", WasmNum, WasmNum, PURE, "Reinterpret the bits", "Between i32 and f32, or i64 and f64; exact on every bit pattern.", convert_example!("arith.reinterpret", "f32", "i32")),
+    conversion(
+        "arith.wrap",
+        I64,
+        I32,
+        PURE,
+        "Keep the low 32 bits",
+        "Wasm's `i32.wrap_i64`.",
+        convert_example!("arith.wrap", "i64", "i32"),
+    ),
+    conversion(
+        "arith.extend_s",
+        I32,
+        I64,
+        PURE,
+        "Sign-extend i32 to i64",
+        "Wasm's `i64.extend_i32_s`.",
+        convert_example!("arith.extend_s", "i32", "i64"),
+    ),
+    conversion(
+        "arith.extend_u",
+        I32,
+        I64,
+        PURE,
+        "Zero-extend i32 to i64",
+        "Wasm's `i64.extend_i32_u`.",
+        convert_example!("arith.extend_u", "i32", "i64"),
+    ),
+    conversion(
+        "arith.trunc_s",
+        WasmFloat,
+        WasmInt,
+        TRAPS,
+        "Truncate a float to a signed integer",
+        "Traps on NaN and when the truncated value does not fit.",
+        convert_example!("arith.trunc_s", "f64", "i32"),
+    ),
+    conversion(
+        "arith.trunc_u",
+        WasmFloat,
+        WasmInt,
+        TRAPS,
+        "Truncate a float to an unsigned integer",
+        "Traps on NaN and when the truncated value does not fit.",
+        convert_example!("arith.trunc_u", "f32", "i64"),
+    ),
+    conversion(
+        "arith.trunc_sat_s",
+        WasmFloat,
+        WasmInt,
+        PURE,
+        "Saturating truncation to a signed integer",
+        "NaN gives 0; out-of-range values clamp.",
+        convert_example!("arith.trunc_sat_s", "f32", "i32"),
+    ),
+    conversion(
+        "arith.trunc_sat_u",
+        WasmFloat,
+        WasmInt,
+        PURE,
+        "Saturating truncation to an unsigned integer",
+        "NaN gives 0; out-of-range values clamp.",
+        convert_example!("arith.trunc_sat_u", "f64", "i64"),
+    ),
+    conversion(
+        "arith.convert_s",
+        WasmInt,
+        WasmFloat,
+        PURE,
+        "Signed integer to float",
+        "Rounds to nearest, ties to even.",
+        convert_example!("arith.convert_s", "i64", "f64"),
+    ),
+    conversion(
+        "arith.convert_u",
+        WasmInt,
+        WasmFloat,
+        PURE,
+        "Unsigned integer to float",
+        "Rounds to nearest, ties to even.",
+        convert_example!("arith.convert_u", "i32", "f32"),
+    ),
+    conversion(
+        "arith.demote",
+        F64,
+        F32,
+        PURE,
+        "f64 to f32",
+        "Rounds to nearest; a NaN result is not folded.",
+        convert_example!("arith.demote", "f64", "f32"),
+    ),
+    conversion(
+        "arith.promote",
+        F32,
+        F64,
+        PURE,
+        "f32 to f64",
+        "Exact for numbers; a NaN result is not folded.",
+        convert_example!("arith.promote", "f32", "f64"),
+    ),
+    conversion(
+        "arith.reinterpret",
+        WasmNum,
+        WasmNum,
+        PURE,
+        "Reinterpret the bits",
+        "Between i32 and f32, or i64 and f64; exact on every bit pattern.",
+        convert_example!("arith.reinterpret", "f32", "i32"),
+    ),
 ];
 
 fn materialize_constant(b: &mut Builder<'_>, value: Attr, ty: Type, loc: Location) -> Option<Value> {

@@ -153,7 +153,11 @@ pub fn float_binary(op: &str, is_f32: bool, a: u64, b: u64) -> Option<u64> {
             "minf" => wasm_min(a, b, a.is_sign_negative()),
             "maxf" if a.is_nan() || b.is_nan() => f32::NAN,
             "maxf" => {
-                if a > b || (a == b && b.is_sign_negative()) { a } else { b }
+                if a > b || (a == b && b.is_sign_negative()) {
+                    a
+                } else {
+                    b
+                }
             }
             "copysign" => a.copysign(b),
             _ => return None,
@@ -167,7 +171,11 @@ pub fn float_binary(op: &str, is_f32: bool, a: u64, b: u64) -> Option<u64> {
             "minf" => wasm_min(a, b, a.is_sign_negative()),
             "maxf" if a.is_nan() || b.is_nan() => f64::NAN,
             "maxf" => {
-                if a > b || (a == b && b.is_sign_negative()) { a } else { b }
+                if a > b || (a == b && b.is_sign_negative()) {
+                    a
+                } else {
+                    b
+                }
             }
             "copysign" => a.copysign(b),
             _ => return None,
@@ -334,7 +342,10 @@ mod tests {
         assert_eq!(convert("trunc_s", Num::F64, Num::I64, f(f64::NAN)), None);
         assert_eq!(convert("trunc_sat_s", Num::F64, Num::I32, f(f64::NAN)), Some(0));
         assert_eq!(convert("trunc_sat_u", Num::F64, Num::I64, f(1e30)), Some(u64::MAX));
-        assert_eq!(convert("convert_u", Num::I64, Num::F32, u64::MAX), Some(u64::from(18446744073709551616f32.to_bits())));
+        assert_eq!(
+            convert("convert_u", Num::I64, Num::F32, u64::MAX),
+            Some(u64::from(18446744073709551616f32.to_bits()))
+        );
         assert_eq!(convert("wrap", Num::I64, Num::I32, 0x1_0000_0005), Some(5));
     }
 }

@@ -4,12 +4,9 @@ use wasmir_ir::lexer::TokKind;
 use wasmir_ir::parser::{ArgDecl, OpParser, OperationState, PResult};
 use wasmir_ir::printer::{OpPrinter, type_to_string};
 use wasmir_ir::registry::{
-    AttrConstraint, AttrSpec, DialectDef, Fmt, RegionSpec, SymbolResolver, Syntax, TypeConstraint,
-    ValueSpec,
+    AttrConstraint, AttrSpec, DialectDef, Fmt, RegionSpec, SymbolResolver, Syntax, TypeConstraint, ValueSpec,
 };
-use wasmir_ir::{
-    Body, Builder, Context, Diagnostic, Module, NewOp, Op, OpDef, OpRef, Traits, Type, Value,
-};
+use wasmir_ir::{Body, Builder, Context, Diagnostic, Module, NewOp, Op, OpDef, OpRef, Traits, Type, Value};
 
 /// The `func` dialect.
 pub static DIALECT: DialectDef = DialectDef {
@@ -86,7 +83,10 @@ fn parse_func(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<(
         let at = p.here();
         let vis = p.parse_keyword("a visibility or the function name")?;
         if !matches!(vis, "public" | "private" | "nested") {
-            return Err(Diagnostic::error(at, format!("expected `private`, `public` or `nested`, found `{vis}`")));
+            return Err(Diagnostic::error(
+                at,
+                format!("expected `private`, `public` or `nested`, found `{vis}`"),
+            ));
         }
         // `public` is the default: it is not stored, so both spellings are the same IR.
         if vis != "public" {
