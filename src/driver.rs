@@ -193,8 +193,7 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
         return fail(stderr, &format!("error: {e}\n"));
     }
     if opts.timing {
-        let report = wasmir_ir::pass::PassReport { timings, dumps: String::new() };
-        let _ = stderr.write_all(report.timing_table(&[]).as_bytes());
+        let _ = stderr.write_all(wasmir_ir::pass::timing_table(&timings).as_bytes());
     }
     i32::from(failed)
 }
@@ -251,6 +250,7 @@ fn process_chunk(
             Ok(report) => {
                 outcome.dumps = report.dumps;
                 timings.extend(report.timings);
+                outcome.diagnostics = report.diagnostics;
             }
             Err((report, errors)) => {
                 outcome.dumps = report.dumps;

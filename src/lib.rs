@@ -86,5 +86,7 @@ pub fn run_pipeline(ctx: &Context, module: &mut Module, pipeline: &str) -> Resul
         .map_err(|e| vec![Diagnostic::error(wasmir_ir::Location::Unknown, e)])?;
     let mut pm = wasmir_ir::pass::PassManager::new(passes);
     pm.verify_with(Some(wasmir_verifier::verify_module));
-    pm.run(ctx, module).map(|_| ()).map_err(|(_, errors)| errors)
+    pm.run(ctx, module)
+        .map(|_| ())
+        .map_err(|(_, diagnostics)| diagnostics.into_iter().filter(Diagnostic::is_error).collect())
 }

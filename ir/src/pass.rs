@@ -12,15 +12,17 @@ use std::time::{Duration, Instant};
 
 /// A pass over a whole module.
 pub trait ModulePass: Send + Sync {
-    /// Transforms the module; errors stop the pipeline.
-    fn run(&self, ctx: &Context, module: &mut Module) -> Result<(), Vec<Diagnostic>>;
+    /// Transforms the module and returns what it has to say: any error stops the pipeline,
+    /// warnings and remarks go to the user.
+    fn run(&self, ctx: &Context, module: &mut Module) -> Vec<Diagnostic>;
 }
 
 /// A pass over one function body at a time. It may not look at other functions, which is
 /// what lets the manager run it on all functions at once.
 pub trait FunctionPass: Send + Sync {
-    /// Transforms one function; errors stop the pipeline.
-    fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Result<(), Vec<Diagnostic>>;
+    /// Transforms one function and returns what it has to say: any error stops the pipeline,
+    /// warnings and remarks go to the user.
+    fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Vec<Diagnostic>;
 }
 
 /// What a function pass sees: the function op's name and attributes, and its body.
@@ -197,27 +199,26 @@ pub struct PassReport {
     pub timings: Vec<(String, Duration)>,
     /// IR dumps requested by `print_after*`.
     pub dumps: String,
+    /// Warnings and remarks the passes emitted, in pipeline and function order.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
-impl PassReport {
-    /// The timing report, in the shape of MLIR's `--mlir-timing`.
-    pub fn timing_table(&self, extra: &[(String, Duration)]) -> String {
-        let rows: Vec<&(String, Duration)> = extra.iter().chain(self.timings.iter()).collect();
-        let total: Duration = rows.iter().map(|r| r.1).sum();
-        let total_s = total.as_secs_f64().max(1e-12);
-        let mut out = String::new();
-        out.push_str("===-------------------------------------------------------------------------===\n");
-        out.push_str("                         ... Execution time report ...\n");
-        out.push_str("===-------------------------------------------------------------------------===\n");
-        out.push_str(&format!("  Total Execution Time: {:.4} seconds\n\n", total.as_secs_f64()));
-        out.push_str("  ----Wall Time----  ----Name----\n");
-        for (name, d) in rows {
-            let s = d.as_secs_f64();
-            out.push_str(&format!("  {s:>8.4} ({:>5.1}%)  {name}\n", 100.0 * s / total_s));
-        }
-        out.push_str(&format!("  {:>8.4} (100.0%)  Total\n", total.as_secs_f64()));
-        out
+/// A timing report in the shape of MLIR's `--mlir-timing`: one row per phase, with its share.
+pub fn timing_table(rows: &[(String, Duration)]) -> String {
+    let total: Duration = rows.iter().map(|r| r.1).sum();
+    let total_s = total.as_secs_f64().max(1e-12);
+    let mut out = String::new();
+    out.push_str("===-------------------------------------------------------------------------===\n");
+    out.push_str("                         ... Execution time report ...\n");
+    out.push_str("===-------------------------------------------------------------------------===\n");
+    out.push_str(&format!("  Total Execution Time: {:.4} seconds\n\n", total.as_secs_f64()));
+    out.push_str("  ----Wall Time----  ----Name----\n");
+    for (name, d) in rows {
+        let s = d.as_secs_f64();
+        out.push_str(&format!("  {s:>8.4} ({:>5.1}%)  {name}\n", 100.0 * s / total_s));
     }
+    out.push_str(&format!("  {:>8.4} (100.0%)  Total\n", total.as_secs_f64()));
+    out
 }
 
 /// Runs a pipeline of passes over a module.
@@ -265,14 +266,15 @@ impl PassManager {
         let mut report = PassReport::default();
         for (name, pass) in &self.passes {
             let start = Instant::now();
-            let result = match pass {
+            let diagnostics = match pass {
                 PassImpl::Module(p) => p.run(ctx, module),
                 PassImpl::Function(p) => run_function_pass(ctx, module.body_mut(), p.as_ref()),
             };
             report.timings.push(((*name).to_string(), start.elapsed()));
-            if let Err(errors) = result {
-                return Err((report, errors));
+            if diagnostics.iter().any(Diagnostic::is_error) {
+                return Err((report, diagnostics));
             }
+            report.diagnostics.extend(diagnostics);
             if let Some(verify) = self.verify {
                 let start = Instant::now();
                 let errors = verify(ctx, module);
@@ -300,12 +302,8 @@ impl PassManager {
 }
 
 /// Runs `pass` on every function-like op of `body` and, recursively, of nested symbol tables,
-/// all functions of one body in parallel.
-pub fn run_function_pass(
-    ctx: &Context,
-    body: &mut Body,
-    pass: &dyn FunctionPass,
-) -> Result<(), Vec<Diagnostic>> {
+/// all functions of one body in parallel. Returns the diagnostics in function order.
+pub fn run_function_pass(ctx: &Context, body: &mut Body, pass: &dyn FunctionPass) -> Vec<Diagnostic> {
     let info: crate::FxHashMap<Op, (Traits, String, Attr, Location)> = body
         .preorder()
         .into_iter()
@@ -317,11 +315,11 @@ pub fn run_function_pass(
         })
         .collect();
     let children = body.isolated_children_mut();
-    let results: Vec<Result<(), Vec<Diagnostic>>> = children
+    let results: Vec<Vec<Diagnostic>> = children
         .into_par_iter()
         .map(|(op, child)| {
             let Some((traits, name, attrs, loc)) = info.get(&op) else {
-                return Ok(());
+                return Vec::new();
             };
             if traits.contains(Traits::FUNCTION_LIKE) {
                 let mut unit = FunctionUnit { name: name.clone(), attrs: *attrs, loc: *loc, body: child };
@@ -329,10 +327,9 @@ pub fn run_function_pass(
             } else if traits.contains(Traits::SYMBOL_TABLE) {
                 run_function_pass(ctx, child, pass)
             } else {
-                Ok(())
+                Vec::new()
             }
         })
         .collect();
-    let errors: Vec<Diagnostic> = results.into_iter().filter_map(Result::err).flatten().collect();
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    results.into_iter().flatten().collect()
 }

@@ -29,23 +29,42 @@ pub struct Canonicalize {
 }
 
 impl FunctionPass for Canonicalize {
-    fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Result<(), Vec<Diagnostic>> {
-        canonicalize_body(ctx, func.body, self.max_iterations);
-        Ok(())
+    fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Vec<Diagnostic> {
+        let outcome = canonicalize_body(ctx, func.body, self.max_iterations);
+        if outcome.converged {
+            return Vec::new();
+        }
+        vec![Diagnostic::warning(
+            func.loc,
+            format!(
+                "canonicalize did not reach a fixpoint in @{} within {} iterations (max-iterations)",
+                func.name, self.max_iterations
+            ),
+        )]
     }
 }
 
-/// Canonicalizes every op of `body` (not its child bodies); returns the number of changes.
-pub fn canonicalize_body(ctx: &Context, body: &mut Body, max_iterations: u32) -> usize {
-    let mut total = 0;
+/// What a canonicalization run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CanonicalizeOutcome {
+    /// Number of changes made.
+    pub changes: usize,
+    /// Whether a last sweep found nothing left to change.
+    pub converged: bool,
+}
+
+/// Canonicalizes every op of `body` (not its child bodies), sweeping until a sweep changes
+/// nothing or `max_iterations` sweeps have all changed something.
+pub fn canonicalize_body(ctx: &Context, body: &mut Body, max_iterations: u32) -> CanonicalizeOutcome {
+    let mut changes = 0;
     for _ in 0..max_iterations.max(1) {
-        let changes = sweep(ctx, body);
-        total += changes;
-        if changes == 0 {
-            break;
+        let made = sweep(ctx, body);
+        if made == 0 {
+            return CanonicalizeOutcome { changes, converged: true };
         }
+        changes += made;
     }
-    total
+    CanonicalizeOutcome { changes, converged: false }
 }
 
 fn sweep(ctx: &Context, body: &mut Body) -> usize {

@@ -16,9 +16,9 @@ pub(crate) const INFO: PassInfo = PassInfo {
 pub struct Cse;
 
 impl FunctionPass for Cse {
-    fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Result<(), Vec<Diagnostic>> {
+    fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Vec<Diagnostic> {
         cse_body(ctx, func.body);
-        Ok(())
+        Vec::new()
     }
 }
 

@@ -16,9 +16,9 @@ pub(crate) const INFO: PassInfo = PassInfo {
 pub struct Dce;
 
 impl FunctionPass for Dce {
-    fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Result<(), Vec<Diagnostic>> {
+    fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Vec<Diagnostic> {
         dce_body(ctx, func.body);
-        Ok(())
+        Vec::new()
     }
 }
 

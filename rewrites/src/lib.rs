@@ -8,7 +8,7 @@ mod cse;
 mod dce;
 mod symbol_dce;
 
-pub use canonicalize::{Canonicalize, canonicalize_body};
+pub use canonicalize::{Canonicalize, CanonicalizeOutcome, canonicalize_body};
 pub use cse::{Cse, cse_body};
 pub use dce::{Dce, dce_body};
 pub use symbol_dce::SymbolDce;

@@ -19,7 +19,7 @@ pub(crate) const INFO: PassInfo = PassInfo {
 pub struct SymbolDce;
 
 impl ModulePass for SymbolDce {
-    fn run(&self, ctx: &Context, module: &mut Module) -> Result<(), Vec<Diagnostic>> {
+    fn run(&self, ctx: &Context, module: &mut Module) -> Vec<Diagnostic> {
         let block = module.block();
         let body = module.body_mut();
         let ops: Vec<Op> = body.block_ops(block).collect();
@@ -49,7 +49,7 @@ impl ModulePass for SymbolDce {
                 body.erase_op(op);
             }
         }
-        Ok(())
+        Vec::new()
     }
 }
 
