@@ -1,26 +1,17 @@
 //! Bad input never panics and never hangs: mutated and truncated test files, random bytes and
 //! hostile nesting all end in exit status 0 or 1, with located errors.
 
+mod common;
+
 use proptest::prelude::*;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn corpus() -> Vec<String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).expect("test dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "wir") {
-                out.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(Path::new("tests/filecheck"), &mut files);
-    files.sort();
-    files.into_iter().map(|f| std::fs::read_to_string(f).expect("utf-8 test file")).collect()
+    common::wir_test_files()
+        .into_iter()
+        .map(|f| std::fs::read_to_string(f).expect("utf-8 test file"))
+        .collect()
 }
 
 /// Runs the driver in-process on a thread with the binary's stack size; returns the exit

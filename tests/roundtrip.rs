@@ -2,20 +2,10 @@
 //! and verifies, `print(parse(print(x)))` equals `print(x)` in the custom form, and the
 //! generic form parses back to the same custom text and is itself a fixed point.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use wasmir::ir::parser::{ParseOptions, parse_module};
 use wasmir::ir::printer::{PrintOptions, print_module};
-
-fn wir_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("test directory exists") {
-        let path = entry.expect("readable entry").path();
-        if path.is_dir() {
-            wir_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "wir") {
-            out.push(path);
-        }
-    }
-}
 
 fn reprint(text: &str, generic: bool) -> String {
     let ctx = wasmir::context();
@@ -26,11 +16,8 @@ fn reprint(text: &str, generic: bool) -> String {
 
 #[test]
 fn every_valid_test_chunk_round_trips() {
-    let mut files = Vec::new();
-    wir_files(Path::new("tests/filecheck"), &mut files);
-    files.sort();
     let mut checked = 0;
-    for file in &files {
+    for file in &common::wir_test_files() {
         let text = std::fs::read_to_string(file).expect("readable test file");
         for range in wasmir::driver::split_chunks(&text) {
             let ctx = wasmir::context();

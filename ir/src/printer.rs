@@ -217,62 +217,37 @@ impl<'a> OpPrinter<'_, 'a> {
         write_dict_entries(self.out, ctx, entries.into_iter().copied());
     }
 
-    /// Writes a region of `op` (found in the op's own body or child body). `args_printed`:
-    /// the op's syntax already declared the entry block's arguments.
-    pub fn print_region_of(&mut self, op: OpRef<'_>, index: usize, args_printed: bool) {
-        if let Some(child) = self.body.child(op.op) {
-            let names = ValueNames::for_body(child);
-            let region = child.roots()[index];
-            let mut p = OpPrinter {
-                ctx: self.ctx,
-                out: &mut *self.out,
-                opts: self.opts,
-                body: child,
-                names: &names,
-                indent: self.indent,
-            };
-            p.print_region(region, args_printed);
-        } else {
-            let region = self.body.op_regions(op.op)[index];
-            self.print_region(region, args_printed);
+    /// Runs `f` with a printer in the scope of `op`'s regions: for an isolated op, a printer
+    /// over its child body (whose values are numbered once, here); otherwise this printer.
+    /// The regions passed to `f` are valid in the printer passed to `f`.
+    pub fn with_region_scope<R>(
+        &mut self,
+        op: OpRef<'_>,
+        f: impl FnOnce(&mut OpPrinter<'_, 'a>, &[Region]) -> R,
+    ) -> R {
+        match self.body.child(op.op) {
+            Some(child) => {
+                let names = ValueNames::for_body(child);
+                let mut inner = OpPrinter {
+                    ctx: self.ctx,
+                    out: &mut *self.out,
+                    opts: self.opts,
+                    body: child,
+                    names: &names,
+                    indent: self.indent,
+                };
+                f(&mut inner, child.roots())
+            }
+            None => {
+                let body = self.body;
+                f(self, body.op_regions(op.op))
+            }
         }
     }
 
-    /// The argument values of the entry block of region `index` of `op`, with the printer
-    /// that can name them (isolated ops number their arguments in their own body).
-    pub fn with_entry_args(
-        &mut self,
-        op: OpRef<'_>,
-        index: usize,
-        f: impl FnOnce(&mut OpPrinter<'_, 'a>, &[Value]),
-    ) {
-        if let Some(child) = self.body.child(op.op) {
-            let names = ValueNames::for_body(child);
-            let region = child.roots()[index];
-            let args: Vec<Value> = child
-                .region_blocks(region)
-                .first()
-                .map(|&b| child.block_args(b).to_vec())
-                .unwrap_or_default();
-            let mut p = OpPrinter {
-                ctx: self.ctx,
-                out: &mut *self.out,
-                opts: self.opts,
-                body: child,
-                names: &names,
-                indent: self.indent,
-            };
-            f(&mut p, &args);
-        } else {
-            let region = self.body.op_regions(op.op)[index];
-            let args: Vec<Value> = self
-                .body
-                .region_blocks(region)
-                .first()
-                .map(|&b| self.body.block_args(b).to_vec())
-                .unwrap_or_default();
-            f(self, &args);
-        }
+    /// The arguments of a region's entry block (none for a region without blocks).
+    pub fn entry_args(&self, region: Region) -> Vec<Value> {
+        self.body.region_blocks(region).first().map(|&b| self.body.block_args(b).to_vec()).unwrap_or_default()
     }
 
     /// Whether region `index` of `op` has no blocks.
@@ -281,7 +256,9 @@ impl<'a> OpPrinter<'_, 'a> {
         regions.get(index).is_none_or(|&r| body.region_blocks(r).is_empty())
     }
 
-    fn print_region(&mut self, region: Region, args_printed: bool) {
+    /// Writes a region of the current scope. `args_printed`: the op's syntax already declared
+    /// the entry block's arguments, so no block header is needed.
+    pub fn print_region(&mut self, region: Region, args_printed: bool) {
         self.out.push('{');
         self.out.push('\n');
         let blocks = self.body.region_blocks(region);
@@ -389,15 +366,16 @@ impl<'a> OpPrinter<'_, 'a> {
         self.out.push('(');
         self.print_operands(view.operands());
         self.out.push(')');
-        let (_, regions) = view.regions();
-        if !regions.is_empty() {
+        if !view.regions().1.is_empty() {
             self.out.push_str(" (");
-            for i in 0..regions.len() {
-                if i > 0 {
-                    self.out.push_str(", ");
+            self.with_region_scope(view, |p, regions| {
+                for (i, &r) in regions.iter().enumerate() {
+                    if i > 0 {
+                        p.out.push_str(", ");
+                    }
+                    p.print_region(r, false);
                 }
-                self.print_region_of(view, i, false);
-            }
+            });
             self.out.push(')');
         }
         self.print_attr_dict(view.attrs(), &[]);
@@ -474,7 +452,7 @@ impl<'a> OpPrinter<'_, 'a> {
                 Fmt::Region(name) => {
                     let index = def.regions.iter().position(|r| r.name == name).unwrap_or(0);
                     self.space(glue, false);
-                    self.print_region_of(view, index, false);
+                    self.with_region_scope(view, |p, regions| p.print_region(regions[index], false));
                 }
             }
             glue = !matches!(element, Fmt::Lit("(" | "["));

@@ -58,25 +58,18 @@ const CONVERT_FMT: &[Fmt] = &[
     Fmt::Type("result"),
 ];
 
-const fn binary(ty: TypeConstraint) -> &'static [ValueSpec] {
-    match ty {
-        TypeConstraint::WasmFloat => {
-            const S: &[ValueSpec] = &[
-                ValueSpec::one("lhs", TypeConstraint::WasmFloat),
-                ValueSpec::one("rhs", TypeConstraint::SameAs("lhs")),
-            ];
-            S
-        }
-        _ => {
-            const S: &[ValueSpec] = &[
-                ValueSpec::one("lhs", TypeConstraint::WasmInt),
-                ValueSpec::one("rhs", TypeConstraint::SameAs("lhs")),
-            ];
-            S
-        }
-    }
+/// A `&'static [ValueSpec]` of one value, usable in constant op tables.
+macro_rules! one {
+    ($name:literal, $ty:expr) => {{
+        const SPEC: &[ValueSpec] = &[ValueSpec::one($name, $ty)];
+        SPEC
+    }};
 }
 
+const INT_BINARY: &[ValueSpec] =
+    &[ValueSpec::one("lhs", TypeConstraint::WasmInt), ValueSpec::one("rhs", TypeConstraint::SameAs("lhs"))];
+const FLOAT_BINARY: &[ValueSpec] =
+    &[ValueSpec::one("lhs", TypeConstraint::WasmFloat), ValueSpec::one("rhs", TypeConstraint::SameAs("lhs"))];
 const SAME_AS_LHS: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::SameAs("lhs"))];
 const SAME_AS_OPERAND: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::SameAs("operand"))];
 const I32_RESULT: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::I32))];
@@ -150,7 +143,7 @@ const fn int_binary(
         summary,
         description,
         example,
-        operands: binary(TypeConstraint::WasmInt),
+        operands: INT_BINARY,
         results: SAME_AS_LHS,
         traits,
         syntax: Syntax::Format(BINARY_FMT),
@@ -172,7 +165,7 @@ const fn float_binary(
         summary,
         description,
         example,
-        operands: binary(TypeConstraint::WasmFloat),
+        operands: FLOAT_BINARY,
         results: SAME_AS_LHS,
         traits,
         syntax: Syntax::Format(BINARY_FMT),
@@ -183,7 +176,7 @@ const fn float_binary(
 
 const fn unary(
     name: &'static str,
-    ty: TypeConstraint,
+    operands: &'static [ValueSpec],
     summary: &'static str,
     description: &'static str,
     example: &'static str,
@@ -193,20 +186,7 @@ const fn unary(
         summary,
         description,
         example,
-        operands: match ty {
-            TypeConstraint::WasmFloat => {
-                const S: &[ValueSpec] = &[ValueSpec::one("operand", TypeConstraint::WasmFloat)];
-                S
-            }
-            TypeConstraint::Exactly(Type::I64) => {
-                const S: &[ValueSpec] = &[ValueSpec::one("operand", TypeConstraint::Exactly(Type::I64))];
-                S
-            }
-            _ => {
-                const S: &[ValueSpec] = &[ValueSpec::one("operand", TypeConstraint::WasmInt)];
-                S
-            }
-        },
+        operands,
         results: SAME_AS_OPERAND,
         traits: PURE,
         syntax: Syntax::Format(UNARY_FMT),
@@ -217,8 +197,8 @@ const fn unary(
 
 const fn conversion(
     name: &'static str,
-    from: TypeConstraint,
-    to: TypeConstraint,
+    operands: &'static [ValueSpec],
+    results: &'static [ValueSpec],
     traits: Traits,
     summary: &'static str,
     description: &'static str,
@@ -229,66 +209,8 @@ const fn conversion(
         summary,
         description,
         example,
-        operands: match from {
-            TypeConstraint::Exactly(Type::I32) => {
-                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::I32))];
-                S
-            }
-            TypeConstraint::Exactly(Type::I64) => {
-                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::I64))];
-                S
-            }
-            TypeConstraint::Exactly(Type::F32) => {
-                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::F32))];
-                S
-            }
-            TypeConstraint::Exactly(Type::F64) => {
-                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::Exactly(Type::F64))];
-                S
-            }
-            TypeConstraint::WasmFloat => {
-                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::WasmFloat)];
-                S
-            }
-            TypeConstraint::WasmInt => {
-                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::WasmInt)];
-                S
-            }
-            _ => {
-                const S: &[ValueSpec] = &[ValueSpec::one("input", TypeConstraint::WasmNum)];
-                S
-            }
-        },
-        results: match to {
-            TypeConstraint::Exactly(Type::I32) => {
-                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::I32))];
-                S
-            }
-            TypeConstraint::Exactly(Type::I64) => {
-                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::I64))];
-                S
-            }
-            TypeConstraint::Exactly(Type::F32) => {
-                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::F32))];
-                S
-            }
-            TypeConstraint::Exactly(Type::F64) => {
-                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::Exactly(Type::F64))];
-                S
-            }
-            TypeConstraint::WasmFloat => {
-                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::WasmFloat)];
-                S
-            }
-            TypeConstraint::WasmInt => {
-                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::WasmInt)];
-                S
-            }
-            _ => {
-                const S: &[ValueSpec] = &[ValueSpec::one("result", TypeConstraint::WasmNum)];
-                S
-            }
-        },
+        operands,
+        results,
         traits,
         syntax: Syntax::Format(CONVERT_FMT),
         verify: Some(fold::verify_conversion),
@@ -418,26 +340,44 @@ exact bits: NaNs and infinities print as hex bit patterns (`0x7FC00000 : f32`)."
         PURE,
         &[],
     ),
-    unary("arith.clz", WasmInt, "Count leading zero bits", "N for 0.", unary_example!("arith.clz", "i32")),
-    unary("arith.ctz", WasmInt, "Count trailing zero bits", "N for 0.", unary_example!("arith.ctz", "i64")),
-    unary("arith.popcnt", WasmInt, "Count one bits", "", unary_example!("arith.popcnt", "i32")),
+    unary(
+        "arith.clz",
+        one!("operand", WasmInt),
+        "Count leading zero bits",
+        "N for 0.",
+        unary_example!("arith.clz", "i32"),
+    ),
+    unary(
+        "arith.ctz",
+        one!("operand", WasmInt),
+        "Count trailing zero bits",
+        "N for 0.",
+        unary_example!("arith.ctz", "i64"),
+    ),
+    unary(
+        "arith.popcnt",
+        one!("operand", WasmInt),
+        "Count one bits",
+        "",
+        unary_example!("arith.popcnt", "i32"),
+    ),
     unary(
         "arith.extend8_s",
-        WasmInt,
+        one!("operand", WasmInt),
         "Sign-extend the low 8 bits",
         "Wasm's `iN.extend8_s`.",
         unary_example!("arith.extend8_s", "i32"),
     ),
     unary(
         "arith.extend16_s",
-        WasmInt,
+        one!("operand", WasmInt),
         "Sign-extend the low 16 bits",
         "Wasm's `iN.extend16_s`.",
         unary_example!("arith.extend16_s", "i64"),
     ),
     unary(
         "arith.extend32_s",
-        I64,
+        one!("operand", I64),
         "Sign-extend the low 32 bits of an i64",
         "Wasm's `i64.extend32_s`.",
         unary_example!("arith.extend32_s", "i64"),
@@ -460,7 +400,7 @@ exact bits: NaNs and infinities print as hex bit patterns (`0x7FC00000 : f32`)."
         description: "1 (as i32) if the predicate holds, else 0. Predicates: `eq`, `ne`, signed \
 `slt sle sgt sge` and unsigned `ult ule ugt uge`.",
         example: "func.func @f(%arg0: i32, %arg1: i32) -> i32 {\n  %0 = arith.cmpi ult, %arg0, %arg1 : i32\n  func.return %0 : i32\n}",
-        operands: binary(WasmInt),
+        operands: INT_BINARY,
         results: I32_RESULT,
         attrs: &[AttrSpec::required("predicate", AttrConstraint::Enum(INT_PREDICATES))],
         traits: PURE,
@@ -507,25 +447,37 @@ exact bits: NaNs and infinities print as hex bit patterns (`0x7FC00000 : f32`)."
     ),
     unary(
         "arith.absf",
-        WasmFloat,
+        one!("operand", WasmFloat),
         "Clear the sign bit",
         "Exact on NaNs (only the sign bit changes).",
         unary_example!("arith.absf", "f32"),
     ),
     unary(
         "arith.negf",
-        WasmFloat,
+        one!("operand", WasmFloat),
         "Flip the sign bit",
         "Exact on NaNs (only the sign bit changes).",
         unary_example!("arith.negf", "f64"),
     ),
-    unary("arith.sqrtf", WasmFloat, "Square root", "", unary_example!("arith.sqrtf", "f64")),
-    unary("arith.ceilf", WasmFloat, "Round up", "", unary_example!("arith.ceilf", "f32")),
-    unary("arith.floorf", WasmFloat, "Round down", "", unary_example!("arith.floorf", "f64")),
-    unary("arith.truncf", WasmFloat, "Round toward zero", "", unary_example!("arith.truncf", "f32")),
+    unary("arith.sqrtf", one!("operand", WasmFloat), "Square root", "", unary_example!("arith.sqrtf", "f64")),
+    unary("arith.ceilf", one!("operand", WasmFloat), "Round up", "", unary_example!("arith.ceilf", "f32")),
+    unary(
+        "arith.floorf",
+        one!("operand", WasmFloat),
+        "Round down",
+        "",
+        unary_example!("arith.floorf", "f64"),
+    ),
+    unary(
+        "arith.truncf",
+        one!("operand", WasmFloat),
+        "Round toward zero",
+        "",
+        unary_example!("arith.truncf", "f32"),
+    ),
     unary(
         "arith.nearestf",
-        WasmFloat,
+        one!("operand", WasmFloat),
         "Round to nearest, ties to even",
         "",
         unary_example!("arith.nearestf", "f64"),
@@ -536,7 +488,7 @@ exact bits: NaNs and infinities print as hex bit patterns (`0x7FC00000 : f32`)."
         description: "1 (as i32) if the predicate holds, else 0. Every predicate is false when an \
 operand is NaN, except `ne`, which is true.",
         example: "func.func @f(%arg0: f32, %arg1: f32) -> i32 {\n  %0 = arith.cmpf le, %arg0, %arg1 : f32\n  func.return %0 : i32\n}",
-        operands: binary(WasmFloat),
+        operands: FLOAT_BINARY,
         results: I32_RESULT,
         attrs: &[AttrSpec::required("predicate", AttrConstraint::Enum(FLOAT_PREDICATES))],
         traits: PURE,
@@ -573,8 +525,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     },
     conversion(
         "arith.wrap",
-        I64,
-        I32,
+        one!("input", I64),
+        one!("result", I32),
         PURE,
         "Keep the low 32 bits",
         "Wasm's `i32.wrap_i64`.",
@@ -582,8 +534,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.extend_s",
-        I32,
-        I64,
+        one!("input", I32),
+        one!("result", I64),
         PURE,
         "Sign-extend i32 to i64",
         "Wasm's `i64.extend_i32_s`.",
@@ -591,8 +543,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.extend_u",
-        I32,
-        I64,
+        one!("input", I32),
+        one!("result", I64),
         PURE,
         "Zero-extend i32 to i64",
         "Wasm's `i64.extend_i32_u`.",
@@ -600,8 +552,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.trunc_s",
-        WasmFloat,
-        WasmInt,
+        one!("input", WasmFloat),
+        one!("result", WasmInt),
         TRAPS,
         "Truncate a float to a signed integer",
         "Traps on NaN and when the truncated value does not fit.",
@@ -609,8 +561,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.trunc_u",
-        WasmFloat,
-        WasmInt,
+        one!("input", WasmFloat),
+        one!("result", WasmInt),
         TRAPS,
         "Truncate a float to an unsigned integer",
         "Traps on NaN and when the truncated value does not fit.",
@@ -618,8 +570,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.trunc_sat_s",
-        WasmFloat,
-        WasmInt,
+        one!("input", WasmFloat),
+        one!("result", WasmInt),
         PURE,
         "Saturating truncation to a signed integer",
         "NaN gives 0; out-of-range values clamp.",
@@ -627,8 +579,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.trunc_sat_u",
-        WasmFloat,
-        WasmInt,
+        one!("input", WasmFloat),
+        one!("result", WasmInt),
         PURE,
         "Saturating truncation to an unsigned integer",
         "NaN gives 0; out-of-range values clamp.",
@@ -636,8 +588,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.convert_s",
-        WasmInt,
-        WasmFloat,
+        one!("input", WasmInt),
+        one!("result", WasmFloat),
         PURE,
         "Signed integer to float",
         "Rounds to nearest, ties to even.",
@@ -645,8 +597,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.convert_u",
-        WasmInt,
-        WasmFloat,
+        one!("input", WasmInt),
+        one!("result", WasmFloat),
         PURE,
         "Unsigned integer to float",
         "Rounds to nearest, ties to even.",
@@ -654,8 +606,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.demote",
-        F64,
-        F32,
+        one!("input", F64),
+        one!("result", F32),
         PURE,
         "f64 to f32",
         "Rounds to nearest; a NaN result is not folded.",
@@ -663,8 +615,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.promote",
-        F32,
-        F64,
+        one!("input", F32),
+        one!("result", F64),
         PURE,
         "f32 to f64",
         "Exact for numbers; a NaN result is not folded.",
@@ -672,8 +624,8 @@ values are always evaluated (they are SSA values), as in Wasm's `select`.",
     ),
     conversion(
         "arith.reinterpret",
-        WasmNum,
-        WasmNum,
+        one!("input", WasmNum),
+        one!("result", WasmNum),
         PURE,
         "Reinterpret the bits",
         "Between i32 and f32, or i64 and f64; exact on every bit pattern.",

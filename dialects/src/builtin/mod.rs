@@ -49,5 +49,5 @@ fn print_module(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
     }
     p.print_attr_dict_with_keyword(op.attrs(), &["sym_name"]);
     p.write(" ");
-    p.print_region_of(op, 0, true);
+    p.with_region_scope(op, |p, regions| p.print_region(regions[0], true));
 }

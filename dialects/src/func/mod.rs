@@ -148,29 +148,30 @@ fn print_func(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
     let fty = op.attr("function_type").and_then(|a| ctx.attr_as_type(a));
     let (inputs, results) = fty.and_then(|t| ctx.function_signature(t)).unwrap_or((&[], &[]));
     let declaration = p.region_is_empty(op, 0);
-    p.write("(");
-    if declaration {
-        p.print_types(inputs);
-    } else {
-        p.with_entry_args(op, 0, |p, args| {
-            for (i, &a) in args.iter().enumerate() {
+    // One scope for the signature and the body: the parameters are the body's arguments.
+    p.with_region_scope(op, |p, regions| {
+        p.write("(");
+        if declaration {
+            p.print_types(inputs);
+        } else {
+            for (i, a) in p.entry_args(regions[0]).into_iter().enumerate() {
                 if i > 0 {
                     p.write(", ");
                 }
                 p.print_arg_decl(a);
             }
-        });
-    }
-    p.write(")");
-    if !results.is_empty() {
-        p.write(" -> ");
-        p.print_result_types(results);
-    }
-    p.print_attr_dict_with_keyword(op.attrs(), &["sym_name", "function_type", "sym_visibility"]);
-    if !declaration {
-        p.write(" ");
-        p.print_region_of(op, 0, true);
-    }
+        }
+        p.write(")");
+        if !results.is_empty() {
+            p.write(" -> ");
+            p.print_result_types(results);
+        }
+        p.print_attr_dict_with_keyword(op.attrs(), &["sym_name", "function_type", "sym_visibility"]);
+        if !declaration {
+            p.write(" ");
+            p.print_region(regions[0], true);
+        }
+    });
 }
 
 fn verify_func(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnostic>) {
