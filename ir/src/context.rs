@@ -285,3 +285,45 @@ pub fn normalize_int(value: i64, width: u8, signedness: Signedness) -> i64 {
         Signedness::Unsigned => ((value as u64) << shift >> shift) as i64,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_are_stored_normalized_to_their_width() {
+        assert_eq!(normalize_int(0xFFFF_FFFF, 32, Signedness::Signless), -1);
+        assert_eq!(normalize_int(-1, 32, Signedness::Unsigned), 0xFFFF_FFFF);
+        assert_eq!(normalize_int(0x80, 8, Signedness::Signless), -128);
+        assert_eq!(normalize_int(i64::MIN, 64, Signedness::Signless), i64::MIN);
+        let ctx = Context::new(Registry::new());
+        assert_eq!(
+            ctx.int_attr(0xFFFF_FFFF, Type::I32),
+            ctx.int_attr(-1, Type::I32),
+            "equal values intern equally"
+        );
+    }
+
+    #[test]
+    fn dictionaries_are_sorted_and_deduplicated() {
+        let ctx = Context::new(Registry::new());
+        let (a, b) = (ctx.ident("a"), ctx.ident("b"));
+        let d1 = ctx.dict_attr(vec![(b, Attr::TRUE), (a, Attr::FALSE)]);
+        let d2 = ctx.dict_attr(vec![(a, Attr::UNIT), (b, Attr::TRUE), (a, Attr::FALSE)]);
+        assert_eq!(d1, d2);
+        assert_eq!(ctx.dict_get(d1, "a"), Some(Attr::FALSE));
+        assert_eq!(ctx.dict_with(d1, "a", None), ctx.dict_attr(vec![(b, Attr::TRUE)]));
+    }
+
+    #[test]
+    fn the_context_interns_from_many_threads() {
+        let ctx = Context::new(Registry::new());
+        let types: Vec<Vec<Type>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (1..=64).map(|w| ctx.int_type(w, Signedness::Unsigned)).collect()))
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("no panic")).collect()
+        });
+        assert!(types.windows(2).all(|w| w[0] == w[1]), "every thread got the same handles");
+    }
+}

@@ -294,3 +294,88 @@ pub fn escape_into(out: &mut String, s: &str) {
     }
     out.push('"');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<(TokKind, &str)> {
+        let mut lexer = Lexer::new(src, 0, src.len());
+        let mut out = Vec::new();
+        loop {
+            let t = lexer.next_token();
+            if t.kind == TokKind::Eof {
+                return out;
+            }
+            out.push((t.kind, &src[t.start as usize..t.end as usize]));
+        }
+    }
+
+    #[test]
+    fn tokens_of_every_kind() {
+        use TokKind::*;
+        assert_eq!(
+            kinds(
+                "%0 %x#1 @f @\"a b\" ^bb0 !d.t #d.a arith.addi -12 0x1F 1.5e-3 2e9 \"s\\\"\" -> :: , ( ) { } [ ] < > = : // c\n-"
+            ),
+            vec![
+                (ValueId, "%0"),
+                (ValueId, "%x#1"),
+                (SymbolId, "@f"),
+                (SymbolId, "@\"a b\""),
+                (CaretId, "^bb0"),
+                (ExclId, "!d.t"),
+                (HashId, "#d.a"),
+                (BareId, "arith.addi"),
+                (Int, "-12"),
+                (Int, "0x1F"),
+                (Float, "1.5e-3"),
+                (Float, "2e9"),
+                (String, "\"s\\\"\""),
+                (Arrow, "->"),
+                (DoubleColon, "::"),
+                (Comma, ","),
+                (LParen, "("),
+                (RParen, ")"),
+                (LBrace, "{"),
+                (RBrace, "}"),
+                (LSquare, "["),
+                (RSquare, "]"),
+                (Less, "<"),
+                (Greater, ">"),
+                (Equal, "="),
+                (Colon, ":"),
+                (Minus, "-"),
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_tokens_are_error_tokens_covering_one_character() {
+        assert_eq!(kinds("\"open"), vec![(TokKind::Error, "\"open")]);
+        assert_eq!(kinds("%"), vec![(TokKind::Error, "%")]);
+        assert_eq!(kinds("é"), vec![(TokKind::Error, "é")]);
+        assert_eq!(kinds("!"), vec![(TokKind::Error, "!")]);
+    }
+
+    #[test]
+    fn a_lexer_over_a_range_stays_inside_it() {
+        let src = "aaa bbb ccc";
+        let mut lexer = Lexer::new(src, 4, 7);
+        let t = lexer.next_token();
+        assert_eq!((t.kind, t.start, t.end), (TokKind::BareId, 4, 7));
+        assert_eq!(lexer.next_token().kind, TokKind::Eof);
+    }
+
+    #[test]
+    fn escaping_round_trips_every_character_class() {
+        for s in ["", "plain", "quote\"back\\slash", "tab\tnew\nline", "\u{0}\u{1f}\u{7f}", "ünïcödé ✓"]
+        {
+            let mut out = String::new();
+            escape_into(&mut out, s);
+            assert_eq!(unescape(&out).as_deref(), Some(s), "{out}");
+        }
+        assert_eq!(unescape("\"bad \\q escape\""), None);
+        assert_eq!(unescape("\"\\FF\""), None, "a lone 0xFF byte is not UTF-8");
+    }
+}

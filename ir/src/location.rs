@@ -75,3 +75,19 @@ impl SourceMap {
         self.files.read().unwrap_or_else(|p| p.into_inner()).get(id.0 as usize).cloned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters_from_one() {
+        let f = SourceFile::new("f".into(), "ab\nçd\n\nx".into());
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(2), (1, 3));
+        assert_eq!(f.line_col(3), (2, 1));
+        assert_eq!(f.line_col(5), (2, 2), "ç is two bytes but one column");
+        assert_eq!(f.line_col(8), (4, 1));
+        assert_eq!(f.line_col(100), (4, 2), "offsets past the end clamp");
+    }
+}
