@@ -1,8 +1,8 @@
 //! WasmIR dialects, one folder each. Every op is declared once, as an [`OpDef`] table entry,
 //! next to its folders, canonicalization patterns and typed builder functions.
 //!
-//! Registered now: `builtin` (module), `func` (functions, calls, returns) and `arith`
-//! (Wasm-exact numeric ops). The structured-control dialect and the Wasm-native five
+//! Registered now: `builtin` (module), `func` (functions, calls, returns), `arith`
+//! (Wasm-exact numeric ops) and `control` (structured control flow). The Wasm-native five
 //! (`memory`, `refs`, `simd`, `gc`, `component`) have their folders and module docs; later
 //! issues fill them (see ARCHITECTURE.md).
 //!
@@ -23,6 +23,9 @@ use wasmir_ir::Registry;
 /// A registry with every dialect this crate implements.
 pub fn all_dialects() -> Registry {
     let mut r = Registry::new();
-    r.register(&builtin::DIALECT).register(&func::DIALECT).register(&arith::DIALECT);
+    r.register(&builtin::DIALECT)
+        .register(&func::DIALECT)
+        .register(&arith::DIALECT)
+        .register(&control::DIALECT);
     r
 }

@@ -390,7 +390,10 @@ impl<'a> OpPrinter<'_, 'a> {
 
     fn print_format(&mut self, view: OpRef<'_>, fmt: &[Fmt]) {
         let def = view.def();
-        let mut printed_attrs: Vec<&str> = Vec::new();
+        // Every attribute the format prints by itself is left out of `attr-dict`, wherever
+        // in the format it stands.
+        let printed_attrs: Vec<&str> =
+            fmt.iter().filter_map(|e| if let Fmt::Attr(name) = e { Some(*name) } else { None }).collect();
         // A space separates elements, except around brackets and before commas.
         let mut glue = true;
         for element in fmt {
@@ -405,7 +408,6 @@ impl<'a> OpPrinter<'_, 'a> {
                     self.print_operands(values);
                 }
                 Fmt::Attr(name) => {
-                    printed_attrs.push(name);
                     let Some(a) = view.attr(name) else { continue };
                     self.space(glue, false);
                     match def.attr_spec(name).map(|s| s.kind) {

@@ -48,6 +48,11 @@ bitflags::bitflags! {
         const FUNCTION_LIKE = 1 << 12;
         /// Calls another symbol: the `callee` attribute names it.
         const CALL_LIKE = 1 << 13;
+        /// Opens a Wasm label: branches inside its regions can target it by depth.
+        const LABEL = 1 << 14;
+        /// A label whose branches continue with new values for the region's arguments (a
+        /// loop); other labels take branches as exits with their results.
+        const LOOP = 1 << 15;
     }
 }
 

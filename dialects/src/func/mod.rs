@@ -196,7 +196,17 @@ fn verify_func(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnosti
         if !def.has(Traits::RETURN_LIKE) {
             continue;
         }
-        let returned: Vec<Type> = body.operands(inner).iter().map(|&v| body.value_type(v)).collect();
+        // A tail call returns its callee's results; a return returns its operands.
+        let returned: Vec<Type> = if def.has(Traits::CALL_LIKE) {
+            let callee_type =
+                ctx.dict_get(body.op_attrs(inner), "callee_type").and_then(|a| ctx.attr_as_type(a));
+            match callee_type.and_then(|t| ctx.function_signature(t)) {
+                Some((_, callee_results)) => callee_results.to_vec(),
+                None => continue,
+            }
+        } else {
+            body.operands(inner).iter().map(|&v| body.value_type(v)).collect()
+        };
         if returned != results {
             errors.push(
                 Diagnostic::error(
