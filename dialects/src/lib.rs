@@ -14,9 +14,11 @@ pub mod component;
 pub mod control;
 pub mod func;
 pub mod gc;
+pub mod global;
 pub mod memory;
 pub mod refs;
 pub mod simd;
+pub mod wasm;
 
 use wasmir_ir::Registry;
 
@@ -26,6 +28,8 @@ pub fn all_dialects() -> Registry {
     r.register(&builtin::DIALECT)
         .register(&func::DIALECT)
         .register(&arith::DIALECT)
-        .register(&control::DIALECT);
+        .register(&control::DIALECT)
+        .register(&global::DIALECT)
+        .register(&wasm::DIALECT);
     r
 }

@@ -44,6 +44,9 @@ pub enum AttrData {
         ty: Type,
     },
     String(Box<str>),
+    /// Bytes that are not valid UTF-8 (data segments, custom sections). Printed as a string
+    /// literal with `\XX` escapes; a literal that decodes to valid UTF-8 is a `String`.
+    Bytes(Box<[u8]>),
     Type(Type),
     /// `@name` or nested `@outer::@inner`.
     SymbolRef(Box<[Ident]>),

@@ -248,6 +248,15 @@ impl Context {
         }
     }
 
+    /// The bytes of a string or bytes attribute.
+    pub fn attr_as_bytes(&self, attr: Attr) -> Option<&[u8]> {
+        match self.attr_data(attr) {
+            AttrData::String(s) => Some(s.as_bytes()),
+            AttrData::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The type inside a type attribute.
     pub fn attr_as_type(&self, attr: Attr) -> Option<Type> {
         match *self.attr_data(attr) {

@@ -244,15 +244,12 @@ impl<'src> Lexer<'src> {
     }
 }
 
-/// Decodes the body of a string token (quotes included), handling `\"`, `\\`, `\n`, `\t`
-/// and two-digit hex escapes. `None` if an escape is malformed.
-pub fn unescape(token_text: &str) -> Option<String> {
+/// Decodes the body of a string token (quotes included) to bytes, handling `\"`, `\\`,
+/// `\n`, `\t` and two-digit hex escapes. `None` if an escape is malformed.
+pub fn unescape_bytes(token_text: &str) -> Option<Vec<u8>> {
     let inner = token_text.strip_prefix('"')?.strip_suffix('"')?;
-    if !inner.contains('\\') {
-        return Some(inner.to_string());
-    }
-    let mut out: Vec<u8> = Vec::with_capacity(inner.len());
     let bytes = inner.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(inner.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'\\' {
@@ -274,7 +271,26 @@ pub fn unescape(token_text: &str) -> Option<String> {
         }
         i += 2;
     }
-    String::from_utf8(out).ok()
+    Some(out)
+}
+
+/// Decodes a string token that must be valid UTF-8.
+pub fn unescape(token_text: &str) -> Option<String> {
+    String::from_utf8(unescape_bytes(token_text)?).ok()
+}
+
+/// Writes bytes as a string literal: printable ASCII as is, everything else as `\XX`.
+pub fn escape_bytes_into(out: &mut String, bytes: &[u8]) {
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\{b:02X}")),
+        }
+    }
+    out.push('"');
 }
 
 /// Writes `s` as a string literal that [`unescape`] reads back exactly.

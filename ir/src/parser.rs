@@ -2,7 +2,7 @@
 //! scoped SSA names, and a nesting limit so hostile input can never overflow the stack.
 
 use crate::diagnostics::Diagnostic;
-use crate::lexer::{Lexer, TokKind, Token, unescape};
+use crate::lexer::{Lexer, TokKind, Token, unescape, unescape_bytes};
 use crate::registry::{AttrConstraint, Fmt, OpDef, OpKind, Syntax, Traits, TypeConstraint};
 use crate::{
     Attr, AttrData, Block, Body, Context, FileId, FxHashMap, Location, Module, NewOp, Param, Region,
@@ -645,8 +645,12 @@ impl<'a> Parser<'a> {
             }
             TokKind::String => {
                 self.advance();
-                let s = unescape(self.text(t)).ok_or_else(|| self.error_at(t, "malformed string literal"))?;
-                Ok(ctx.intern_attr(AttrData::String(s.into())))
+                let bytes = unescape_bytes(self.text(t))
+                    .ok_or_else(|| self.error_at(t, "malformed string literal"))?;
+                Ok(match String::from_utf8(bytes) {
+                    Ok(s) => ctx.intern_attr(AttrData::String(s.into())),
+                    Err(e) => ctx.intern_attr(AttrData::Bytes(e.into_bytes().into())),
+                })
             }
             TokKind::SymbolId => {
                 let mut path = vec![self.symbol_text(t)?];

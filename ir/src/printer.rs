@@ -621,6 +621,7 @@ pub fn write_attr(out: &mut String, ctx: &Context, a: Attr) {
             write_type(out, ctx, *ty);
         }
         AttrData::String(s) => escape_into(out, s),
+        AttrData::Bytes(b) => crate::lexer::escape_bytes_into(out, b),
         AttrData::Type(t) => write_type(out, ctx, *t),
         AttrData::SymbolRef(path) => {
             for (i, &p) in path.iter().enumerate() {

@@ -181,6 +181,8 @@ pub enum AttrConstraint {
     SymbolName,
     Type,
     FunctionType,
+    /// Arbitrary bytes: a string attribute, or a bytes attribute when not valid UTF-8.
+    Bytes,
     /// One of these keywords, stored as a string and printed bare in the custom form.
     Enum(&'static [&'static str]),
     Array,
@@ -197,6 +199,7 @@ impl AttrConstraint {
             AttrConstraint::Float => "float".into(),
             AttrConstraint::Number => "typed integer or float".into(),
             AttrConstraint::String => "string".into(),
+            AttrConstraint::Bytes => "bytes (a string literal)".into(),
             AttrConstraint::Bool => "bool".into(),
             AttrConstraint::Unit => "unit".into(),
             AttrConstraint::SymbolRef => "symbol reference".into(),

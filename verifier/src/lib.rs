@@ -439,6 +439,7 @@ fn attr_matches(ctx: &Context, kind: AttrConstraint, a: wasmir_ir::Attr) -> bool
         AttrConstraint::Float => matches!(data, AttrData::Float { .. }),
         AttrConstraint::Number => matches!(data, AttrData::Int { .. } | AttrData::Float { .. }),
         AttrConstraint::String | AttrConstraint::SymbolName => matches!(data, AttrData::String(_)),
+        AttrConstraint::Bytes => matches!(data, AttrData::String(_) | AttrData::Bytes(_)),
         AttrConstraint::Bool => matches!(data, AttrData::Bool(_)),
         AttrConstraint::Unit => matches!(data, AttrData::Unit),
         AttrConstraint::SymbolRef => matches!(data, AttrData::SymbolRef(_)),

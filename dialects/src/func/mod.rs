@@ -32,6 +32,7 @@ what lets function passes run in parallel. `sym_visibility` is `public` (default
         AttrSpec::required("sym_name", AttrConstraint::SymbolName),
         AttrSpec::required("function_type", AttrConstraint::FunctionType),
         AttrSpec::optional("sym_visibility", AttrConstraint::Enum(&["public", "private", "nested"])),
+        crate::global::IMPORT,
     ],
     regions: &[RegionSpec { name: "body", may_be_empty: true }],
     traits: Traits::ISOLATED_FROM_ABOVE.union(Traits::SYMBOL).union(Traits::FUNCTION_LIKE),
@@ -176,6 +177,9 @@ fn print_func(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
 
 fn verify_func(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnostic>) {
     let ctx = op.ctx;
+    if crate::global::verify_import(op, errors) {
+        return;
+    }
     let Some(fty) = op.attr("function_type").and_then(|a| ctx.attr_as_type(a)) else { return };
     let Some((inputs, results)) = ctx.function_signature(fty) else { return };
     let (body, regions) = op.regions();
