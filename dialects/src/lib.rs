@@ -30,6 +30,7 @@ pub fn all_dialects() -> Registry {
         .register(&arith::DIALECT)
         .register(&control::DIALECT)
         .register(&global::DIALECT)
+        .register(&memory::DIALECT)
         .register(&wasm::DIALECT);
     r
 }
