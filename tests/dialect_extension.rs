@@ -42,8 +42,18 @@ static TEST_DIALECT: DialectDef = DialectDef {
         verify: Some(verify_make),
         ..OpDef::EMPTY
     }],
-    types: &[ParamDef { name: "test.pair", summary: "A pair of values", verify: Some(verify_pair) }],
-    attrs: &[ParamDef { name: "test.level", summary: "A level from 0 to 3", verify: Some(verify_level) }],
+    types: &[ParamDef {
+        name: "test.pair",
+        summary: "A pair of values",
+        verify: Some(verify_pair),
+        subtype: None,
+    }],
+    attrs: &[ParamDef {
+        name: "test.level",
+        summary: "A level from 0 to 3",
+        verify: Some(verify_level),
+        subtype: None,
+    }],
     materialize_constant: None,
 };
 

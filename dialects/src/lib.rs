@@ -31,6 +31,7 @@ pub fn all_dialects() -> Registry {
         .register(&control::DIALECT)
         .register(&global::DIALECT)
         .register(&memory::DIALECT)
+        .register(&refs::DIALECT)
         .register(&wasm::DIALECT);
     r
 }

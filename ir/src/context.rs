@@ -115,6 +115,30 @@ impl Context {
         self.intern_type(TypeData::Dialect { name, params: params.into() })
     }
 
+    /// Whether a value of type `sub` may flow where `sup` is expected: equal types, or a
+    /// subtype relation declared by the dialect that owns both.
+    pub fn is_subtype(&self, sub: Type, sup: Type) -> bool {
+        if sub == sup {
+            return true;
+        }
+        match (self.type_data(sub), self.type_data(sup)) {
+            (TypeData::Dialect { name: a, params: pa }, TypeData::Dialect { name: b, params: pb })
+                if a == b =>
+            {
+                self.registry
+                    .lookup_type(self.ident_str(*a))
+                    .and_then(|def| def.subtype)
+                    .is_some_and(|hook| hook(self, pa, pb))
+            }
+            _ => false,
+        }
+    }
+
+    /// Element-wise [`Context::is_subtype`] of two type lists of equal length.
+    pub fn are_subtypes(&self, subs: &[Type], sups: &[Type]) -> bool {
+        subs.len() == sups.len() && subs.iter().zip(sups).all(|(&a, &b)| self.is_subtype(a, b))
+    }
+
     /// Width and signedness if `ty` is an integer type.
     pub fn int_info(&self, ty: Type) -> Option<(u8, Signedness)> {
         match *self.type_data(ty) {

@@ -386,7 +386,13 @@ pub struct ParamDef {
     pub summary: &'static str,
     /// Checks the parameters; returns a message describing the problem.
     pub verify: Option<ParamVerifyFn>,
+    /// For types: whether a value of this type with parameters `sub` may flow where one with
+    /// parameters `sup` is expected (Wasm's reference subtyping). `None`: only equal types.
+    pub subtype: Option<SubtypeFn>,
 }
+
+/// Whether one parameter list of a dialect type is a subtype of another.
+pub type SubtypeFn = fn(&Context, &[Param], &[Param]) -> bool;
 
 /// Checks the parameters of a dialect type or attribute.
 pub type ParamVerifyFn = fn(&Context, &[Param]) -> Result<(), String>;

@@ -192,9 +192,12 @@ impl<'a> Verifier<'a> {
                     );
                     ok = false;
                 }
+                // `SameAs` allows a subtype either way: Wasm's typed `select` and friends take
+                // operands that are subtypes of one declared type.
                 if let TypeConstraint::SameAs(other) = spec.ty
                     && let Some(expected) = self.named_type(body, op, other)
-                    && expected != ty
+                    && !ctx.is_subtype(ty, expected)
+                    && !ctx.is_subtype(expected, ty)
                 {
                     self.error(
                         body,

@@ -16,7 +16,7 @@ use wasmir_ir::{Body, Context, Diagnostic, Op, OpDef, OpRef, Traits, Type};
 pub static DIALECT: DialectDef = DialectDef {
     name: "control",
     summary: "Wasm's structured control flow: labels, branches by depth, loops with region arguments.",
-    ops: &[BLOCK, LOOP, IF, YIELD, BR, BR_IF, BR_TABLE, UNREACHABLE, RETURN_CALL],
+    ops: &[BLOCK, LOOP, IF, YIELD, BR, BR_IF, BR_TABLE, BR_ON_NULL, BR_ON_NON_NULL, UNREACHABLE, RETURN_CALL],
     types: &[],
     attrs: &[],
     materialize_constant: None,
@@ -137,6 +137,39 @@ Every target takes the same values. Wasm's `br_table`.",
     ],
     traits: Traits::TERMINATOR,
     syntax: Syntax::Custom { parse: parse_br_table, print: print_br_table },
+    verify: Some(verify_branch),
+    ..OpDef::EMPTY
+};
+
+const BR_ON_NULL: OpDef = OpDef {
+    name: "control.br_on_null",
+    summary: "Branches when a reference is null, else continues with it as non-null",
+    description: "When `ref` is null, branches like `control.br` with the values; otherwise the \
+result is `ref` as a non-null reference. Wasm's `br_on_null`.",
+    example: "func.func @f(%arg0: !refs.ref<null, extern>) -> i32 {\n  %0 = control.block -> i32 {\n    %1 = arith.constant 1 : i32\n    %2 = control.br_on_null %arg0, 0 (%1 : i32) : !refs.ref<extern>\n    %3 = arith.constant 0 : i32\n    control.yield %3 : i32\n  }\n  func.return %0 : i32\n}",
+    operands: &[
+        ValueSpec::one("ref", TypeConstraint::DialectType("refs.ref")),
+        ValueSpec::many("values", TypeConstraint::Any),
+    ],
+    results: &[ValueSpec::one("result", TypeConstraint::DialectType("refs.ref"))],
+    attrs: &[DEPTH],
+    syntax: Syntax::Custom { parse: parse_br_on_null, print: print_br_on_null },
+    verify: Some(verify_branch),
+    ..OpDef::EMPTY
+};
+
+const BR_ON_NON_NULL: OpDef = OpDef {
+    name: "control.br_on_non_null",
+    summary: "Branches with a reference when it is not null",
+    description: "When `ref` is not null, branches with the values followed by `ref` as a \
+non-null reference; otherwise continues. Wasm's `br_on_non_null`.",
+    example: "func.func @f(%arg0: !refs.ref<null, extern>) -> !refs.ref<extern> {\n  %0 = control.block -> !refs.ref<extern> {\n    control.br_on_non_null %arg0, 0\n    control.unreachable\n  }\n  func.return %0 : !refs.ref<extern>\n}",
+    operands: &[
+        ValueSpec::one("ref", TypeConstraint::DialectType("refs.ref")),
+        ValueSpec::many("values", TypeConstraint::Any),
+    ],
+    attrs: &[DEPTH],
+    syntax: Syntax::Custom { parse: parse_br_on_non_null, print: print_br_on_non_null },
     verify: Some(verify_branch),
     ..OpDef::EMPTY
 };
@@ -363,6 +396,36 @@ fn print_br_if(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
     print_branch_values(p, op, &["depth"]);
 }
 
+fn parse_br_on_null(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<()> {
+    let reference = p.parse_operand()?;
+    state.operands.push(reference);
+    p.expect(TokKind::Comma, "`,` and the depth")?;
+    parse_depth(p, state, "depth")?;
+    parse_branch_values(p, state)?;
+    p.expect(TokKind::Colon, "`:` and the non-null result type")?;
+    let ty = p.parse_type()?;
+    state.result_types = Some(wasmir_ir::smallvec![ty]);
+    Ok(())
+}
+
+fn print_br_on_null(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
+    print_br_if(p, op);
+    p.write(" : ");
+    p.print_type(op.result_types()[0]);
+}
+
+fn parse_br_on_non_null(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<()> {
+    let reference = p.parse_operand()?;
+    state.operands.push(reference);
+    p.expect(TokKind::Comma, "`,` and the depth")?;
+    parse_depth(p, state, "depth")?;
+    parse_branch_values(p, state)
+}
+
+fn print_br_on_non_null(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
+    print_br_if(p, op);
+}
+
 fn parse_br_table(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<()> {
     let ctx = p.ctx();
     let index = p.parse_operand()?;
@@ -453,7 +516,24 @@ fn verify_branch(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnos
         depths = table_targets(ctx, op);
         depths.push(op.attr_int("default").unwrap_or(0) as u32);
     }
-    let values: Vec<Type> = op.operand_group("values").iter().map(|&v| op.value_type(v)).collect();
+    let mut values: Vec<Type> = op.operand_group("values").iter().map(|&v| op.value_type(v)).collect();
+    if op.name() == "control.br_on_non_null" {
+        // The branch also carries the reference, known to be non-null there.
+        let reference = op.value_type(op.operand(0));
+        let non_null = crate::refs::ref_type(ctx, reference)
+            .map(|r| crate::refs::make_ref(ctx, crate::refs::RefType { nullable: false, ..r }));
+        values.extend(non_null);
+    }
+    if op.name() == "control.br_on_null" {
+        let input = crate::refs::ref_type(ctx, op.value_type(op.operand(0)));
+        let output = crate::refs::ref_type(ctx, op.result_types()[0]);
+        if !matches!((input, output), (Some(a), Some(b)) if !b.nullable && a.heap == b.heap) {
+            errors.push(Diagnostic::error(
+                op.loc(),
+                "'control.br_on_null' op result must be the reference's type without `null`",
+            ));
+        }
+    }
     for depth in depths {
         let Some(&target) = labels.get(depth as usize) else {
             errors.push(Diagnostic::error(
@@ -467,7 +547,7 @@ fn verify_branch(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnos
             continue;
         };
         let expected = label_types(ctx, op.body, target);
-        if expected != values {
+        if !ctx.are_subtypes(&values, &expected) {
             errors.push(
                 Diagnostic::error(
                     op.loc(),
@@ -505,7 +585,7 @@ fn verify_label(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnost
     {
         let args: Vec<Type> = body.block_args(entry).iter().map(|&a| body.value_type(a)).collect();
         let inits = op.operand_types();
-        if args != inits {
+        if !ctx.are_subtypes(&inits, &args) {
             errors.push(Diagnostic::error(
                 op.loc(),
                 format!(
@@ -526,7 +606,7 @@ fn verify_label(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnost
                 continue;
             }
             let yielded: Vec<Type> = body.operands(last).iter().map(|&v| body.value_type(v)).collect();
-            if yielded != results {
+            if !ctx.are_subtypes(&yielded, &results) {
                 errors.push(
                     Diagnostic::error(
                         body.op_loc(last),
@@ -558,7 +638,7 @@ fn verify_return_call(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut 
         return;
     }
     if let Some((inputs, _)) = fty.and_then(|t| ctx.function_signature(t))
-        && inputs != op.operand_types().as_slice()
+        && !ctx.are_subtypes(&op.operand_types(), inputs)
     {
         errors.push(Diagnostic::error(
             op.loc(),

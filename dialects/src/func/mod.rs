@@ -201,17 +201,16 @@ fn verify_func(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnosti
             continue;
         }
         // A tail call returns its callee's results; a return returns its operands.
-        let returned: Vec<Type> = if def.has(Traits::CALL_LIKE) {
-            let callee_type =
-                ctx.dict_get(body.op_attrs(inner), "callee_type").and_then(|a| ctx.attr_as_type(a));
-            match callee_type.and_then(|t| ctx.function_signature(t)) {
+        let callee_type = ctx.dict_get(body.op_attrs(inner), "callee_type").and_then(|a| ctx.attr_as_type(a));
+        let returned: Vec<Type> = if let Some(callee_type) = callee_type {
+            match ctx.function_signature(callee_type) {
                 Some((_, callee_results)) => callee_results.to_vec(),
                 None => continue,
             }
         } else {
             body.operands(inner).iter().map(|&v| body.value_type(v)).collect()
         };
-        if returned != results {
+        if !ctx.are_subtypes(&returned, results) {
             errors.push(
                 Diagnostic::error(
                     body.op_loc(inner),
@@ -241,7 +240,7 @@ fn verify_call(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<Dia
     };
     let Some((inputs, results)) = ctx.function_signature(fty) else { return };
     let (operand_types, result_types) = (op.operand_types(), op.result_types());
-    if operand_types != inputs || result_types != results {
+    if !ctx.are_subtypes(&operand_types, inputs) || result_types != results {
         errors.push(
             Diagnostic::error(
                 op.loc(),

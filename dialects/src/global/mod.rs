@@ -188,7 +188,7 @@ fn verify_global(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnos
     };
     let Some(last) = body.block_last(block) else { return };
     let yielded: Vec<Type> = body.operands(last).iter().map(|&v| body.value_type(v)).collect();
-    if ctx.op_def(body.op_kind(last)).name != "control.yield" || yielded != [ty] {
+    if ctx.op_def(body.op_kind(last)).name != "control.yield" || !ctx.are_subtypes(&yielded, &[ty]) {
         errors.push(Diagnostic::error(
             op.loc(),
             format!(
@@ -209,7 +209,12 @@ fn verify_access(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<D
     }
     let declared = ctx.dict_get(info.attrs, "type").and_then(|a| ctx.attr_as_type(a));
     let used = op.results().first().or(op.operands().first()).map(|&v| op.value_type(v));
-    if declared != used {
+    let fits = match (declared, used) {
+        // A read gives the declared type; a write may store a subtype.
+        (Some(d), Some(u)) if op.name() == "global.set" => ctx.is_subtype(u, d),
+        (d, u) => d == u,
+    };
+    if !fits {
         errors.push(
             Diagnostic::error(
                 op.loc(),

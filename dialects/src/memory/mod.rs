@@ -60,7 +60,14 @@ the access is out of bounds. `align` (bytes) is a hint. Every Wasm load.",
     results: &[ValueSpec::one("result", TypeConstraint::WasmNum)],
     attrs: &[MEM, OFFSET, ALIGN, WIDTH, AttrSpec::optional("sign", AttrConstraint::Enum(&["s", "u"]))],
     traits: Traits::MEM_READ.union(Traits::MAY_TRAP),
-    syntax: Syntax::Format(&[Fmt::Attr("memory"), Fmt::Lit(","), Fmt::Operands("address"), Fmt::AttrDict, Fmt::Lit(":"), Fmt::Type("result")]),
+    syntax: Syntax::Format(&[
+        Fmt::Attr("memory"),
+        Fmt::Lit(","),
+        Fmt::Operands("address"),
+        Fmt::AttrDict,
+        Fmt::Lit(":"),
+        Fmt::Type("result"),
+    ]),
     verify: Some(verify_access),
     ..OpDef::EMPTY
 };
@@ -71,7 +78,10 @@ const STORE: OpDef = OpDef {
     description: "Writes the low `width` bits of the value (all of it by default) at `address + \
 offset`. Traps when the access is out of bounds. Every Wasm store.",
     example: "memory.memory @mem : i32 {min = 1 : u64}\nfunc.func @f(%arg0: i32, %arg1: f64) {\n  memory.store @mem, %arg0, %arg1 {offset = 8 : u64} : f64\n  memory.store @mem, %arg0, %arg0 {width = 16 : u32} : i32\n  func.return\n}",
-    operands: &[ValueSpec::one("address", TypeConstraint::WasmInt), ValueSpec::one("value", TypeConstraint::WasmNum)],
+    operands: &[
+        ValueSpec::one("address", TypeConstraint::WasmInt),
+        ValueSpec::one("value", TypeConstraint::WasmNum),
+    ],
     attrs: &[MEM, OFFSET, ALIGN, WIDTH],
     traits: Traits::MEM_WRITE.union(Traits::MAY_TRAP),
     syntax: Syntax::Format(&[
@@ -110,7 +120,14 @@ const GROW: OpDef = OpDef {
     results: &[ValueSpec::one("result", TypeConstraint::SameAs("delta"))],
     attrs: &[MEM],
     traits: Traits::MEM_READ.union(Traits::MEM_WRITE),
-    syntax: Syntax::Format(&[Fmt::Attr("memory"), Fmt::Lit(","), Fmt::Operands("delta"), Fmt::AttrDict, Fmt::Lit(":"), Fmt::Type("result")]),
+    syntax: Syntax::Format(&[
+        Fmt::Attr("memory"),
+        Fmt::Lit(","),
+        Fmt::Operands("delta"),
+        Fmt::AttrDict,
+        Fmt::Lit(":"),
+        Fmt::Type("result"),
+    ]),
     verify: Some(verify_access),
     ..OpDef::EMPTY
 };
@@ -211,7 +228,7 @@ const DATA: OpDef = OpDef {
     description: "Bytes for a memory. Active when it names a `memory`: written at the offset its \
 region computes (a constant expression ending in `control.yield`) during instantiation. \
 Passive otherwise: used by `memory.init`.",
-    example: "memory.memory @mem : i32 {min = 1 : u64}\nmemory.data @msg = \"hi\\00\" {memory = @mem} {\n  %0 = arith.constant 16 : i32\n  control.yield %0 : i32\n}\nmemory.data @later = \"\\FF\\FE\"",
+    example: "memory.memory @mem : i32 {min = 1 : u64}\nmemory.data @msg = \"hi\\00\" attributes {memory = @mem} {\n  %0 = arith.constant 16 : i32\n  control.yield %0 : i32\n}\nmemory.data @later = \"\\FF\\FE\"",
     attrs: &[
         AttrSpec::required("sym_name", AttrConstraint::SymbolName),
         AttrSpec::required("data", AttrConstraint::Bytes),
@@ -267,7 +284,7 @@ fn parse_data(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<(
     p.expect(TokKind::Equal, "`=` and the segment's bytes")?;
     let data = p.parse_attr()?;
     state.add_attr(ctx, "data", data);
-    p.parse_optional_attr_dict(state)?;
+    p.parse_optional_attr_dict_with_keyword(state)?;
     let offset = if p.peek() == TokKind::LBrace { p.parse_region(None)? } else { p.empty_region() };
     state.regions.push(offset);
     Ok(())
@@ -279,7 +296,7 @@ fn print_data(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
     if let Some(d) = op.attr("data") {
         p.print_attr(d);
     }
-    p.print_attr_dict(op.attrs(), &["sym_name", "sym_visibility", "data"]);
+    p.print_attr_dict_with_keyword(op.attrs(), &["sym_name", "sym_visibility", "data"]);
     let (body, regions) = op.regions();
     if !body.region_blocks(regions[0]).is_empty() {
         p.write(" ");
@@ -298,7 +315,10 @@ fn verify_memory(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnos
     if let (Some(min), Some(max)) = (min, max)
         && max < min
     {
-        errors.push(Diagnostic::error(op.loc(), format!("'memory.memory' op max ({max}) is below min ({min})")));
+        errors.push(Diagnostic::error(
+            op.loc(),
+            format!("'memory.memory' op max ({max}) is below min ({min})"),
+        ));
     }
 }
 
@@ -340,8 +360,14 @@ fn verify_access(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<D
     };
     match name {
         "memory.load" | "memory.store" => {
-            check(op.operand_group("address").first().map(|&v| op.value_type(v)), addr_ty, "the address", &mut err);
-            let value_ty = op.results().first().or(op.operand_group("value").first()).map(|&v| op.value_type(v));
+            check(
+                op.operand_group("address").first().map(|&v| op.value_type(v)),
+                addr_ty,
+                "the address",
+                &mut err,
+            );
+            let value_ty =
+                op.results().first().or(op.operand_group("value").first()).map(|&v| op.value_type(v));
             let Some(value_ty) = value_ty else { return };
             let full = if matches!(value_ty, Type::I64 | Type::F64) { 64 } else { 32 };
             let width = op.attr_int("width").unwrap_or(full);
@@ -355,7 +381,10 @@ fn verify_access(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<D
             if let Some(align) = op.attr_int("align")
                 && (align <= 0 || (align as u64).count_ones() != 1 || align > width / 8)
             {
-                err(format!("alignment {align} must be a power of two no larger than the access ({} bytes)", width / 8));
+                err(format!(
+                    "alignment {align} must be a power of two no larger than the access ({} bytes)",
+                    width / 8
+                ));
             }
         }
         "memory.size" | "memory.grow" | "memory.fill" | "memory.init" => {
@@ -389,12 +418,17 @@ fn verify_data(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<Dia
         Some(mem) => {
             let Some(addr_ty) = memory_address_type(ctx, symbols, mem) else {
                 if symbols.resolve(mem).is_some() {
-                    errors.push(Diagnostic::error(op.loc(), format!("'memory.data' op `@{mem}` is not a memory")));
+                    errors.push(Diagnostic::error(
+                        op.loc(),
+                        format!("'memory.data' op `@{mem}` is not a memory"),
+                    ));
                 }
                 return;
             };
             let block = body.region_blocks(regions[0])[0];
-            let yielded = body.block_last(block).map(|l| body.operands(l).iter().map(|&v| body.value_type(v)).collect::<Vec<_>>());
+            let yielded = body
+                .block_last(block)
+                .map(|l| body.operands(l).iter().map(|&v| body.value_type(v)).collect::<Vec<_>>());
             if yielded.as_deref() != Some(&[addr_ty]) {
                 errors.push(Diagnostic::error(
                     op.loc(),
