@@ -5,11 +5,12 @@ use clap::{Parser, ValueEnum};
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
+use wasmir_frontends::InputFormat;
 use wasmir_ir::diagnostics::{check_expected, render};
 use wasmir_ir::parser::{ParseOptions, parse_module};
 use wasmir_ir::pass::PassManager;
 use wasmir_ir::printer::{PrintOptions, print_module};
-use wasmir_ir::{Context, Diagnostic, FileId, Location};
+use wasmir_ir::{Context, Diagnostic, Location};
 
 /// What to write.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -31,6 +32,17 @@ Examples:
 
 Exit status: 0 on success, 1 on any error in the input (diagnostics go to stderr).";
 
+/// How to read the input.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InputFormatArg {
+    /// Textual WasmIR.
+    Wir,
+    /// WebAssembly text.
+    Wat,
+    /// A WebAssembly binary.
+    Wasm,
+}
+
 /// Command-line options of `wasmir-opt`.
 #[derive(Parser, Debug)]
 #[command(name = "wasmir-opt", version, about = "Parse, verify, transform and print WasmIR", after_help = AFTER_HELP)]
@@ -43,6 +55,10 @@ pub struct Options {
     /// What to write.
     #[arg(long, value_enum, default_value_t = Emit::Ir)]
     pub emit: Emit,
+    /// How to read the input (by default from the file name: `.wasm`, `.wat`/`.wast`, else
+    /// WasmIR; input starting with the Wasm magic bytes is always a binary).
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormatArg>,
     /// Pass pipeline, e.g. `canonicalize,cse` or `canonicalize{max-iterations=3}`.
     #[arg(long)]
     pub passes: Option<String>,
@@ -135,6 +151,15 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
         Ok(x) => x,
         Err(e) => return fail(stderr, &format!("error: {e}\n")),
     };
+    let format = match opts.input_format {
+        Some(InputFormatArg::Wir) => InputFormat::Wir,
+        Some(InputFormatArg::Wat) => InputFormat::Wat,
+        Some(InputFormatArg::Wasm) => InputFormat::Wasm,
+        None => InputFormat::detect(&name, &bytes),
+    };
+    if format != InputFormat::Wir {
+        return run_wasm_input(&ctx, opts, format, &name, bytes, stdout, stderr);
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -160,7 +185,9 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
     let mut diagnostics_text = String::new();
     let mut timings: Vec<(String, Duration)> = Vec::new();
     for range in chunks {
-        let outcome = process_chunk(&ctx, file, range.clone(), opts, &passes_text, &mut timings);
+        let parse_opts = ParseOptions { max_nesting: opts.max_nesting };
+        let parse = |ctx: &Context| parse_module(ctx, file, range.clone(), &parse_opts);
+        let outcome = process_chunk(&ctx, parse, opts, &passes_text, &mut timings);
         if !outcome.dumps.is_empty() {
             diagnostics_text.push_str(&outcome.dumps);
         }
@@ -204,17 +231,66 @@ struct ChunkOutcome {
     dumps: String,
 }
 
+/// Reads a `.wasm` or `.wat` input and runs the same pipeline and output as for WasmIR.
+fn run_wasm_input(
+    ctx: &Context,
+    opts: &Options,
+    format: InputFormat,
+    name: &str,
+    bytes: Vec<u8>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> i32 {
+    if opts.split_input_file || opts.verify_diagnostics {
+        return fail(
+            stderr,
+            "error: --split-input-file and --verify-diagnostics apply to WasmIR input only\n",
+        );
+    }
+    let passes_text = opts.passes.clone().unwrap_or_default();
+    if let Err(e) = pass_registry().parse_pipeline(&passes_text) {
+        return fail(stderr, &format!("error: {e}\n"));
+    }
+    let mut timings = Vec::new();
+    let import = |ctx: &Context| match format {
+        InputFormat::Wat => match std::str::from_utf8(&bytes) {
+            Ok(text) => wasmir_frontends::import_wat(ctx, name, text),
+            Err(e) => Err(Diagnostic::error(
+                Location::Unknown,
+                format!("{name}: WebAssembly text is not valid UTF-8 (at byte {})", e.valid_up_to()),
+            )),
+        },
+        _ => wasmir_frontends::import_wasm(ctx, name, &bytes),
+    };
+    let outcome = process_chunk(ctx, import, opts, &passes_text, &mut timings);
+    let _ = stderr.write_all(outcome.dumps.as_bytes());
+    let _ = stderr.write_all(render(ctx, &outcome.diagnostics).as_bytes());
+    let failed = outcome.diagnostics.iter().any(Diagnostic::is_error);
+    if let Some(out) = outcome.output {
+        let written = match &opts.output {
+            Some(path) => std::fs::write(path, &out).map_err(|e| format!("cannot write `{path}`: {e}")),
+            None => stdout.write_all(out.as_bytes()).map_err(|e| format!("cannot write output: {e}")),
+        };
+        if let Err(e) = written {
+            return fail(stderr, &format!("error: {e}\n"));
+        }
+    }
+    if opts.timing {
+        let _ = stderr.write_all(wasmir_ir::pass::timing_table(&timings).as_bytes());
+    }
+    i32::from(failed)
+}
+
 fn process_chunk(
     ctx: &Context,
-    file: FileId,
-    range: std::ops::Range<usize>,
+    parse: impl FnOnce(&Context) -> Result<wasmir_ir::Module, Diagnostic>,
     opts: &Options,
     passes_text: &str,
     timings: &mut Vec<(String, Duration)>,
 ) -> ChunkOutcome {
     let mut outcome = ChunkOutcome { output: None, diagnostics: Vec::new(), dumps: String::new() };
     let start = Instant::now();
-    let parsed = parse_module(ctx, file, range, &ParseOptions { max_nesting: opts.max_nesting });
+    let parsed = parse(ctx);
     timings.push(("parse".into(), start.elapsed()));
     let mut module = match parsed {
         Ok(m) => m,
