@@ -19,6 +19,10 @@ pub enum Emit {
     Ir,
     /// Textual IR with every op in MLIR's generic form.
     Generic,
+    /// A WebAssembly binary (validated before it is written).
+    Wasm,
+    /// WebAssembly text (the binary, printed by wasmprinter).
+    Wat,
 }
 
 const AFTER_HELP: &str = "\
@@ -205,16 +209,16 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
             outputs.push(out);
         }
     }
-    let output = outputs.join("// -----\n");
+    let output = outputs.join(&b"// -----\n"[..]);
     let start = Instant::now();
     let write_result = match &opts.output {
         Some(path) if !failed || opts.verify_diagnostics => {
             std::fs::write(path, &output).map_err(|e| format!("cannot write `{path}`: {e}"))
         }
         Some(_) => Ok(()),
-        None => stdout.write_all(output.as_bytes()).map_err(|e| format!("cannot write output: {e}")),
+        None => stdout.write_all(&output).map_err(|e| format!("cannot write output: {e}")),
     };
-    timings.push(("output".into(), start.elapsed()));
+    timings.push(("write".into(), start.elapsed()));
     let _ = stderr.write_all(diagnostics_text.as_bytes());
     if let Err(e) = write_result {
         return fail(stderr, &format!("error: {e}\n"));
@@ -226,7 +230,7 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
 }
 
 struct ChunkOutcome {
-    output: Option<String>,
+    output: Option<Vec<u8>>,
     diagnostics: Vec<Diagnostic>,
     dumps: String,
 }
@@ -269,7 +273,7 @@ fn run_wasm_input(
     if let Some(out) = outcome.output {
         let written = match &opts.output {
             Some(path) => std::fs::write(path, &out).map_err(|e| format!("cannot write `{path}`: {e}")),
-            None => stdout.write_all(out.as_bytes()).map_err(|e| format!("cannot write output: {e}")),
+            None => stdout.write_all(&out).map_err(|e| format!("cannot write output: {e}")),
         };
         if let Err(e) = written {
             return fail(stderr, &format!("error: {e}\n"));
@@ -337,8 +341,16 @@ fn process_chunk(
         }
     }
     let start = Instant::now();
-    outcome.output = Some(print_module(ctx, &module, print_opts));
-    timings.push(("print".into(), start.elapsed()));
+    let output = match opts.emit {
+        Emit::Ir | Emit::Generic => Ok(print_module(ctx, &module, print_opts).into_bytes()),
+        Emit::Wasm => wasmir_lowering::emit_wasm(ctx, &module),
+        Emit::Wat => wasmir_lowering::emit_wat(ctx, &module).map(String::into_bytes),
+    };
+    timings.push(("output".into(), start.elapsed()));
+    match output {
+        Ok(bytes) => outcome.output = Some(bytes),
+        Err(d) => outcome.diagnostics.push(d),
+    }
     outcome
 }
 

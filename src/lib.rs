@@ -43,7 +43,9 @@
 pub mod driver;
 
 pub use wasmir_dialects as dialects;
+pub use wasmir_frontends as frontends;
 pub use wasmir_ir as ir;
+pub use wasmir_lowering as lowering;
 pub use wasmir_rewrites as rewrites;
 pub use wasmir_verifier as verifier;
 

@@ -206,8 +206,12 @@ impl<'a, 'c> Importer<'a, 'c> {
 
     fn run(mut self) -> IResult<Module> {
         let ctx = self.ctx;
-        let types: Vec<Type> = self.s.types.iter().map(|f| self.func_type(f)).collect::<IResult<Vec<_>>>()?;
-        self.info.types = types;
+        // Types may refer to earlier types (typed function references), so each is converted
+        // with the ones before it already known.
+        for i in 0..self.s.types.len() {
+            let ty = self.func_type(&self.s.types[i])?;
+            self.info.types.push(ty);
+        }
         self.assign_names()?;
         let imports = std::mem::take(&mut self.s.imports);
         let (mut fi, mut gi, mut mi, mut ti) = (0usize, 0usize, 0usize, 0usize);

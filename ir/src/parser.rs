@@ -965,6 +965,16 @@ impl<'a> OpParser<'_, 'a> {
     pub fn parse_attr(&mut self) -> PResult<Attr> {
         self.p.parse_attr()
     }
+    /// A bare integer literal (no `: type`), such as a branch depth.
+    pub fn parse_integer(&mut self, what: &str) -> PResult<i64> {
+        let t = self.p.expect(TokKind::Int, what)?;
+        let text = self.p.text(t);
+        let value = match text.strip_prefix("0x") {
+            Some(hex) => i64::from_str_radix(hex, 16).ok(),
+            None => text.parse::<i64>().ok(),
+        };
+        value.ok_or_else(|| self.p.error_at(t, format!("{what} is out of range")))
+    }
     /// `@name`, returned without the `@`.
     pub fn parse_symbol_name(&mut self) -> PResult<String> {
         let t = self.p.expect(TokKind::SymbolId, "a symbol name like `@f`")?;

@@ -1,4 +1,7 @@
-//! Lowerings out of WasmIR: `.wasm` (wasm-encoder), Cranelift, LLVM (inkwell) and WIT.
-//!
-//! This crate is deliberately empty until the Wasm round-trip issue fills it. It is the only
-//! crate that may depend on wasm-encoder, cranelift or inkwell (see ARCHITECTURE.md).
+//! Lowerings out of WasmIR. Now: `.wasm` through wasm-encoder (validated with wasmparser
+//! before it is returned) and `.wat` through wasmprinter. Cranelift, LLVM and WIT arrive with
+//! later issues. This crate is the only one that depends on wasm-encoder, cranelift or inkwell.
+
+pub mod wasm;
+
+pub use wasm::{emit_wasm, emit_wat};

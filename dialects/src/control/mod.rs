@@ -247,7 +247,7 @@ fn parse_loop(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<(
             let decl = p.parse_arg_decl()?;
             p.expect(TokKind::Equal, "`=` and the initial value")?;
             let init = p.parse_operand()?;
-            if p.value_type(init) != decl.ty {
+            if !p.ctx().is_subtype(p.value_type(init), decl.ty) {
                 return Err(p.error_here(format!(
                     "the initial value of `{}` has type `{}`, not `{}`",
                     decl.name,
@@ -322,9 +322,8 @@ fn region_is_empty(op: OpRef<'_>, index: usize) -> bool {
 
 fn parse_depth(p: &mut OpParser<'_, '_>, state: &mut OperationState, name: &str) -> PResult<()> {
     let at = p.here();
-    let kw = p.parse_attr()?;
     let ctx = p.ctx();
-    let depth = ctx.attr_as_int(kw).filter(|&d| (0..=i64::from(u32::MAX)).contains(&d));
+    let depth = Some(p.parse_integer("a branch depth")?).filter(|&d| (0..=i64::from(u32::MAX)).contains(&d));
     match depth {
         Some(d) => {
             state.add_attr(ctx, name, ctx.int_attr(d, Type::U32));
@@ -435,9 +434,7 @@ fn parse_br_table(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResu
     if !p.eat(TokKind::RSquare) {
         loop {
             let at = p.here();
-            let t = p.parse_attr()?;
-            let d = ctx
-                .attr_as_int(t)
+            let d = Some(p.parse_integer("a branch depth")?)
                 .filter(|&d| (0..=i64::from(u32::MAX)).contains(&d))
                 .ok_or_else(|| Diagnostic::error(at, "a branch depth is an integer from 0 to 4294967295"))?;
             targets.push(ctx.int_attr(d, Type::U32));
