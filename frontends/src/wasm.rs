@@ -37,6 +37,12 @@ type IResult<T> = Result<T, Diagnostic>;
 /// Imports a binary module registered (by name) as `file` in the context's source map.
 pub fn import_wasm(ctx: &Context, file: FileId, bytes: &[u8]) -> IResult<Module> {
     let at = |offset: usize| Location::Offset { file, offset: offset as u32 };
+    if !bytes.starts_with(b"\0asm") {
+        return Err(Diagnostic::error(
+            at(0),
+            "not a WebAssembly binary: it does not start with the magic bytes `\\0asm`",
+        ));
+    }
     if let Err(e) = Validator::new_with_features(WasmFeatures::all()).validate_all(bytes) {
         return Err(Diagnostic::error(at(e.offset()), format!("invalid module: {}", e.message())));
     }

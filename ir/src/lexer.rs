@@ -293,22 +293,10 @@ pub fn escape_bytes_into(out: &mut String, bytes: &[u8]) {
     out.push('"');
 }
 
-/// Writes `s` as a string literal that [`unescape`] reads back exactly.
+/// Writes `s` as a string literal that [`unescape`] reads back exactly. As in MLIR, every
+/// byte outside printable ASCII is written as a `\XX` escape, so printed IR is plain ASCII.
 pub fn escape_into(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\{:02X}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    escape_bytes_into(out, s.as_bytes());
 }
 
 #[cfg(test)]

@@ -567,26 +567,24 @@ fn name_section(
     {
         names.module(name);
     }
-    let map = |items: &[Item]| {
+    // A name that is just the importer's default for its index (`func12` for function 12)
+    // carries nothing, so it is not written.
+    let map = |prefix: &str, names: &mut dyn Iterator<Item = String>| {
         let mut m = NameMap::new();
-        for (i, it) in items.iter().enumerate() {
-            m.append(i as u32, &it.name);
+        for (i, name) in names.enumerate() {
+            if name != format!("{prefix}{i}") {
+                m.append(i as u32, &name);
+            }
         }
         m
     };
     let body = module.body();
-    let seg_map = |ops: &[Op]| {
-        let mut m = NameMap::new();
-        for (i, &op) in ops.iter().enumerate() {
-            m.append(i as u32, OpRef::new(ctx, body, op).attr_str("sym_name").unwrap_or_default());
-        }
-        m
-    };
-    names.functions(&map(funcs));
-    names.tables(&map(tables));
-    names.memories(&map(memories));
-    names.globals(&map(globals));
-    names.elements(&seg_map(elems));
-    names.data(&seg_map(datas));
+    let seg_name = |&op: &Op| OpRef::new(ctx, body, op).attr_str("sym_name").unwrap_or_default().to_string();
+    names.functions(&map("func", &mut funcs.iter().map(|f| f.name.clone())));
+    names.tables(&map("table", &mut tables.iter().map(|t| t.name.clone())));
+    names.memories(&map("memory", &mut memories.iter().map(|m| m.name.clone())));
+    names.globals(&map("global", &mut globals.iter().map(|g| g.name.clone())));
+    names.elements(&map("elem", &mut elems.iter().map(seg_name)));
+    names.data(&map("data", &mut datas.iter().map(seg_name)));
     names
 }
