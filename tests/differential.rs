@@ -134,7 +134,9 @@ fn call(run: &mut Run, name: &str, args: &[Val]) -> Outcome {
         Ok(()) => Outcome::Values(results.iter().map(show).collect()),
         Err(e) => {
             let trap = e.downcast_ref::<wasmtime::Trap>().copied();
-            if trap == Some(wasmtime::Trap::OutOfFuel) {
+            if matches!(trap, Some(wasmtime::Trap::OutOfFuel | wasmtime::Trap::StackOverflow)) {
+                // Resource limits: frame sizes and instruction counts differ, so which limit
+                // is hit first is not a behaviour to compare.
                 Outcome::OutOfFuel
             } else {
                 Outcome::Trap(trap.map_or_else(|| format!("{}", e.root_cause()), |t| t.to_string()))
@@ -209,10 +211,14 @@ fn generated_modules_behave_identically_after_the_round_trip() {
         match (&a.instance, &b.instance) {
             (Ok(_), Ok(_)) => {}
             (Err(x), Err(y)) => {
-                assert_eq!(x, y, "seed {seed}: instantiation fails differently");
+                let resource = |e: &str| e.contains("fuel") || e.contains("call stack exhausted");
+                if !resource(x) && !resource(y) {
+                    assert_eq!(x, y, "seed {seed}: instantiation fails differently");
+                }
                 continue;
             }
-            (x, y) => panic!("seed {seed}: instantiation differs: {:?} vs {:?}", x.is_ok(), y.is_ok()),
+            (Err(e), _) | (_, Err(e)) if e.contains("fuel") || e.contains("call stack exhausted") => continue,
+            (x, y) => panic!("seed {seed}: instantiation differs: {:?} vs {:?}", x, y.is_ok()),
         }
         let instance = a.instance.clone().expect("instantiated");
         let funcs: Vec<(String, wasmtime::FuncType)> = instance

@@ -292,6 +292,10 @@ impl Body {
     pub fn has_uses(&self, value: Value) -> bool {
         !self.values[value.index()].uses.is_empty()
     }
+    /// Number of value slots ever allocated (for tables indexed by value).
+    pub fn value_capacity(&self) -> usize {
+        self.values.len()
+    }
     /// Whether `value` is a handle this body allocated.
     pub fn contains_value(&self, value: Value) -> bool {
         value.index() < self.values.len()

@@ -475,11 +475,15 @@ pub fn table_targets(ctx: &Context, op: OpRef<'_>) -> Vec<u32> {
     }
 }
 
-/// The label ops enclosing `op` in its function body, innermost first.
-pub fn enclosing_labels(ctx: &Context, body: &Body, op: Op) -> Vec<Op> {
+/// The label ops enclosing `op` in its function body, innermost first, at most `limit` of
+/// them (deeply nested code makes the whole chain expensive to collect per branch).
+pub fn enclosing_labels(ctx: &Context, body: &Body, op: Op, limit: usize) -> Vec<Op> {
     let mut labels = Vec::new();
     let mut at = body.parent_op(op);
     while let Some(p) = at {
+        if labels.len() == limit {
+            break;
+        }
         if ctx.op_def(body.op_kind(p)).has(Traits::LABEL) {
             labels.push(p);
         }
@@ -507,12 +511,13 @@ fn types_str(ctx: &Context, types: &[Type]) -> String {
 
 fn verify_branch(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnostic>) {
     let ctx = op.ctx;
-    let labels = enclosing_labels(ctx, op.body, op.op);
     let mut depths = vec![op.attr_int("depth").or_else(|| op.attr_int("default")).unwrap_or(0) as u32];
     if op.name() == "control.br_table" {
         depths = table_targets(ctx, op);
         depths.push(op.attr_int("default").unwrap_or(0) as u32);
     }
+    let deepest = depths.iter().copied().max().unwrap_or(0) as usize;
+    let labels = enclosing_labels(ctx, op.body, op.op, deepest + 1);
     let mut values: Vec<Type> = op.operand_group("values").iter().map(|&v| op.value_type(v)).collect();
     if op.name() == "control.br_on_non_null" {
         // The branch also carries the reference, known to be non-null there.

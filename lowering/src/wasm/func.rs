@@ -6,16 +6,26 @@
 //!    the position the op's leading operands need. Nothing moves, so evaluation order (and
 //!    every trap and effect) is unchanged.
 //! 2. **Constants** are rematerialized at each use instead of occupying a local.
-//! 3. **Locals** for every other value come from a linear scan over liveness intervals in
-//!    emission order (a value used inside a loop it is not defined in lives to the loop's
-//!    end), reusing a local of the same type as soon as its previous value is dead.
-//! 4. **Loops** take their carried values as Wasm loop parameters, so every branch, including
-//!    `br_table`, just pushes the target's values.
+//! 3. **Coalescing.** A construct's result (or a loop's argument) and the values that flow into
+//!    it (yields, branch values, loop initial values) are merged into one class when their live
+//!    intervals do not overlap. When every value flowing into a position is in the position's
+//!    class, the value travels in that class's local: the position disappears from the block
+//!    type and no branch pushes it. This undoes the cost of promoting Wasm locals to SSA.
+//! 4. **Locals.** Each class gets a local by linear scan over its live span, reusing a local of
+//!    the same Wasm type once the previous class is dead. Intervals use doubled positions in
+//!    emission order: an op's operands are read at `2p`, a construct's results are written at
+//!    `2 * end + 1`, and a value used inside a loop it is defined outside of lives to the
+//!    loop's end.
+//! 5. **Loops** take their stack-passed carried values as Wasm loop parameters, so every branch,
+//!    `br_table` included, just pushes the target's stack-passed values.
 
 use super::{Env, block_type, val_type};
 use crate::wasm::insn;
 use wasm_encoder::{Function, Instruction as I, MemArg};
-use wasmir_ir::{Block, Body, Context, Diagnostic, FxHashMap, Location, Op, OpRef, Traits, Type, Value};
+use wasmir_dialects::control::table_targets;
+use wasmir_ir::{
+    Block, Body, Context, Diagnostic, FxHashMap, FxHashSet, Location, Op, OpRef, Traits, Type, Value,
+};
 
 /// Emits the body of a defined function of type `fty`.
 pub(crate) fn emit_function(
@@ -26,7 +36,7 @@ pub(crate) fn emit_function(
 ) -> Result<Function, Diagnostic> {
     let mut e = FuncEmitter::new(env, body, fty, name)?;
     e.analyze();
-    e.allocate_locals()?;
+    e.coalesce_and_allocate()?;
     let entry = body.region_blocks(body.roots()[0])[0];
     e.emit_block(entry, true)?;
     e.out.push(I::End);
@@ -36,6 +46,18 @@ pub(crate) fn emit_function(
     }
     Ok(f)
 }
+
+/// Which values of a label a position refers to.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+enum Slot {
+    /// A result of a block, if or loop.
+    Result,
+    /// A region argument of a loop.
+    Arg,
+}
+
+/// Values flowing into positions of a label: `(label, slot, values by position)`.
+type Incoming = (Op, Slot, Vec<Value>);
 
 struct FuncEmitter<'e, 'a, 'b> {
     env: &'e mut Env<'a>,
@@ -50,6 +72,12 @@ struct FuncEmitter<'e, 'a, 'b> {
     on_stack: Vec<bool>,
     /// How many leading stack operands of an op come from the stack.
     stack_prefix: FxHashMap<Op, usize>,
+    /// Label positions whose values travel in a local instead of on the stack.
+    via_local: FxHashSet<(Op, Slot, u32)>,
+    /// What flows into label positions, by the op it flows from (yields, branches, loops).
+    incoming: FxHashMap<Op, Vec<Incoming>>,
+    /// The innermost loop around each op (by op index).
+    innermost_loop: Vec<Option<Op>>,
     local_of: FxHashMap<Value, u32>,
     local_types: Vec<wasm_encoder::ValType>,
     scratch: FxHashMap<Type, u32>,
@@ -60,6 +88,78 @@ fn op_name(ctx: &Context, body: &Body, op: Op) -> &'static str {
     ctx.op_def(body.op_kind(op)).name
 }
 
+/// Union-find over values, each class with its sorted live intervals.
+struct Classes {
+    parent: Vec<u32>,
+    intervals: FxHashMap<u32, Vec<(u32, u32)>>,
+    has_param: FxHashSet<u32>,
+}
+
+impl Classes {
+    fn find(&mut self, v: u32) -> u32 {
+        let mut root = v;
+        while self.parent[root as usize] != root {
+            root = self.parent[root as usize];
+        }
+        let mut at = v;
+        while self.parent[at as usize] != root {
+            let next = self.parent[at as usize];
+            self.parent[at as usize] = root;
+            at = next;
+        }
+        root
+    }
+
+    fn overlap(a: &[(u32, u32)], b: &[(u32, u32)]) -> bool {
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            let (x, y) = (a[i], b[j]);
+            if x.1 <= y.0 {
+                i += 1;
+            } else if y.1 <= x.0 {
+                j += 1;
+            } else {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Merges the classes of `a` and `b` unless their values are ever live at once.
+    fn try_union(&mut self, a: u32, b: u32) -> bool {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return true;
+        }
+        if self.has_param.contains(&ra) && self.has_param.contains(&rb) {
+            return false;
+        }
+        let (ia, ib) = (&self.intervals[&ra], &self.intervals[&rb]);
+        if Self::overlap(ia, ib) {
+            return false;
+        }
+        // Both lists are sorted: merge them.
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ia.len() + ib.len());
+        let (mut i, mut j) = (0, 0);
+        while i < ia.len() || j < ib.len() {
+            if j == ib.len() || (i < ia.len() && ia[i] <= ib[j]) {
+                merged.push(ia[i]);
+                i += 1;
+            } else {
+                merged.push(ib[j]);
+                j += 1;
+            }
+        }
+        self.intervals.remove(&ra);
+        self.intervals.insert(rb, merged);
+        self.parent[ra as usize] = rb;
+        if self.has_param.remove(&ra) {
+            self.has_param.insert(rb);
+        }
+        true
+    }
+}
+
 impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     fn new(env: &'e mut Env<'a>, body: &'b Body, fty: Type, name: &'b str) -> Result<Self, Diagnostic> {
         let ctx = env.ctx;
@@ -67,11 +167,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let mut local_types = Vec::new();
         for &p in params {
             local_types.push(val_type(ctx, p, env.types)?);
-        }
-        let mut local_of = FxHashMap::default();
-        let entry = body.region_blocks(body.roots()[0])[0];
-        for (i, &a) in body.block_args(entry).iter().enumerate() {
-            local_of.insert(a, i as u32);
         }
         Ok(Self {
             env,
@@ -83,7 +178,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             end_pos: vec![0; body.op_capacity()],
             on_stack: vec![false; body.op_capacity()],
             stack_prefix: FxHashMap::default(),
-            local_of,
+            via_local: FxHashSet::default(),
+            incoming: FxHashMap::default(),
+            innermost_loop: vec![None; body.op_capacity()],
+            local_of: FxHashMap::default(),
             local_types,
             scratch: FxHashMap::default(),
             out: Vec::new(),
@@ -94,23 +192,141 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         Diagnostic::error(loc, format!("cannot lower @{} to Wasm: {}", self.name, msg.into()))
     }
 
-    /// The values an op pushes before its instruction, in push order.
+    fn is_label(&self, op: Op) -> bool {
+        self.ctx.op_def(self.body.op_kind(op)).has(Traits::LABEL)
+    }
+
+    fn is_loop(&self, op: Op) -> bool {
+        self.ctx.op_def(self.body.op_kind(op)).has(Traits::LOOP)
+    }
+
+    fn loop_args(&self, op: Op) -> &'b [Value] {
+        let body: &'b Body = self.body;
+        body.op_regions(op)
+            .first()
+            .and_then(|&r| body.region_blocks(r).first())
+            .map_or(&[], |&b| body.block_args(b))
+    }
+
+    /// The values a label position refers to.
+    fn slot_values(&self, label: Op, slot: Slot) -> &'b [Value] {
+        let body: &'b Body = self.body;
+        match slot {
+            Slot::Result => body.results(label),
+            Slot::Arg => self.loop_args(label),
+        }
+    }
+
+    fn branch_depths(&self, op: Op) -> Vec<u32> {
+        let attr =
+            |k: &str| self.ctx.dict_get(self.body.op_attrs(op), k).and_then(|a| self.ctx.attr_as_int(a));
+        match op_name(self.ctx, self.body, op) {
+            "control.br" | "control.br_if" | "control.br_on_null" | "control.br_on_non_null" => {
+                vec![attr("depth").unwrap_or(0) as u32]
+            }
+            "control.br_table" => {
+                let mut d = table_targets(self.ctx, OpRef::new(self.ctx, self.body, op));
+                d.push(attr("default").unwrap_or(0) as u32);
+                d.sort_unstable();
+                d.dedup();
+                d
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The branch values of a branch op (after the condition, index or reference).
+    fn branch_values(&self, op: Op) -> &'b [Value] {
+        let body: &'b Body = self.body;
+        match op_name(self.ctx, body, op) {
+            "control.br" => body.operands(op),
+            _ => &body.operands(op)[1..],
+        }
+    }
+
+    /// The label `depth` levels out from `op` (0 is the innermost).
+    fn label_at(&self, op: Op, depth: u32) -> Option<Op> {
+        let mut remaining = depth;
+        let mut at = self.body.parent_op(op);
+        while let Some(p) = at {
+            if self.is_label(p) {
+                if remaining == 0 {
+                    return Some(p);
+                }
+                remaining -= 1;
+            }
+            at = self.body.parent_op(p);
+        }
+        None
+    }
+
+    /// What flows from `op` into label positions (cached by `analyze`).
+    fn incoming(&self, op: Op) -> &[Incoming] {
+        self.incoming.get(&op).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every value flowing into a label position: yields, branches and loop initial values.
+    fn compute_incoming(&self, op: Op) -> Vec<Incoming> {
+        let body = self.body;
+        let ctx = self.ctx;
+        let name = op_name(ctx, body, op);
+        if name == "control.yield" {
+            return body
+                .parent_op(op)
+                .filter(|&p| self.is_label(p))
+                .map_or_else(Vec::new, |p| vec![(p, Slot::Result, body.operands(op).to_vec())]);
+        }
+        if name == "control.loop" {
+            return vec![(op, Slot::Arg, body.operands(op).to_vec())];
+        }
+        let depths = self.branch_depths(op);
+        if depths.is_empty() {
+            return Vec::new();
+        }
+        depths
+            .into_iter()
+            .filter_map(|d| self.label_at(op, d))
+            .map(|target| {
+                let slot = if self.is_loop(target) { Slot::Arg } else { Slot::Result };
+                (target, slot, self.branch_values(op).to_vec())
+            })
+            .collect()
+    }
+
+    fn stack_passed(&self, label: Op, slot: Slot, position: usize) -> bool {
+        !self.via_local.contains(&(label, slot, position as u32))
+    }
+
+    /// The values an op pushes before its instruction, in push order: positions that travel in
+    /// a local are left out.
     fn stack_operands(&self, op: Op) -> Vec<Value> {
         let operands = self.body.operands(op);
-        match op_name(self.ctx, self.body, op) {
+        let name = op_name(self.ctx, self.body, op);
+        let keep = |values: &[Value], label: Option<(Op, Slot)>| -> Vec<Value> {
+            match label {
+                Some((l, s)) => values
+                    .iter()
+                    .enumerate()
+                    .filter(|&(p, _)| self.stack_passed(l, s, p))
+                    .map(|(_, &v)| v)
+                    .collect(),
+                None => values.to_vec(),
+            }
+        };
+        let label_of = |op: Op| self.incoming(op).first().map(|&(l, s, _)| (l, s));
+        match name {
             // IR puts the condition, index, reference or callee first; Wasm takes it last.
-            "control.br_if"
-            | "control.br_table"
-            | "control.br_on_null"
-            | "control.br_on_non_null"
-            | "refs.call_indirect"
-            | "refs.call_ref"
-            | "refs.return_call_indirect"
-            | "refs.return_call_ref" => {
+            "control.br_if" | "control.br_table" | "control.br_on_null" | "control.br_on_non_null" => {
+                let mut v = keep(&operands[1..], label_of(op));
+                v.push(operands[0]);
+                v
+            }
+            "refs.call_indirect" | "refs.call_ref" | "refs.return_call_indirect" | "refs.return_call_ref" => {
                 let mut v = operands[1..].to_vec();
                 v.push(operands[0]);
                 v
             }
+            "control.br" | "control.yield" | "control.loop" => keep(operands, label_of(op)),
             "arith.select" => vec![operands[1], operands[2], operands[0]],
             "control.block" => Vec::new(),
             _ => operands.to_vec(),
@@ -124,6 +340,15 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         for (i, &op) in order.iter().enumerate() {
             self.pos[op.index()] = i as u32;
             self.end_pos[op.index()] = i as u32;
+            // Parents come first in pre-order, so their entries are ready.
+            self.innermost_loop[op.index()] = self
+                .body
+                .parent_op(op)
+                .and_then(|p| if self.is_loop(p) { Some(p) } else { self.innermost_loop[p.index()] });
+            let flows = self.compute_incoming(op);
+            if !flows.is_empty() {
+                self.incoming.insert(op, flows);
+            }
         }
         // Subtree ends: walk backwards so children are done before parents.
         for &op in order.iter().rev() {
@@ -192,60 +417,176 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
     }
 
-    /// The position through which `v` must keep its local.
-    fn live_end(&self, v: Value, def_pos: u32) -> u32 {
+    /// Where a value is written: `2p` for op results and loop arguments at their op, `2 * end
+    /// + 1` for the results of an op with regions, 0 for parameters.
+    fn def_point(&self, v: Value) -> u32 {
         let body = self.body;
-        let mut end = def_pos;
+        match body.defining_op(v) {
+            Some(op) if body.op_regions(op).is_empty() => 2 * self.pos[op.index()],
+            Some(op) => 2 * self.end_pos[op.index()] + 1,
+            None => match body.block_region(block_of_arg(body, v)).and_then(|r| body.region_parent(r)) {
+                Some(owner) => 2 * self.pos[owner.index()],
+                None => 0,
+            },
+        }
+    }
+
+    /// The point through which `v` must keep its local.
+    fn live_end(&self, v: Value, def: u32) -> u32 {
+        let body = self.body;
+        let mut end = def;
         for u in body.uses(v) {
-            let mut e = self.pos[u.op.index()];
-            let mut at = Some(u.op);
-            while let Some(op) = at {
-                let is_loop = self.ctx.op_def(body.op_kind(op)).has(Traits::LOOP);
-                let contains_def = self.pos[op.index()] <= def_pos && def_pos <= self.end_pos[op.index()];
-                if is_loop && !contains_def {
-                    e = e.max(self.end_pos[op.index()]);
+            let mut e = 2 * self.pos[u.op.index()];
+            // A use in a loop that does not contain the definition can run again in the
+            // next iteration: the value lives to the end of the outermost such loop.
+            let mut at = self.innermost_loop[u.op.index()];
+            while let Some(l) = at {
+                if 2 * self.pos[l.index()] <= def && def <= 2 * self.end_pos[l.index()] + 1 {
+                    break;
                 }
-                at = body.parent_op(op);
+                e = e.max(2 * self.end_pos[l.index()] + 1);
+                at = self.innermost_loop[l.index()];
             }
             end = end.max(e);
         }
         end
     }
 
-    fn allocate_locals(&mut self) -> Result<(), Diagnostic> {
+    fn needs_local(&self, v: Value) -> bool {
+        let body = self.body;
+        match body.defining_op(v) {
+            Some(op) => {
+                !self.on_stack[op.index()]
+                    && op_name(self.ctx, body, op) != "arith.constant"
+                    && body.has_uses(v)
+            }
+            None => true,
+        }
+    }
+
+    fn coalesce_and_allocate(&mut self) -> Result<(), Diagnostic> {
         let body = self.body;
         let ctx = self.ctx;
-        // (start, end, value) of every value that needs a local.
-        let mut intervals: Vec<(u32, u32, Value)> = Vec::new();
-        let mut param_ends: Vec<(u32, u32)> = Vec::new();
         let entry = body.region_blocks(body.roots()[0])[0];
-        for (i, &a) in body.block_args(entry).iter().enumerate() {
-            param_ends.push((self.live_end(a, 0), i as u32));
+        let params: Vec<Value> = body.block_args(entry).to_vec();
+        let order = body.preorder();
+        // Every value that needs a local, with its interval.
+        let mut values: Vec<Value> = params.clone();
+        for &op in &order {
+            values.extend(body.results(op).iter().copied().filter(|&r| self.needs_local(r)));
+            if self.is_loop(op) {
+                values.extend(self.loop_args(op).iter().copied());
+            }
         }
-        for op in body.preorder() {
-            let p = self.pos[op.index()];
-            if !self.on_stack[op.index()] && op_name(ctx, body, op) != "arith.constant" {
-                for &r in body.results(op) {
-                    if body.has_uses(r) {
-                        intervals.push((p, self.live_end(r, p), r));
+        let mut classes = Classes {
+            parent: (0..body.value_capacity() as u32).collect(),
+            intervals: FxHashMap::default(),
+            has_param: FxHashSet::default(),
+        };
+        let mut wasm_type: Vec<Option<wasm_encoder::ValType>> = vec![None; body.value_capacity()];
+        for &v in &values {
+            let def = self.def_point(v);
+            classes.intervals.insert(v.index() as u32, vec![(def, self.live_end(v, def))]);
+            wasm_type[v.index()] = Some(val_type(ctx, body.value_type(v), self.env.types)?);
+        }
+        for &p in &params {
+            classes.has_param.insert(p.index() as u32);
+        }
+        // Merge each label position with the values flowing into it.
+        let incoming: Vec<Incoming> = order.iter().flat_map(|&op| self.incoming(op).to_vec()).collect();
+        for (label, slot, flowing) in &incoming {
+            let targets = self.slot_values(*label, *slot);
+            for (p, &v) in flowing.iter().enumerate() {
+                let Some(&t) = targets.get(p) else { continue };
+                if wasm_type[t.index()].is_some() && wasm_type[t.index()] == wasm_type[v.index()] {
+                    classes.try_union(t.index() as u32, v.index() as u32);
+                }
+            }
+        }
+        // A position travels in a local when its value is unused, or every value flowing in
+        // is in its class.
+        let mut candidate: FxHashMap<(Op, Slot, u32), bool> = FxHashMap::default();
+        for (label, slot, flowing) in &incoming {
+            let targets = self.slot_values(*label, *slot);
+            for (p, &v) in flowing.iter().enumerate() {
+                let Some(&t) = targets.get(p) else { continue };
+                // An unused result needs no value, unless its producer left it on the stack.
+                let produced_on_stack = body.defining_op(v).is_some_and(|d| self.on_stack[d.index()]);
+                let unused = !body.has_uses(t) && *slot == Slot::Result && !produced_on_stack;
+                let same = wasm_type[t.index()].is_some()
+                    && wasm_type[v.index()].is_some()
+                    && classes.find(t.index() as u32) == classes.find(v.index() as u32);
+                let entry = candidate.entry((*label, *slot, p as u32)).or_insert(true);
+                *entry &= unused || same;
+            }
+        }
+        // Reference branches keep their shapes; all targets of a br_table must agree.
+        for &op in &order {
+            let name = op_name(ctx, body, op);
+            if matches!(name, "control.br_on_null" | "control.br_on_non_null") {
+                for (label, slot, flowing) in self.incoming(op).to_vec() {
+                    for p in 0..flowing.len() {
+                        candidate.insert((label, slot, p as u32), false);
                     }
                 }
             }
-            for &region in body.op_regions(op) {
-                for &b in body.region_blocks(region) {
-                    for &a in body.block_args(b) {
-                        // Loop arguments are written at every iteration's start: they keep
-                        // their local through the whole loop.
-                        intervals.push((p, self.live_end(a, p).max(self.end_pos[op.index()]), a));
+        }
+        loop {
+            let mut changed = false;
+            for &op in &order {
+                if op_name(ctx, body, op) != "control.br_table" {
+                    continue;
+                }
+                let targets = self.incoming(op).to_vec();
+                let n = targets.first().map_or(0, |t| t.2.len());
+                for p in 0..n as u32 {
+                    let all =
+                        targets.iter().all(|&(l, s, _)| candidate.get(&(l, s, p)).copied().unwrap_or(false));
+                    if !all {
+                        for &(l, s, _) in &targets {
+                            if candidate.insert((l, s, p), false) != Some(false) {
+                                changed = true;
+                            }
+                        }
                     }
                 }
             }
+            if !changed {
+                break;
+            }
         }
-        intervals.sort_by_key(|&(s, _, v)| (s, v));
-        // Free locals by type: (end of the value last held, local index).
-        let mut busy: Vec<(u32, u32)> = param_ends;
+        self.via_local = candidate.into_iter().filter(|&(_, v)| v).map(|(k, _)| k).collect();
+        self.allocate(&values, &params, &mut classes, &wasm_type);
+        Ok(())
+    }
+
+    /// One local per class, by linear scan over each class's span.
+    fn allocate(
+        &mut self,
+        values: &[Value],
+        params: &[Value],
+        classes: &mut Classes,
+        wasm_type: &[Option<wasm_encoder::ValType>],
+    ) {
+        let mut members: FxHashMap<u32, Vec<Value>> = FxHashMap::default();
+        for &v in values {
+            members.entry(classes.find(v.index() as u32)).or_default().push(v);
+        }
+        let mut spans: Vec<(u32, u32, u32)> = members
+            .keys()
+            .map(|&root| {
+                let iv = &classes.intervals[&root];
+                (iv.iter().map(|i| i.0).min().unwrap_or(0), iv.iter().map(|i| i.1).max().unwrap_or(0), root)
+            })
+            .collect();
+        spans.sort_unstable();
+        let mut busy: Vec<(u32, u32)> = Vec::new();
         let mut free: FxHashMap<wasm_encoder::ValType, Vec<u32>> = FxHashMap::default();
-        for (start, end, v) in intervals {
+        let mut local_of_root: FxHashMap<u32, u32> = FxHashMap::default();
+        for (i, &p) in params.iter().enumerate() {
+            local_of_root.insert(classes.find(p.index() as u32), i as u32);
+        }
+        for (start, end, root) in spans {
             busy.retain(|&(e, local)| {
                 if e <= start {
                     let ty = self.local_types[local as usize];
@@ -255,20 +596,26 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     true
                 }
             });
-            let ty = val_type(ctx, body.value_type(v), self.env.types)?;
-            let pool = free.entry(ty).or_default();
-            pool.sort_unstable_by(|a, b| b.cmp(a));
-            let local = match pool.pop() {
-                Some(l) => l,
+            let local = match local_of_root.get(&root) {
+                Some(&l) => l,
                 None => {
-                    self.local_types.push(ty);
-                    self.local_types.len() as u32 - 1
+                    let ty = wasm_type[members[&root][0].index()].expect("a value with a local has a type");
+                    let pool = free.entry(ty).or_default();
+                    pool.sort_unstable_by(|a, b| b.cmp(a));
+                    match pool.pop() {
+                        Some(l) => l,
+                        None => {
+                            self.local_types.push(ty);
+                            self.local_types.len() as u32 - 1
+                        }
+                    }
                 }
             };
-            self.local_of.insert(v, local);
+            for &v in &members[&root] {
+                self.local_of.insert(v, local);
+            }
             busy.push((end, local));
         }
-        Ok(())
     }
 
     // ----- emission -----
@@ -342,14 +689,18 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             return Ok(());
         }
         let operands = self.stack_operands(op);
-        let provided = self.stack_prefix.get(&op).copied().unwrap_or(0);
+        let provided = self.stack_prefix.get(&op).copied().unwrap_or(0).min(operands.len());
         for &v in &operands[provided..] {
             self.push(v)?;
         }
         self.instruction(op, name, falls_off_function)?;
         if !self.on_stack[op.index()] {
             let results: Vec<Value> = body.results(op).to_vec();
-            for &r in results.iter().rev() {
+            let label = self.is_label(op);
+            for (p, &r) in results.iter().enumerate().rev() {
+                if label && !self.stack_passed(op, Slot::Result, p) {
+                    continue; // already in its local
+                }
                 if body.has_uses(r) {
                     let l = self.local(r)?;
                     self.out.push(I::LocalSet(l));
@@ -400,6 +751,16 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         self.body.op_regions(op).get(i).and_then(|&r| self.body.region_blocks(r).first().copied())
     }
 
+    /// The stack-passed types of a label's positions.
+    fn stack_types(&self, op: Op, slot: Slot) -> Vec<Type> {
+        self.slot_values(op, slot)
+            .iter()
+            .enumerate()
+            .filter(|&(p, _)| self.stack_passed(op, slot, p))
+            .map(|(_, &v)| self.body.value_type(v))
+            .collect()
+    }
+
     fn instruction(
         &mut self,
         op: Op,
@@ -413,14 +774,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let depth = || self.attr_int(op, "depth").unwrap_or(0) as u32;
         let insn: I<'static> = match name {
             "control.block" | "control.loop" | "control.if" => {
-                let params: Vec<Type> = if name == "control.loop" {
-                    self.region_block(op, 0)
-                        .map(|b| body.block_args(b).iter().map(|&a| body.value_type(a)).collect())
-                        .unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                let bt = block_type(ctx, &params, &result_types, self.env.types)?;
+                let params =
+                    if name == "control.loop" { self.stack_types(op, Slot::Arg) } else { Vec::new() };
+                let results = self.stack_types(op, Slot::Result);
+                let bt = block_type(ctx, &params, &results, self.env.types)?;
                 self.out.push(match name {
                     "control.block" => I::Block(bt),
                     "control.loop" => I::Loop(bt),
@@ -429,7 +786,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 if let Some(b) = self.region_block(op, 0) {
                     if name == "control.loop" {
                         let args: Vec<Value> = body.block_args(b).to_vec();
-                        for &a in args.iter().rev() {
+                        for (p, &a) in args.iter().enumerate().rev() {
+                            if !self.stack_passed(op, Slot::Arg, p) {
+                                continue; // arrives in its local
+                            }
                             if body.has_uses(a) {
                                 let l = self.local(a)?;
                                 self.out.push(I::LocalSet(l));
@@ -452,13 +812,14 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             "control.br" => I::Br(depth()),
             "control.br_if" => {
                 self.out.push(I::BrIf(depth()));
-                for _ in 1..body.operands(op).len() {
+                // Values pushed for the branch stay when it is not taken.
+                for _ in 1..self.stack_operands(op).len() {
                     self.out.push(I::Drop);
                 }
                 return Ok(());
             }
             "control.br_table" => {
-                let targets = wasmir_dialects::control::table_targets(ctx, OpRef::new(ctx, body, op));
+                let targets = table_targets(ctx, OpRef::new(ctx, body, op));
                 I::BrTable(targets.into(), self.attr_int(op, "default").unwrap_or(0) as u32)
             }
             "control.br_on_null" => {
@@ -571,5 +932,13 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         };
         self.out.push(insn);
         Ok(())
+    }
+}
+
+/// The block whose argument `v` is.
+fn block_of_arg(body: &Body, v: Value) -> Block {
+    match body.value_def(v) {
+        wasmir_ir::ValueDef::BlockArg { block, .. } => block,
+        wasmir_ir::ValueDef::Result { .. } => unreachable!("called for block arguments only"),
     }
 }
