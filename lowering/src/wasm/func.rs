@@ -70,6 +70,8 @@ struct FuncEmitter<'e, 'a, 'b> {
     end_pos: Vec<u32>,
     /// Ops whose results are left on the stack for their consumer.
     on_stack: Vec<bool>,
+    /// Ops left on the stack whose result is also used elsewhere: `local.tee` keeps a copy.
+    tee: Vec<bool>,
     /// How many leading stack operands of an op come from the stack.
     stack_prefix: FxHashMap<Op, usize>,
     /// Label positions whose values travel in a local instead of on the stack.
@@ -177,6 +179,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             pos: vec![0; body.op_capacity()],
             end_pos: vec![0; body.op_capacity()],
             on_stack: vec![false; body.op_capacity()],
+            tee: vec![false; body.op_capacity()],
             stack_prefix: FxHashMap::default(),
             via_local: FxHashSet::default(),
             incoming: FxHashMap::default(),
@@ -379,7 +382,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     /// Decides, for one block, which results stay on the operand stack.
     fn stackify(&mut self, block: Block) {
         let body = self.body;
-        let mut tentative: Vec<(Op, Vec<Value>)> = Vec::new();
+        // (producer, values, whether other uses need a `local.tee` copy)
+        let mut tentative: Vec<(Op, Vec<Value>, bool)> = Vec::new();
         for op in body.block_ops(block) {
             let operands = self.stack_operands(op);
             let mut best = 0;
@@ -398,8 +402,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     best_len = cat.len();
                 }
             }
-            for (producer, _) in tentative.drain(tentative.len() - best..) {
+            for (producer, _, tee) in tentative.drain(tentative.len() - best..) {
                 self.on_stack[producer.index()] = true;
+                self.tee[producer.index()] = tee;
             }
             if best_len > 0 {
                 self.stack_prefix.insert(op, best_len);
@@ -411,8 +416,18 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     uses.len() == 1 && body.op_block(uses[0].op) == Some(block)
                 })
                 && results.iter().all(|&r| body.uses(r)[0].op == body.uses(results[0])[0].op);
-            if eligible {
-                tentative.push((op, results.to_vec()));
+            // A single result also used elsewhere can stay on the stack for a consumer in this
+            // block and be kept in its local with `local.tee`.
+            let teeable = !eligible
+                && results.len() == 1
+                && body.uses(results[0]).len() > 1
+                && body.uses(results[0]).iter().any(|u| body.op_block(u.op) == Some(block))
+                && op_name(self.ctx, body, op) != "arith.constant"
+                && !self.is_label(op)
+                // A value flowing into a construct is better coalesced than teed.
+                && body.uses(results[0]).iter().all(|u| self.incoming(u.op).is_empty());
+            if eligible || teeable {
+                tentative.push((op, results.to_vec(), teeable));
             }
         }
     }
@@ -452,11 +467,15 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         end
     }
 
+    fn is_constant(&self, v: Value) -> bool {
+        self.body.defining_op(v).is_some_and(|d| op_name(self.ctx, self.body, d) == "arith.constant")
+    }
+
     fn needs_local(&self, v: Value) -> bool {
         let body = self.body;
         match body.defining_op(v) {
             Some(op) => {
-                !self.on_stack[op.index()]
+                (!self.on_stack[op.index()] || self.tee[op.index()])
                     && op_name(self.ctx, body, op) != "arith.constant"
                     && body.has_uses(v)
             }
@@ -493,7 +512,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             classes.has_param.insert(p.index() as u32);
         }
         // Merge each label position with the values flowing into it.
-        let incoming: Vec<Incoming> = order.iter().flat_map(|&op| self.incoming(op).to_vec()).collect();
+        let flows: Vec<(Op, Incoming)> =
+            order.iter().flat_map(|&op| self.incoming(op).iter().map(move |i| (op, i.clone()))).collect();
+        let incoming: Vec<Incoming> = flows.iter().map(|(_, i)| i.clone()).collect();
         for (label, slot, flowing) in &incoming {
             let targets = self.slot_values(*label, *slot);
             for (p, &v) in flowing.iter().enumerate() {
@@ -504,20 +525,32 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
         }
         // A position travels in a local when its value is unused, or every value flowing in
-        // is in its class.
+        // is in its class or can be copied into the class's local where it flows (a constant
+        // or a value in another local, when no value of the class is live there).
         let mut candidate: FxHashMap<(Op, Slot, u32), bool> = FxHashMap::default();
-        for (label, slot, flowing) in &incoming {
+        for (flow_op, (label, slot, flowing)) in &flows {
             let targets = self.slot_values(*label, *slot);
+            let at = 2 * self.pos[flow_op.index()];
             for (p, &v) in flowing.iter().enumerate() {
                 let Some(&t) = targets.get(p) else { continue };
                 // An unused result needs no value, unless its producer left it on the stack.
                 let produced_on_stack = body.defining_op(v).is_some_and(|d| self.on_stack[d.index()]);
                 let unused = !body.has_uses(t) && *slot == Slot::Result && !produced_on_stack;
-                let same = wasm_type[t.index()].is_some()
+                let t_local = wasm_type[t.index()].is_some();
+                // A value its producer left on the stack is consumed from the stack.
+                let same = t_local
+                    && !produced_on_stack
                     && wasm_type[v.index()].is_some()
                     && classes.find(t.index() as u32) == classes.find(v.index() as u32);
+                let copyable = t_local
+                    && !produced_on_stack
+                    && (wasm_type[v.index()].is_some() || self.is_constant(v))
+                    && {
+                        let root = classes.find(t.index() as u32);
+                        !classes.intervals[&root].iter().any(|&(s, e)| s < at && at <= e)
+                    };
                 let entry = candidate.entry((*label, *slot, p as u32)).or_insert(true);
-                *entry &= unused || same;
+                *entry &= unused || same || copyable;
             }
         }
         // Reference branches keep their shapes; all targets of a br_table must agree.
@@ -688,12 +721,17 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
             return Ok(());
         }
+        self.copy_into_label_locals(op)?;
         let operands = self.stack_operands(op);
         let provided = self.stack_prefix.get(&op).copied().unwrap_or(0).min(operands.len());
         for &v in &operands[provided..] {
             self.push(v)?;
         }
         self.instruction(op, name, falls_off_function)?;
+        if self.tee[op.index()] {
+            let l = self.local(body.results(op)[0])?;
+            self.out.push(I::LocalTee(l));
+        }
         if !self.on_stack[op.index()] {
             let results: Vec<Value> = body.results(op).to_vec();
             let label = self.is_label(op);
@@ -708,6 +746,36 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     self.out.push(I::Drop);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Where `op` passes values to label positions that travel in locals, copies each value
+    /// that is not already in the position's local: all values are read before any local is
+    /// written, so the copies act at once (a parallel copy).
+    fn copy_into_label_locals(&mut self, op: Op) -> Result<(), Diagnostic> {
+        let mut copies: Vec<(Value, u32)> = Vec::new();
+        for (label, slot, flowing) in self.incoming(op).to_vec() {
+            let targets = self.slot_values(label, slot);
+            for (p, &v) in flowing.iter().enumerate() {
+                if self.stack_passed(label, slot, p) {
+                    continue;
+                }
+                let Some(&t) = targets.get(p) else { continue };
+                if !self.body.has_uses(t) && slot == Slot::Result {
+                    continue; // nobody reads it
+                }
+                let Some(&dest) = self.local_of.get(&t) else { continue };
+                if self.local_of.get(&v) != Some(&dest) && !copies.iter().any(|&(_, d)| d == dest) {
+                    copies.push((v, dest));
+                }
+            }
+        }
+        for &(v, _) in &copies {
+            self.push(v)?;
+        }
+        for &(_, dest) in copies.iter().rev() {
+            self.out.push(I::LocalSet(dest));
         }
         Ok(())
     }
