@@ -26,8 +26,9 @@ impl Body {
         let mut stack: Vec<Op> = Vec::new();
         let push_region = |stack: &mut Vec<Op>, r: Region| {
             for &b in self.region_blocks(r).iter().rev() {
-                let ops: Vec<Op> = self.block_ops(b).collect();
-                stack.extend(ops.into_iter().rev());
+                let start = stack.len();
+                stack.extend(self.block_ops(b));
+                stack[start..].reverse();
             }
         };
         push_region(&mut stack, region);

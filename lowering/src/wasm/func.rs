@@ -21,6 +21,8 @@
 
 use super::{Env, block_type, val_type};
 use crate::wasm::insn;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 use wasm_encoder::{Function, Instruction as I, MemArg};
 use wasmir_dialects::control::table_targets;
 use wasmir_ir::{
@@ -90,10 +92,11 @@ fn op_name(ctx: &Context, body: &Body, op: Op) -> &'static str {
     ctx.op_def(body.op_kind(op)).name
 }
 
-/// Union-find over values, each class with its sorted live intervals.
+/// Union-find over values, each class with its live intervals: disjoint, ordered by start
+/// (so their ends are ordered too), which makes a point or overlap query one range lookup.
 struct Classes {
     parent: Vec<u32>,
-    intervals: FxHashMap<u32, Vec<(u32, u32)>>,
+    intervals: FxHashMap<u32, BTreeSet<(u32, u32)>>,
     has_param: FxHashSet<u32>,
 }
 
@@ -112,19 +115,15 @@ impl Classes {
         root
     }
 
-    fn overlap(a: &[(u32, u32)], b: &[(u32, u32)]) -> bool {
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            let (x, y) = (a[i], b[j]);
-            if x.1 <= y.0 {
-                i += 1;
-            } else if y.1 <= x.0 {
-                j += 1;
-            } else {
-                return true;
-            }
-        }
-        false
+    /// Whether a value of the class is live at `at` (defined before it, live up to it).
+    fn live_at(set: &BTreeSet<(u32, u32)>, at: u32) -> bool {
+        set.range(..(at, 0)).next_back().is_some_and(|&(_, end)| at <= end)
+    }
+
+    /// Whether `(start, end)` overlaps an interval of `set`: only the last interval starting
+    /// before `end` can, as the intervals are disjoint and ordered.
+    fn overlaps(set: &BTreeSet<(u32, u32)>, (start, end): (u32, u32)) -> bool {
+        set.range(..(end, 0)).next_back().is_some_and(|&(_, e)| start < e)
     }
 
     /// Merges the classes of `a` and `b` unless their values are ever live at once.
@@ -136,24 +135,15 @@ impl Classes {
         if self.has_param.contains(&ra) && self.has_param.contains(&rb) {
             return false;
         }
-        let (ia, ib) = (&self.intervals[&ra], &self.intervals[&rb]);
-        if Self::overlap(ia, ib) {
+        // The smaller class joins the larger, so each interval moves O(log n) times.
+        let (ra, rb) =
+            if self.intervals[&ra].len() <= self.intervals[&rb].len() { (ra, rb) } else { (rb, ra) };
+        let (small, large) = (&self.intervals[&ra], &self.intervals[&rb]);
+        if small.iter().any(|&i| Self::overlaps(large, i)) {
             return false;
         }
-        // Both lists are sorted: merge them.
-        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ia.len() + ib.len());
-        let (mut i, mut j) = (0, 0);
-        while i < ia.len() || j < ib.len() {
-            if j == ib.len() || (i < ia.len() && ia[i] <= ib[j]) {
-                merged.push(ia[i]);
-                i += 1;
-            } else {
-                merged.push(ib[j]);
-                j += 1;
-            }
-        }
-        self.intervals.remove(&ra);
-        self.intervals.insert(rb, merged);
+        let small = self.intervals.remove(&ra).unwrap_or_default();
+        self.intervals.entry(rb).or_default().extend(small);
         self.parent[ra as usize] = rb;
         if self.has_param.remove(&ra) {
             self.has_param.insert(rb);
@@ -247,29 +237,14 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
     }
 
-    /// The label `depth` levels out from `op` (0 is the innermost).
-    fn label_at(&self, op: Op, depth: u32) -> Option<Op> {
-        let mut remaining = depth;
-        let mut at = self.body.parent_op(op);
-        while let Some(p) = at {
-            if self.is_label(p) {
-                if remaining == 0 {
-                    return Some(p);
-                }
-                remaining -= 1;
-            }
-            at = self.body.parent_op(p);
-        }
-        None
-    }
-
     /// What flows from `op` into label positions (cached by `analyze`).
     fn incoming(&self, op: Op) -> &[Incoming] {
         self.incoming.get(&op).map_or(&[], Vec::as_slice)
     }
 
     /// Every value flowing into a label position: yields, branches and loop initial values.
-    fn compute_incoming(&self, op: Op) -> Vec<Incoming> {
+    /// `labels` are the labels enclosing `op`, outermost first.
+    fn compute_incoming(&self, op: Op, labels: &[Op]) -> Vec<Incoming> {
         let body = self.body;
         let ctx = self.ctx;
         let name = op_name(ctx, body, op);
@@ -288,7 +263,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
         depths
             .into_iter()
-            .filter_map(|d| self.label_at(op, d))
+            .filter_map(|d| labels.len().checked_sub(d as usize + 1).map(|i| labels[i]))
             .map(|target| {
                 let slot = if self.is_loop(target) { Slot::Arg } else { Slot::Result };
                 (target, slot, self.branch_values(op).to_vec())
@@ -340,15 +315,25 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
 
     fn analyze(&mut self) {
         let order = self.body.preorder();
+        // How many labels enclose each op. In pre-order, when an op is visited, the first
+        // `depth` entries of `labels` are exactly its enclosing labels: a label writes only its
+        // own level, and a subtree is contiguous, so no later label overwrites an ancestor's.
+        let mut label_depth = vec![0u32; self.pos.len()];
+        let mut labels: Vec<Op> = Vec::new();
         for (i, &op) in order.iter().enumerate() {
             self.pos[op.index()] = i as u32;
             self.end_pos[op.index()] = i as u32;
             // Parents come first in pre-order, so their entries are ready.
-            self.innermost_loop[op.index()] = self
-                .body
-                .parent_op(op)
-                .and_then(|p| if self.is_loop(p) { Some(p) } else { self.innermost_loop[p.index()] });
-            let flows = self.compute_incoming(op);
+            let parent = self.body.parent_op(op);
+            self.innermost_loop[op.index()] =
+                parent.and_then(|p| if self.is_loop(p) { Some(p) } else { self.innermost_loop[p.index()] });
+            let depth = parent.map_or(0, |p| label_depth[p.index()] + u32::from(self.is_label(p)));
+            label_depth[op.index()] = depth;
+            let flows = self.compute_incoming(op, &labels[..depth as usize]);
+            if self.is_label(op) {
+                labels.truncate(depth as usize);
+                labels.push(op);
+            }
             if !flows.is_empty() {
                 self.incoming.insert(op, flows);
             }
@@ -505,7 +490,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let mut wasm_type: Vec<Option<wasm_encoder::ValType>> = vec![None; body.value_capacity()];
         for &v in &values {
             let def = self.def_point(v);
-            classes.intervals.insert(v.index() as u32, vec![(def, self.live_end(v, def))]);
+            classes.intervals.insert(v.index() as u32, BTreeSet::from([(def, self.live_end(v, def))]));
             wasm_type[v.index()] = Some(val_type(ctx, body.value_type(v), self.env.types)?);
         }
         for &p in &params {
@@ -547,7 +532,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     && (wasm_type[v.index()].is_some() || self.is_constant(v))
                     && {
                         let root = classes.find(t.index() as u32);
-                        !classes.intervals[&root].iter().any(|&(s, e)| s < at && at <= e)
+                        !Classes::live_at(&classes.intervals[&root], at)
                     };
                 let entry = candidate.entry((*label, *slot, p as u32)).or_insert(true);
                 *entry &= unused || same || copyable;
@@ -609,33 +594,29 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             .keys()
             .map(|&root| {
                 let iv = &classes.intervals[&root];
-                (iv.iter().map(|i| i.0).min().unwrap_or(0), iv.iter().map(|i| i.1).max().unwrap_or(0), root)
+                (iv.first().map_or(0, |i| i.0), iv.last().map_or(0, |i| i.1), root)
             })
             .collect();
         spans.sort_unstable();
-        let mut busy: Vec<(u32, u32)> = Vec::new();
-        let mut free: FxHashMap<wasm_encoder::ValType, Vec<u32>> = FxHashMap::default();
+        // Locals in use, by when they come free; free locals by type, lowest index first.
+        let mut busy: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
+        let mut free: FxHashMap<wasm_encoder::ValType, BTreeSet<u32>> = FxHashMap::default();
         let mut local_of_root: FxHashMap<u32, u32> = FxHashMap::default();
         for (i, &p) in params.iter().enumerate() {
             local_of_root.insert(classes.find(p.index() as u32), i as u32);
         }
         for (start, end, root) in spans {
-            busy.retain(|&(e, local)| {
-                if e <= start {
-                    let ty = self.local_types[local as usize];
-                    free.entry(ty).or_default().push(local);
-                    false
-                } else {
-                    true
-                }
-            });
+            while let Some(&Reverse((end, local))) = busy.peek()
+                && end <= start
+            {
+                busy.pop();
+                free.entry(self.local_types[local as usize]).or_default().insert(local);
+            }
             let local = match local_of_root.get(&root) {
                 Some(&l) => l,
                 None => {
                     let ty = wasm_type[members[&root][0].index()].expect("a value with a local has a type");
-                    let pool = free.entry(ty).or_default();
-                    pool.sort_unstable_by(|a, b| b.cmp(a));
-                    match pool.pop() {
+                    match free.entry(ty).or_default().pop_first() {
                         Some(l) => l,
                         None => {
                             self.local_types.push(ty);
@@ -647,7 +628,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             for &v in &members[&root] {
                 self.local_of.insert(v, local);
             }
-            busy.push((end, local));
+            busy.push(Reverse((end, local)));
         }
     }
 

@@ -1,0 +1,111 @@
+//! Import-plus-emit throughput of the Wasm round trip on a large real module, next to
+//! Binaryen's `wasm-opt in.wasm -o out.wasm` on the same file.
+//!
+//! Run: `bash scripts/bench.sh` (fetches the module and binaryen, then runs this), or
+//! `cargo bench --bench wasm_roundtrip -- [--quick] [FILE.wasm ...]`. Without files it reads
+//! `target/bench-data/*.wasm`, which `scripts/bench.sh` fills.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut out = None;
+    for _ in 0..reps {
+        let start = Instant::now();
+        let r = f();
+        best = best.min(start.elapsed());
+        out = Some(r);
+    }
+    (best, out.expect("at least one repetition"))
+}
+
+fn report(name: &str, bytes: usize, d: Duration) {
+    let secs = d.as_secs_f64();
+    println!("  {name:<28} {:>9.1} ms {:>9.1} MB/s", secs * 1e3, bytes as f64 / secs / 1e6);
+}
+
+/// `wasm-opt -all in.wasm -o out.wasm`, best of `reps`, with the output size; None when
+/// binaryen is not installed or cannot read the file.
+fn wasm_opt(path: &Path, reps: usize) -> Option<(Duration, u64)> {
+    let out = std::env::temp_dir().join(format!("wasmir-bench-{}.wasm", std::process::id()));
+    let (time, ok) = best_of(reps, || {
+        Command::new("wasm-opt")
+            .arg("-all")
+            .arg(path)
+            .arg("-o")
+            .arg(&out)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    let size = std::fs::metadata(&out).map(|m| m.len()).ok();
+    let _ = std::fs::remove_file(&out);
+    ok.then_some(())?;
+    Some((time, size?))
+}
+
+fn bench(path: &Path, reps: usize) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = path.display().to_string();
+    println!("{name}: {:.2} MB", bytes.len() as f64 / 1e6);
+    let (import_time, (ctx, module)) = best_of(reps, || {
+        let ctx = wasmir::context();
+        let module = wasmir::frontends::import_wasm(&ctx, &name, &bytes).expect("module imports");
+        (ctx, module)
+    });
+    println!("  {} ops", module.root().total_op_count());
+    report("import (validate + SSA)", bytes.len(), import_time);
+    let (verify_time, errors) = best_of(reps, || wasmir::verifier::verify_module(&ctx, &module));
+    assert!(errors.is_empty(), "imported module does not verify");
+    report("verify", bytes.len(), verify_time);
+    let (emit_time, out) =
+        best_of(reps, || wasmir::lowering::emit_wasm(&ctx, &module).expect("module emits"));
+    report("emit (incl. output validation)", bytes.len(), emit_time);
+    let round_trip = import_time + emit_time;
+    report("import + emit", bytes.len(), round_trip);
+    println!(
+        "  output {} bytes ({:+.1}% of input {} bytes)",
+        out.len(),
+        (out.len() as f64 / bytes.len() as f64 - 1.0) * 100.0,
+        bytes.len()
+    );
+    match wasm_opt(path, reps) {
+        Some((time, size)) => {
+            report("wasm-opt -all in -o out", bytes.len(), time);
+            println!(
+                "  wasm-opt output {size} bytes; WasmIR import + emit takes {:.2}x wasm-opt's time",
+                round_trip.as_secs_f64() / time.as_secs_f64()
+            );
+        }
+        None => println!("  wasm-opt: not installed or cannot read this file (skipped)"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let reps = if quick { 1 } else { 3 };
+    let mut files: Vec<PathBuf> = args.iter().filter(|a| !a.starts_with("--")).map(PathBuf::from).collect();
+    if files.is_empty() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+        files = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+    }
+    if files.is_empty() {
+        println!("wasm_roundtrip: no input modules. Run `bash scripts/bench.sh` to fetch them.");
+        return;
+    }
+    println!("wasmir wasm round trip (best of {reps}; single-threaded)\n");
+    for f in &files {
+        bench(f, reps);
+        println!();
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Fetches the benchmark inputs and binaryen, then runs the Wasm round-trip benchmark against
+# `wasm-opt`. The inputs are not committed: esbuild.wasm (a 14 MB Go build of esbuild, from
+# the npm package esbuild-wasm) goes to target/bench-data/. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+data=target/bench-data
+mkdir -p "$data"
+if [ ! -s "$data/esbuild.wasm" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent esbuild-wasm@0.28.2 >/dev/null && tar xzf esbuild-wasm-0.28.2.tgz)
+  cp "$tmp/package/esbuild.wasm" "$data/esbuild.wasm"
+  rm -rf "$tmp"
+fi
+if ! command -v wasm-opt >/dev/null; then
+  echo "bench: installing binaryen (wasm-opt)"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq binaryen >/dev/null
+fi
+cargo bench --locked --bench wasm_roundtrip -- "$@"
+cargo bench --locked --bench text_throughput -- "$@"
