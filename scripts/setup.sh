@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Installs what building and testing WasmIR needs beyond the Rust toolchain: LLVM's FileCheck
-# and `not` (Debian's llvm-19-tools) for the FileCheck suite. Safe to re-run.
+# Installs what building and testing WasmIR needs beyond the Rust toolchain, from Debian's
+# packages: LLVM's FileCheck and `not` (llvm-19-tools) for the FileCheck suite, and clang 19
+# with wasm-ld, wasi-libc, compiler-rt and libc++ for wasm32 to build the real C and C++
+# programs of tests/programs. Safe to re-run: it installs only what is missing.
 set -euo pipefail
 
-have_filecheck() {
-  [ -x /usr/lib/llvm-19/bin/FileCheck ] && [ -x /usr/lib/llvm-19/bin/not ]
-}
+packages=(llvm-19-tools clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32
+  libc++abi-19-dev-wasm32)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
 
-if ! have_filecheck; then
-  echo "setup: installing llvm-19-tools (FileCheck, not)"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq llvm-19-tools >/dev/null
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-have_filecheck || { echo "setup: FileCheck is still missing" >&2; exit 1; }
+for tool in /usr/lib/llvm-19/bin/FileCheck /usr/lib/llvm-19/bin/not /usr/bin/clang-19 /usr/lib/wasm32-wasi/libc.a; do
+  [ -e "$tool" ] || { echo "setup: $tool is still missing" >&2; exit 1; }
+done

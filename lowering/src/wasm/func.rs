@@ -115,11 +115,6 @@ impl Classes {
         root
     }
 
-    /// Whether a value of the class is live at `at` (defined before it, live up to it).
-    fn live_at(set: &BTreeSet<(u32, u32)>, at: u32) -> bool {
-        set.range(..(at, 0)).next_back().is_some_and(|&(_, end)| at <= end)
-    }
-
     /// Whether `(start, end)` overlaps an interval of `set`: only the last interval starting
     /// before `end` can, as the intervals are disjoint and ordered.
     fn overlaps(set: &BTreeSet<(u32, u32)>, (start, end): (u32, u32)) -> bool {
@@ -452,10 +447,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         end
     }
 
-    fn is_constant(&self, v: Value) -> bool {
-        self.body.defining_op(v).is_some_and(|d| op_name(self.ctx, self.body, d) == "arith.constant")
-    }
-
     fn needs_local(&self, v: Value) -> bool {
         let body = self.body;
         match body.defining_op(v) {
@@ -497,9 +488,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             classes.has_param.insert(p.index() as u32);
         }
         // Merge each label position with the values flowing into it.
-        let flows: Vec<(Op, Incoming)> =
-            order.iter().flat_map(|&op| self.incoming(op).iter().map(move |i| (op, i.clone()))).collect();
-        let incoming: Vec<Incoming> = flows.iter().map(|(_, i)| i.clone()).collect();
+        let incoming: Vec<Incoming> = order.iter().flat_map(|&op| self.incoming(op).to_vec()).collect();
         for (label, slot, flowing) in &incoming {
             let targets = self.slot_values(*label, *slot);
             for (p, &v) in flowing.iter().enumerate() {
@@ -510,12 +499,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
         }
         // A position travels in a local when its value is unused, or every value flowing in
-        // is in its class or can be copied into the class's local where it flows (a constant
-        // or a value in another local, when no value of the class is live there).
+        // is in its class. (Copying a value from another local into the class's local where it
+        // flows was tried and miscompiled clang's memcpy; see ARCHITECTURE.md.)
         let mut candidate: FxHashMap<(Op, Slot, u32), bool> = FxHashMap::default();
-        for (flow_op, (label, slot, flowing)) in &flows {
+        for (label, slot, flowing) in &incoming {
             let targets = self.slot_values(*label, *slot);
-            let at = 2 * self.pos[flow_op.index()];
             for (p, &v) in flowing.iter().enumerate() {
                 let Some(&t) = targets.get(p) else { continue };
                 // An unused result needs no value, unless its producer left it on the stack.
@@ -527,15 +515,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     && !produced_on_stack
                     && wasm_type[v.index()].is_some()
                     && classes.find(t.index() as u32) == classes.find(v.index() as u32);
-                let copyable = t_local
-                    && !produced_on_stack
-                    && (wasm_type[v.index()].is_some() || self.is_constant(v))
-                    && {
-                        let root = classes.find(t.index() as u32);
-                        !Classes::live_at(&classes.intervals[&root], at)
-                    };
                 let entry = candidate.entry((*label, *slot, p as u32)).or_insert(true);
-                *entry &= unused || same || copyable;
+                *entry &= unused || same;
             }
         }
         // Reference branches keep their shapes; all targets of a br_table must agree.
@@ -702,7 +683,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
             return Ok(());
         }
-        self.copy_into_label_locals(op)?;
         let operands = self.stack_operands(op);
         let provided = self.stack_prefix.get(&op).copied().unwrap_or(0).min(operands.len());
         for &v in &operands[provided..] {
@@ -727,36 +707,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     self.out.push(I::Drop);
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// Where `op` passes values to label positions that travel in locals, copies each value
-    /// that is not already in the position's local: all values are read before any local is
-    /// written, so the copies act at once (a parallel copy).
-    fn copy_into_label_locals(&mut self, op: Op) -> Result<(), Diagnostic> {
-        let mut copies: Vec<(Value, u32)> = Vec::new();
-        for (label, slot, flowing) in self.incoming(op).to_vec() {
-            let targets = self.slot_values(label, slot);
-            for (p, &v) in flowing.iter().enumerate() {
-                if self.stack_passed(label, slot, p) {
-                    continue;
-                }
-                let Some(&t) = targets.get(p) else { continue };
-                if !self.body.has_uses(t) && slot == Slot::Result {
-                    continue; // nobody reads it
-                }
-                let Some(&dest) = self.local_of.get(&t) else { continue };
-                if self.local_of.get(&v) != Some(&dest) && !copies.iter().any(|&(_, d)| d == dest) {
-                    copies.push((v, dest));
-                }
-            }
-        }
-        for &(v, _) in &copies {
-            self.push(v)?;
-        }
-        for &(_, dest) in copies.iter().rev() {
-            self.out.push(I::LocalSet(dest));
         }
         Ok(())
     }

@@ -1,0 +1,160 @@
+//! Real programs: C and C++ sources in tests/programs, built with clang for wasm32-wasi at
+//! several optimization levels, run in wasmtime (WASI preview 1) before and after
+//! `wasmir-opt in.wasm --emit=wasm` and after the `.wir` text detour; stdout, stderr and the
+//! exit status must be identical.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+const CLANG: &str = "clang-19";
+const CLANGXX: &str = "clang++-19";
+const SYSROOT: &str = "/usr";
+const LEVELS: &[&str] = &["-O0", "-O2", "-Oz"];
+
+#[derive(Debug, PartialEq, Eq)]
+struct Run {
+    stdout: String,
+    stderr: String,
+    status: Result<i32, String>,
+}
+
+fn engine() -> wasmtime::Engine {
+    let mut config = wasmtime::Config::new();
+    config.consume_fuel(true);
+    wasmtime::Engine::new(&config).expect("engine")
+}
+
+/// Runs a WASI command module's `_start` with a fixed argument list and no environment.
+fn run(engine: &wasmtime::Engine, wasm: &[u8]) -> Run {
+    let module = wasmtime::Module::new(engine, wasm).expect("module compiles");
+    let mut linker = wasmtime::Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).expect("wasi links");
+    let (stdout, stderr) = (MemoryOutputPipe::new(1 << 20), MemoryOutputPipe::new(1 << 20));
+    let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+        .args(&["program", "--flag"])
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .build_p1();
+    let mut store = wasmtime::Store::new(engine, wasi);
+    store.set_fuel(20_000_000_000).expect("fuel is enabled");
+    let status = linker
+        .instantiate(&mut store, &module)
+        .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, "_start"))
+        .and_then(|start| start.call(&mut store, ()))
+        .map(|()| 0)
+        .or_else(|e| match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            Some(exit) => Ok(exit.0),
+            None => Err(format!("{e:?}")),
+        });
+    let text = |p: &MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
+    Run { stdout: text(&stdout), stderr: text(&stderr), status }
+}
+
+/// Runs wasmir-opt: this build's, or the one `WASMIR_OPT` names (to compare builds).
+fn wasmir_opt(args: &[&Path]) {
+    let exe = std::env::var_os("WASMIR_OPT").unwrap_or_else(|| env!("CARGO_BIN_EXE_wasmir-opt").into());
+    let out = Command::new(exe).args(args).output().expect("wasmir-opt runs");
+    assert!(out.status.success(), "wasmir-opt {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Builds `source` at `level`; panics with the set-up command when the toolchain is missing.
+fn build(source: &Path, level: &str, out: &Path) {
+    let cxx = source.extension().is_some_and(|e| e == "cpp");
+    let mut cmd = Command::new(if cxx { CLANGXX } else { CLANG });
+    cmd.args(["--target=wasm32-wasi", &format!("--sysroot={SYSROOT}"), level, "-o"]).arg(out).arg(source);
+    if cxx {
+        cmd.arg("-fno-exceptions");
+    } else {
+        cmd.arg("-lm");
+    }
+    let result = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {}: {e}; `bash scripts/setup.sh` installs the wasm32-wasi toolchain", CLANG)
+    });
+    assert!(
+        result.status.success(),
+        "building {} {level} failed (`bash scripts/setup.sh` installs wasi-libc and libc++ for wasm32):\n{}",
+        source.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+fn sources() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("tests/programs")
+        .expect("tests/programs exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c" || e == "cpp"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Builds every program at every level and checks both round trips; returns the original
+/// runs by program and level for the content checks below.
+fn check_all() -> Vec<(String, String, Run)> {
+    let engine = engine();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("programs");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut runs = Vec::new();
+    let mut failures = Vec::new();
+    for source in sources() {
+        let stem = source.file_stem().and_then(|s| s.to_str()).expect("utf-8 name").to_string();
+        for level in LEVELS {
+            let base = dir.join(format!("{stem}{level}"));
+            let input = base.with_extension("wasm");
+            let direct = base.with_extension("direct.wasm");
+            let text = base.with_extension("wir");
+            let via_text = base.with_extension("via-text.wasm");
+            build(&source, level, &input);
+            wasmir_opt(&[&input, Path::new("--emit=wasm"), Path::new("-o"), &direct]);
+            wasmir_opt(&[&input, Path::new("-o"), &text]);
+            wasmir_opt(&[&text, Path::new("--emit=wasm"), Path::new("-o"), &via_text]);
+            let original = run(&engine, &std::fs::read(&input).expect("built"));
+            assert!(original.status.is_ok(), "{stem} {level} does not run: {:?}", original.status);
+            for path in [&direct, &via_text] {
+                let after = run(&engine, &std::fs::read(path).expect("emitted"));
+                if original != after {
+                    failures.push(format!(
+                        "{stem} {level}: {} behaves differently:\n  before: {original:?}\n  after:  {after:?}",
+                        path.display()
+                    ));
+                }
+            }
+            runs.push((stem.clone(), level.to_string(), original));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    runs
+}
+
+#[test]
+fn real_programs_behave_identically_after_the_round_trips() {
+    let runs = check_all();
+    assert_eq!(runs.len(), sources().len() * LEVELS.len());
+    let find = |stem: &'static str| runs.iter().filter(move |(s, _, _)| s == stem).map(|(_, l, r)| (l, r));
+    // The programs compute what they should (so the comparison above compares real work).
+    for (level, r) in find("interpreter") {
+        // Sum of squares below 100, 12345², -77, popcount(-1), a 13-bit rotate, fib(27).
+        assert!(
+            r.stdout.starts_with("328350\n152399025\n-77\n64\n7542668687916785700\nlast 5\nfib(27) 196418\n"),
+            "{level}: {}",
+            r.stdout
+        );
+        assert_eq!(r.status, Ok(328350 % 97 % 7 + 3), "{level}");
+    }
+    for (level, r) in find("containers") {
+        assert!(r.stdout.contains("primes 500 last 3571 "), "{level}: {}", r.stdout);
+    }
+    for (level, r) in find("sort_and_format") {
+        assert!(r.stdout.contains("binaryen,cranelift,egg,llvm,mlir,wasm,wit\n"), "{level}: {}", r.stdout);
+        assert!(r.stdout.contains("abc-beef--003.142--9223372036854775808\n"), "{level}: {}", r.stdout);
+        assert!(
+            r.stdout.contains("strtod 27.18280 strtol -127 argc 2 arg0 program\n"),
+            "{level}: {}",
+            r.stdout
+        );
+    }
+    for (level, r) in find("text_and_hashes") {
+        assert!(r.stdout.contains("distinct 8\n"), "{level}: {}", r.stdout);
+    }
+}
