@@ -17,3 +17,18 @@ cat "$out/opt.wir"
 cmp "$out/opt.wir" "$out/again.wir"
 cmp "$out/opt.wir" "$out/from-generic.wir"
 echo "== the optimized module round-trips through the custom and the generic form"
+
+# The Wasm round trip on a real program: clang builds tests/programs/sort_and_format.c for
+# wasm32-wasi; wasmir-opt imports it, prints IR, and emits validated Wasm again, directly and
+# through the .wir text form. (cargo test --test programs runs both outputs in wasmtime.)
+echo "== clang-19 --target=wasm32-wasi -O2 tests/programs/sort_and_format.c -o $out/prog.wasm"
+clang-19 --target=wasm32-wasi --sysroot=/usr -O2 tests/programs/sort_and_format.c -lm -o "$out/prog.wasm"
+echo "== wasmir-opt prog.wasm -o prog.wir (first lines)"
+"$opt" "$out/prog.wasm" -o "$out/prog.wir"
+head -n 12 "$out/prog.wir"
+echo "== wasmir-opt prog.wasm --emit=wasm -o out.wasm; wasmir-opt prog.wir --emit=wasm -o out2.wasm"
+"$opt" "$out/prog.wasm" --emit=wasm -o "$out/out.wasm"
+"$opt" "$out/prog.wir" --emit=wasm -o "$out/out2.wasm"
+cmp "$out/out.wasm" "$out/out2.wasm"
+echo "input $(stat -c %s "$out/prog.wasm") bytes, output $(stat -c %s "$out/out.wasm") bytes; both routes give identical bytes"
+"$opt" "$out/prog.wasm" --emit=wat | sed -n '1,/(func/p' | head -n 20
