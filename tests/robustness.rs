@@ -17,23 +17,7 @@ fn corpus() -> Vec<String> {
 /// Runs the driver in-process on a thread with the binary's stack size; returns the exit
 /// status, stdout and stderr, or the panic message.
 fn drive(input: Vec<u8>, args: &[&str]) -> Result<(i32, String, String), String> {
-    let mut argv: Vec<std::ffi::OsString> = vec!["wasmir-opt".into()];
-    argv.extend(args.iter().map(|a| (*a).into()));
-    let handle = std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(move || {
-            let mut stdin = std::io::Cursor::new(input);
-            let (mut out, mut err) = (Vec::new(), Vec::new());
-            let code = wasmir::driver::main_with_args(argv, &mut stdin, &mut out, &mut err);
-            (code, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
-        })
-        .expect("spawn");
-    handle.join().map_err(|e| {
-        e.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default()
-    })
+    drive_bytes(input, args).map(|(code, out, err)| (code, String::from_utf8_lossy(&out).into_owned(), err))
 }
 
 const TOKENS: &[&str] = &[
@@ -143,6 +127,28 @@ proptest! {
         }
     }
 
+    /// Truncated and mutated `.wasm` (valid modules from the Wasm FileCheck inputs): never a
+    /// panic; an error names a byte offset; a module that is still valid is emitted as valid
+    /// Wasm.
+    #[test]
+    fn mutated_wasm_fails_cleanly(file in any::<prop::sample::Index>(), mutations in prop::collection::vec(wasm_mutation(), 1..4)) {
+        let modules = wasm_corpus();
+        let mut bytes = modules[file.index(modules.len())].clone();
+        for m in &mutations {
+            m.apply(&mut bytes);
+        }
+        let (code, out, err) = drive_bytes(bytes.clone(), &["-", "--input-format=wasm", "--emit=wasm"])
+            .map_err(|p| TestCaseError::fail(format!("panic: {p}\ninput: {bytes:02x?}")))?;
+        prop_assert!(code == 0 || code == 1, "exit status {code}");
+        if code == 1 {
+            prop_assert!(err.contains("error"), "no error reported:\n{err}");
+            prop_assert!(err.contains("<stdin>@0x") || err.contains(" at offset "), "error without an offset:\n{err}");
+            prop_assert!(out.is_empty(), "output written despite the error");
+        } else {
+            prop_assert!(wasmparser::Validator::new().validate_all(&out).is_ok(), "invalid output for valid input");
+        }
+    }
+
     /// Arbitrary bytes: never a panic.
     #[test]
     fn random_bytes_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
@@ -152,6 +158,75 @@ proptest! {
             prop_assert!(err.contains("error"));
         }
     }
+}
+
+/// Valid modules to mutate: the `.wat` inputs of the Wasm FileCheck tests that validate.
+fn wasm_corpus() -> Vec<Vec<u8>> {
+    ["fac.wat", "kitchen.wat"]
+        .iter()
+        .map(|f| wat::parse_file(format!("tests/filecheck/wasm/Inputs/{f}")).expect("valid test input"))
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+enum WasmMutation {
+    Truncate(usize),
+    Set(usize, u8),
+    Insert(usize, u8),
+    Remove(usize),
+    /// An over-long LEB128 (five continuation bytes), where sizes and counts live.
+    LongLeb(usize),
+}
+
+impl WasmMutation {
+    fn apply(&self, bytes: &mut Vec<u8>) {
+        let len = bytes.len().max(1);
+        match *self {
+            Self::Truncate(i) => bytes.truncate(i % len),
+            Self::Set(i, b) if !bytes.is_empty() => bytes[i % len] = b,
+            Self::Insert(i, b) => bytes.insert(i % (bytes.len() + 1), b),
+            Self::Remove(i) if !bytes.is_empty() => {
+                bytes.remove(i % len);
+            }
+            Self::LongLeb(i) => {
+                let at = i % (bytes.len() + 1);
+                bytes.splice(at..at, [0xff, 0xff, 0xff, 0xff, 0x0f]);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn wasm_mutation() -> impl Strategy<Value = WasmMutation> {
+    prop_oneof![
+        any::<usize>().prop_map(WasmMutation::Truncate),
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| WasmMutation::Set(i, b)),
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| WasmMutation::Insert(i, b)),
+        any::<usize>().prop_map(WasmMutation::Remove),
+        any::<usize>().prop_map(WasmMutation::LongLeb),
+    ]
+}
+
+/// `drive` with stdout kept as bytes (Wasm output is binary).
+fn drive_bytes(input: Vec<u8>, args: &[&str]) -> Result<(i32, Vec<u8>, String), String> {
+    let mut argv: Vec<std::ffi::OsString> = vec!["wasmir-opt".into()];
+    argv.extend(args.iter().map(|a| (*a).into()));
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let mut stdin = std::io::Cursor::new(input);
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code = wasmir::driver::main_with_args(argv, &mut stdin, &mut out, &mut err);
+            (code, out, String::from_utf8_lossy(&err).into_owned())
+        })
+        .expect("spawn")
+        .join()
+        .map_err(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        })
 }
 
 fn run_binary(input: &[u8], args: &[&str]) -> (i32, String) {
