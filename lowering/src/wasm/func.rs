@@ -555,8 +555,41 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
         }
         self.via_local = candidate.into_iter().filter(|&(_, v)| v).map(|(k, _)| k).collect();
+        let values = self.stack_branch_conditions(&order, values);
         self.allocate(&values, &params, &mut classes, &wasm_type);
         Ok(())
+    }
+
+    /// Stackification ran before the label positions were decided, when a branch still took
+    /// all its values from the stack, so its condition (or index), which Wasm takes last,
+    /// could not be left there. Now that the values of some branches travel in locals, the
+    /// op right before such a branch leaves the condition on the stack when that is its only
+    /// use. Returns `values` without the conditions that no longer need a local.
+    fn stack_branch_conditions(&mut self, order: &[Op], values: Vec<Value>) -> Vec<Value> {
+        let body = self.body;
+        let mut freed: FxHashSet<Value> = FxHashSet::default();
+        for &op in order {
+            if !matches!(op_name(self.ctx, body, op), "control.br_if" | "control.br_table")
+                || self.stack_prefix.contains_key(&op)
+            {
+                continue;
+            }
+            let cond = body.operands(op)[0];
+            let Some(producer) = body.defining_op(cond) else { continue };
+            let single = body.results(producer).len() == 1 && body.uses(cond).len() == 1;
+            if single
+                && body.prev_op(op) == Some(producer)
+                && !self.on_stack[producer.index()]
+                && body.op_regions(producer).is_empty()
+                && self.needs_local(cond)
+                && self.stack_operands(op) == [cond]
+            {
+                self.on_stack[producer.index()] = true;
+                self.stack_prefix.insert(op, 1);
+                freed.insert(cond);
+            }
+        }
+        values.into_iter().filter(|v| !freed.contains(v)).collect()
     }
 
     /// One local per class, by linear scan over each class's span.
