@@ -1,5 +1,5 @@
 //! Real programs: C and C++ sources in tests/programs, built with clang for wasm32-wasi at
-//! several optimization levels, run in wasmtime (WASI preview 1) before and after
+//! several optimization levels and feature sets, run in wasmtime (WASI preview 1) before and after
 //! `wasmir-opt in.wasm --emit=wasm` and after the `.wir` text detour; stdout, stderr and the
 //! exit status must be identical.
 
@@ -10,7 +10,27 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 const CLANG: &str = "clang-19";
 const CLANGXX: &str = "clang++-19";
 const SYSROOT: &str = "/usr";
-const LEVELS: &[&str] = &["-O0", "-O2", "-Oz"];
+/// Builds, by name: optimization levels, and -O3 with every post-MVP feature clang 19 has
+/// outside SIMD, EH and threads (bulk memory, tail calls, multi-value, reference types, ...).
+const LEVELS: &[(&str, &[&str])] = &[
+    ("-O0", &["-O0"]),
+    ("-O2", &["-O2"]),
+    ("-Oz", &["-Oz"]),
+    (
+        "-O3-features",
+        &[
+            "-O3",
+            "-mbulk-memory",
+            "-msign-ext",
+            "-mnontrapping-fptoint",
+            "-mtail-call",
+            "-mmultivalue",
+            "-mreference-types",
+            "-mextended-const",
+            "-mmutable-globals",
+        ],
+    ),
+];
 
 #[derive(Debug, PartialEq, Eq)]
 struct Run {
@@ -59,10 +79,14 @@ fn wasmir_opt(args: &[&Path]) {
 }
 
 /// Builds `source` at `level`; panics with the set-up command when the toolchain is missing.
-fn build(source: &Path, level: &str, out: &Path) {
+fn build(source: &Path, level: &str, flags: &[&str], out: &Path) {
     let cxx = source.extension().is_some_and(|e| e == "cpp");
     let mut cmd = Command::new(if cxx { CLANGXX } else { CLANG });
-    cmd.args(["--target=wasm32-wasi", &format!("--sysroot={SYSROOT}"), level, "-o"]).arg(out).arg(source);
+    cmd.args(["--target=wasm32-wasi", &format!("--sysroot={SYSROOT}")])
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(source);
     if cxx {
         cmd.arg("-fno-exceptions");
     } else {
@@ -99,13 +123,13 @@ fn check_all() -> Vec<(String, String, Run)> {
     let mut failures = Vec::new();
     for source in sources() {
         let stem = source.file_stem().and_then(|s| s.to_str()).expect("utf-8 name").to_string();
-        for level in LEVELS {
+        for &(level, flags) in LEVELS {
             let base = dir.join(format!("{stem}{level}"));
             let input = base.with_extension("wasm");
             let direct = base.with_extension("direct.wasm");
             let text = base.with_extension("wir");
             let via_text = base.with_extension("via-text.wasm");
-            build(&source, level, &input);
+            build(&source, level, flags, &input);
             wasmir_opt(&[&input, Path::new("--emit=wasm"), Path::new("-o"), &direct]);
             wasmir_opt(&[&input, Path::new("-o"), &text]);
             wasmir_opt(&[&text, Path::new("--emit=wasm"), Path::new("-o"), &via_text]);
