@@ -12,6 +12,13 @@ use wasmir_ir::pass::PassManager;
 use wasmir_ir::printer::{PrintOptions, print_module};
 use wasmir_ir::{Context, Diagnostic, Location};
 
+/// The driver's default nesting limit. Wasm allows any nesting and real modules (Go's
+/// switches, for one) nest blocks thousands deep, so the text of an imported module must
+/// parse back. `wasmir-opt` runs the driver on a 512 MiB stack, which holds this depth with
+/// room to spare even in a debug build; the library's default (`ParseOptions`) stays at 1000
+/// for ordinary 8 MiB stacks.
+pub const DRIVER_MAX_NESTING: u32 = 20_000;
+
 /// What to write.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Emit {
@@ -97,7 +104,7 @@ pub struct Options {
     #[arg(long, value_name = "DIALECT")]
     pub print_op_docs: Option<String>,
     /// Deepest nesting of regions, attributes and types accepted.
-    #[arg(long, default_value_t = ParseOptions::default().max_nesting)]
+    #[arg(long, default_value_t = DRIVER_MAX_NESTING)]
     pub max_nesting: u32,
 }
 

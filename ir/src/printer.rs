@@ -8,6 +8,9 @@ use crate::{
     TypeData, Value, group_range,
 };
 
+/// Deepest indentation printed, in levels.
+const MAX_INDENT: usize = 64;
+
 /// How to print.
 #[derive(Copy, Clone, Debug, Default)]
 pub struct PrintOptions {
@@ -296,8 +299,10 @@ impl<'a> OpPrinter<'_, 'a> {
         self.indent -= 1;
     }
 
+    /// Two spaces per level, up to `MAX_INDENT` levels: deeper ops (Wasm allows any nesting)
+    /// print at that depth, so the text stays linear in the size of the IR.
     fn push_indent(&mut self) {
-        for _ in 0..self.indent {
+        for _ in 0..self.indent.min(MAX_INDENT) {
             self.out.push_str("  ");
         }
     }
