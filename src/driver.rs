@@ -13,11 +13,12 @@ use wasmir_ir::printer::{PrintOptions, print_module};
 use wasmir_ir::{Context, Diagnostic, Location};
 
 /// The driver's default nesting limit. Wasm allows any nesting and real modules (Go's
-/// switches, for one) nest blocks thousands deep, so the text of an imported module must
-/// parse back. `wasmir-opt` runs the driver on a 512 MiB stack, which holds this depth with
+/// switches, for one) nest blocks thousands deep, so the text of any module the importer
+/// accepts must parse back: its deepest blocks plus the module, the function and nested
+/// attributes. `wasmir-opt` runs the driver on a 512 MiB stack, which holds this depth with
 /// room to spare even in a debug build; the library's default (`ParseOptions`) stays at 1000
 /// for ordinary 8 MiB stacks.
-pub const DRIVER_MAX_NESTING: u32 = 20_000;
+pub const DRIVER_MAX_NESTING: u32 = wasmir_frontends::MAX_BLOCK_NESTING as u32 + 64;
 
 /// What to write.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

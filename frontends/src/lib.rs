@@ -7,7 +7,7 @@ pub mod wasm;
 
 use wasmir_ir::{Context, Diagnostic, Location, Module};
 
-pub use wasm::supported_features;
+pub use wasm::{MAX_BLOCK_NESTING, supported_features};
 
 /// The input formats `wasmir-opt` reads.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

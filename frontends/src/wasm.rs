@@ -34,6 +34,12 @@ pub fn supported_features() -> WasmFeatures {
 
 type IResult<T> = Result<T, Diagnostic>;
 
+/// Deepest nesting of blocks, loops and ifs imported. Wasm sets no limit, but the passes and
+/// the emitter recurse once per level: 20,000 levels fit a debug build's 512 MiB stack with
+/// room to spare (real modules nest a few thousand deep at most), and the text of any
+/// imported module parses back under `wasmir-opt`'s default `--max-nesting`.
+pub const MAX_BLOCK_NESTING: usize = 20_000;
+
 /// Imports a binary module registered (by name) as `file` in the context's source map.
 pub fn import_wasm(ctx: &Context, file: FileId, bytes: &[u8]) -> IResult<Module> {
     let at = |offset: usize| Location::Offset { file, offset: offset as u32 };
@@ -1119,6 +1125,11 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                 self.top().unreachable = true;
             }
             Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty } => {
+                if self.frames.len() > MAX_BLOCK_NESTING {
+                    return Err(self.err(format!(
+                        "not supported yet: blocks nested more than {MAX_BLOCK_NESTING} deep"
+                    )));
+                }
                 let (params, results) = self.block_type(blockty);
                 let kind = match op {
                     Operator::Block { .. } => FrameKind::Block,
