@@ -42,7 +42,9 @@ fn wasm_opt(path: &Path, reps: usize) -> Option<(Duration, u64)> {
     });
     let size = std::fs::metadata(&out).map(|m| m.len()).ok();
     let _ = std::fs::remove_file(&out);
-    ok.then_some(())?;
+    if !ok {
+        return None;
+    }
     Some((time, size?))
 }
 

@@ -488,8 +488,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             classes.has_param.insert(p.index() as u32);
         }
         // Merge each label position with the values flowing into it.
-        let incoming: Vec<Incoming> = order.iter().flat_map(|&op| self.incoming(op).to_vec()).collect();
-        for (label, slot, flowing) in &incoming {
+        // In pre-order, so the classes (and the output) do not depend on hash order.
+        let flows = || order.iter().flat_map(|&op| self.incoming(op));
+        for (label, slot, flowing) in flows() {
             let targets = self.slot_values(*label, *slot);
             for (p, &v) in flowing.iter().enumerate() {
                 let Some(&t) = targets.get(p) else { continue };
@@ -502,7 +503,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         // is in its class. (Copying a value from another local into the class's local where it
         // flows was tried and miscompiled clang's memcpy; see ARCHITECTURE.md.)
         let mut candidate: FxHashMap<(Op, Slot, u32), bool> = FxHashMap::default();
-        for (label, slot, flowing) in &incoming {
+        for (label, slot, flowing) in flows() {
             let targets = self.slot_values(*label, *slot);
             for (p, &v) in flowing.iter().enumerate() {
                 let Some(&t) = targets.get(p) else { continue };
@@ -523,9 +524,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         for &op in &order {
             let name = op_name(ctx, body, op);
             if matches!(name, "control.br_on_null" | "control.br_on_non_null") {
-                for (label, slot, flowing) in self.incoming(op).to_vec() {
+                for (label, slot, flowing) in self.incoming(op) {
                     for p in 0..flowing.len() {
-                        candidate.insert((label, slot, p as u32), false);
+                        candidate.insert((*label, *slot, p as u32), false);
                     }
                 }
             }
@@ -536,13 +537,13 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 if op_name(ctx, body, op) != "control.br_table" {
                     continue;
                 }
-                let targets = self.incoming(op).to_vec();
+                let targets = self.incoming(op);
                 let n = targets.first().map_or(0, |t| t.2.len());
                 for p in 0..n as u32 {
                     let all =
                         targets.iter().all(|&(l, s, _)| candidate.get(&(l, s, p)).copied().unwrap_or(false));
                     if !all {
-                        for &(l, s, _) in &targets {
+                        for &(l, s, _) in targets {
                             if candidate.insert((l, s, p), false) != Some(false) {
                                 changed = true;
                             }
