@@ -190,3 +190,92 @@ pub(crate) fn store(op: &Operator<'_>) -> Option<(Type, u32, MemArg)> {
         _ => return None,
     })
 }
+
+/// An atomic access (every threads instruction but `atomic.fence`).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Atomic {
+    /// The op: `memory.atomic_load`, `_store`, `_rmw`, `_cmpxchg`, `_wait` or `_notify`.
+    pub name: &'static str,
+    /// The operation of a read-modify-write.
+    pub rmw: Option<&'static str>,
+    /// The value type (the expected value's for wait, the count's for notify).
+    pub ty: Type,
+    /// Bits accessed.
+    pub width: u32,
+    pub memarg: MemArg,
+}
+
+/// The atomic access an instruction is, if it is one.
+pub(crate) fn atomic(op: &Operator<'_>) -> Option<Atomic> {
+    use Operator::*;
+    let (name, rmw, ty, width, memarg) = match *op {
+        I32AtomicLoad { memarg } => ("memory.atomic_load", None, I32, 32, memarg),
+        I64AtomicLoad { memarg } => ("memory.atomic_load", None, I64, 64, memarg),
+        I32AtomicLoad8U { memarg } => ("memory.atomic_load", None, I32, 8, memarg),
+        I32AtomicLoad16U { memarg } => ("memory.atomic_load", None, I32, 16, memarg),
+        I64AtomicLoad8U { memarg } => ("memory.atomic_load", None, I64, 8, memarg),
+        I64AtomicLoad16U { memarg } => ("memory.atomic_load", None, I64, 16, memarg),
+        I64AtomicLoad32U { memarg } => ("memory.atomic_load", None, I64, 32, memarg),
+        I32AtomicStore { memarg } => ("memory.atomic_store", None, I32, 32, memarg),
+        I64AtomicStore { memarg } => ("memory.atomic_store", None, I64, 64, memarg),
+        I32AtomicStore8 { memarg } => ("memory.atomic_store", None, I32, 8, memarg),
+        I32AtomicStore16 { memarg } => ("memory.atomic_store", None, I32, 16, memarg),
+        I64AtomicStore8 { memarg } => ("memory.atomic_store", None, I64, 8, memarg),
+        I64AtomicStore16 { memarg } => ("memory.atomic_store", None, I64, 16, memarg),
+        I64AtomicStore32 { memarg } => ("memory.atomic_store", None, I64, 32, memarg),
+        I32AtomicRmwAdd { memarg } => ("memory.atomic_rmw", Some("add"), I32, 32, memarg),
+        I64AtomicRmwAdd { memarg } => ("memory.atomic_rmw", Some("add"), I64, 64, memarg),
+        I32AtomicRmw8AddU { memarg } => ("memory.atomic_rmw", Some("add"), I32, 8, memarg),
+        I32AtomicRmw16AddU { memarg } => ("memory.atomic_rmw", Some("add"), I32, 16, memarg),
+        I64AtomicRmw8AddU { memarg } => ("memory.atomic_rmw", Some("add"), I64, 8, memarg),
+        I64AtomicRmw16AddU { memarg } => ("memory.atomic_rmw", Some("add"), I64, 16, memarg),
+        I64AtomicRmw32AddU { memarg } => ("memory.atomic_rmw", Some("add"), I64, 32, memarg),
+        I32AtomicRmwSub { memarg } => ("memory.atomic_rmw", Some("sub"), I32, 32, memarg),
+        I64AtomicRmwSub { memarg } => ("memory.atomic_rmw", Some("sub"), I64, 64, memarg),
+        I32AtomicRmw8SubU { memarg } => ("memory.atomic_rmw", Some("sub"), I32, 8, memarg),
+        I32AtomicRmw16SubU { memarg } => ("memory.atomic_rmw", Some("sub"), I32, 16, memarg),
+        I64AtomicRmw8SubU { memarg } => ("memory.atomic_rmw", Some("sub"), I64, 8, memarg),
+        I64AtomicRmw16SubU { memarg } => ("memory.atomic_rmw", Some("sub"), I64, 16, memarg),
+        I64AtomicRmw32SubU { memarg } => ("memory.atomic_rmw", Some("sub"), I64, 32, memarg),
+        I32AtomicRmwAnd { memarg } => ("memory.atomic_rmw", Some("and"), I32, 32, memarg),
+        I64AtomicRmwAnd { memarg } => ("memory.atomic_rmw", Some("and"), I64, 64, memarg),
+        I32AtomicRmw8AndU { memarg } => ("memory.atomic_rmw", Some("and"), I32, 8, memarg),
+        I32AtomicRmw16AndU { memarg } => ("memory.atomic_rmw", Some("and"), I32, 16, memarg),
+        I64AtomicRmw8AndU { memarg } => ("memory.atomic_rmw", Some("and"), I64, 8, memarg),
+        I64AtomicRmw16AndU { memarg } => ("memory.atomic_rmw", Some("and"), I64, 16, memarg),
+        I64AtomicRmw32AndU { memarg } => ("memory.atomic_rmw", Some("and"), I64, 32, memarg),
+        I32AtomicRmwOr { memarg } => ("memory.atomic_rmw", Some("or"), I32, 32, memarg),
+        I64AtomicRmwOr { memarg } => ("memory.atomic_rmw", Some("or"), I64, 64, memarg),
+        I32AtomicRmw8OrU { memarg } => ("memory.atomic_rmw", Some("or"), I32, 8, memarg),
+        I32AtomicRmw16OrU { memarg } => ("memory.atomic_rmw", Some("or"), I32, 16, memarg),
+        I64AtomicRmw8OrU { memarg } => ("memory.atomic_rmw", Some("or"), I64, 8, memarg),
+        I64AtomicRmw16OrU { memarg } => ("memory.atomic_rmw", Some("or"), I64, 16, memarg),
+        I64AtomicRmw32OrU { memarg } => ("memory.atomic_rmw", Some("or"), I64, 32, memarg),
+        I32AtomicRmwXor { memarg } => ("memory.atomic_rmw", Some("xor"), I32, 32, memarg),
+        I64AtomicRmwXor { memarg } => ("memory.atomic_rmw", Some("xor"), I64, 64, memarg),
+        I32AtomicRmw8XorU { memarg } => ("memory.atomic_rmw", Some("xor"), I32, 8, memarg),
+        I32AtomicRmw16XorU { memarg } => ("memory.atomic_rmw", Some("xor"), I32, 16, memarg),
+        I64AtomicRmw8XorU { memarg } => ("memory.atomic_rmw", Some("xor"), I64, 8, memarg),
+        I64AtomicRmw16XorU { memarg } => ("memory.atomic_rmw", Some("xor"), I64, 16, memarg),
+        I64AtomicRmw32XorU { memarg } => ("memory.atomic_rmw", Some("xor"), I64, 32, memarg),
+        I32AtomicRmwXchg { memarg } => ("memory.atomic_rmw", Some("xchg"), I32, 32, memarg),
+        I64AtomicRmwXchg { memarg } => ("memory.atomic_rmw", Some("xchg"), I64, 64, memarg),
+        I32AtomicRmw8XchgU { memarg } => ("memory.atomic_rmw", Some("xchg"), I32, 8, memarg),
+        I32AtomicRmw16XchgU { memarg } => ("memory.atomic_rmw", Some("xchg"), I32, 16, memarg),
+        I64AtomicRmw8XchgU { memarg } => ("memory.atomic_rmw", Some("xchg"), I64, 8, memarg),
+        I64AtomicRmw16XchgU { memarg } => ("memory.atomic_rmw", Some("xchg"), I64, 16, memarg),
+        I64AtomicRmw32XchgU { memarg } => ("memory.atomic_rmw", Some("xchg"), I64, 32, memarg),
+        I32AtomicRmwCmpxchg { memarg } => ("memory.atomic_cmpxchg", None, I32, 32, memarg),
+        I64AtomicRmwCmpxchg { memarg } => ("memory.atomic_cmpxchg", None, I64, 64, memarg),
+        I32AtomicRmw8CmpxchgU { memarg } => ("memory.atomic_cmpxchg", None, I32, 8, memarg),
+        I32AtomicRmw16CmpxchgU { memarg } => ("memory.atomic_cmpxchg", None, I32, 16, memarg),
+        I64AtomicRmw8CmpxchgU { memarg } => ("memory.atomic_cmpxchg", None, I64, 8, memarg),
+        I64AtomicRmw16CmpxchgU { memarg } => ("memory.atomic_cmpxchg", None, I64, 16, memarg),
+        I64AtomicRmw32CmpxchgU { memarg } => ("memory.atomic_cmpxchg", None, I64, 32, memarg),
+        MemoryAtomicWait32 { memarg } => ("memory.atomic_wait", None, I32, 32, memarg),
+        MemoryAtomicWait64 { memarg } => ("memory.atomic_wait", None, I64, 64, memarg),
+        MemoryAtomicNotify { memarg } => ("memory.atomic_notify", None, I32, 32, memarg),
+        _ => return None,
+    };
+    Some(Atomic { name, rmw, ty, width, memarg })
+}

@@ -13,8 +13,8 @@ use wasmparser::{
     WasmFeatures,
 };
 
-/// The Wasm features WasmIR imports today: Wasm 3.0 without SIMD, GC, exception handling and
-/// threads (those arrive with their own dialects).
+/// The Wasm features WasmIR imports today: Wasm 3.0 without SIMD, GC and exception handling
+/// (those arrive with their own dialects), plus threads (shared memories and atomics).
 pub fn supported_features() -> WasmFeatures {
     WasmFeatures::MUTABLE_GLOBAL
         | WasmFeatures::SATURATING_FLOAT_TO_INT
@@ -30,6 +30,7 @@ pub fn supported_features() -> WasmFeatures {
         | WasmFeatures::MEMORY64
         | WasmFeatures::CALL_INDIRECT_OVERLONG
         | WasmFeatures::BULK_MEMORY_OPT
+        | WasmFeatures::THREADS
 }
 
 type IResult<T> = Result<T, Diagnostic>;
@@ -541,7 +542,7 @@ impl<'a, 'c> Importer<'a, 'c> {
         ];
         attrs.extend(m.maximum.map(|max| ("max", ctx.int_attr(max as i64, Type::U64))));
         if m.shared {
-            attrs.push(("shared", Attr::UNIT));
+            attrs.push(("kind", ctx.string_attr("shared")));
         }
         attrs.extend(self.visibility(name, import.is_some()));
         attrs.extend(import.map(|i| ("import", i)));
@@ -1551,6 +1552,36 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             let attrs = self.memarg_attrs(memarg, width, ty, sign);
             let v = self.emit1("memory.load", &[address], ty, &attrs);
             self.stack.push(v);
+            return Ok(());
+        }
+        if let Some(atomic) = crate::ops::atomic(op) {
+            let arity = match atomic.name {
+                "memory.atomic_load" => 1,
+                "memory.atomic_store" | "memory.atomic_rmw" | "memory.atomic_notify" => 2,
+                _ => 3,
+            };
+            let operands = self.pop_n(arity);
+            let mut attrs = vec![("memory", ctx.symbol_ref_attr(&self.info.memories[atomic.memarg.memory as usize].0))];
+            if atomic.memarg.offset != 0 {
+                attrs.push(("offset", ctx.int_attr(atomic.memarg.offset as i64, Type::U64)));
+            }
+            if atomic.width != if atomic.ty == Type::I64 { 64 } else { 32 } {
+                attrs.push(("width", ctx.int_attr(i64::from(atomic.width), Type::U32)));
+            }
+            if let Some(rmw) = atomic.rmw {
+                attrs.push(("op", ctx.string_attr(rmw)));
+            }
+            let results: &[Type] = match atomic.name {
+                "memory.atomic_store" => &[],
+                "memory.atomic_wait" | "memory.atomic_notify" => &[Type::I32],
+                _ => std::slice::from_ref(&atomic.ty),
+            };
+            let values = self.emit(atomic.name, &operands, results, &attrs);
+            self.stack.extend(values);
+            return Ok(());
+        }
+        if let Operator::AtomicFence = op {
+            self.emit("memory.atomic_fence", &[], &[], &[]);
             return Ok(());
         }
         if let Some((ty, width, memarg)) = crate::ops::store(op) {

@@ -402,7 +402,7 @@ impl<'a> OpPrinter<'_, 'a> {
         // A space separates elements, except around brackets and before commas.
         let mut glue = true;
         for element in fmt {
-            let tight = matches!(element, Fmt::Lit("," | ")" | "]" | "("));
+            let tight = matches!(element, Fmt::Lit("," | ")" | "]" | "(" | "["));
             match *element {
                 Fmt::Operands(name) => {
                     let values = view.operand_group(name);

@@ -1,6 +1,14 @@
-//! `memory`: Wasm memories and their low-level instructions (loads and stores of every width,
-//! size, grow, fill, copy, init, data segments). The Wasm-native abstractions (memory kinds,
-//! typed regions, `memory.check`, atomics) arrive with the memory/refs issue, in this dialect.
+//! `memory`: Wasm memories with their kind (linear, shared, managed) and their instructions
+//! (loads and stores of every width, size, grow, fill, copy, init, data segments, atomics),
+//! plus the typed regions of `regions.rs` (SharedSlice, ExternRegion, Local, Pod types,
+//! `memory.check`).
+
+mod regions;
+
+pub use regions::{
+    PodShape, RegionKind, RegionType, array_type, check_dominates, is_pod, layout, make_region_type,
+    path_of, pod_shape, project, record_type, region_type, scalar_access,
+};
 
 use wasmir_ir::lexer::TokKind;
 use wasmir_ir::parser::{OpParser, OperationState, PResult};
@@ -8,7 +16,7 @@ use wasmir_ir::printer::{OpPrinter, type_to_string};
 use wasmir_ir::registry::{
     AttrConstraint, AttrSpec, DialectDef, Fmt, RegionSpec, SymbolResolver, Syntax, TypeConstraint, ValueSpec,
 };
-use wasmir_ir::{Attr, Context, Diagnostic, OpDef, OpRef, Traits, Type};
+use wasmir_ir::{Context, Diagnostic, OpDef, OpRef, Traits, Type};
 
 use crate::global::{IMPORT, parse_visibility_and_name, print_visibility_and_name, verify_import};
 
@@ -16,8 +24,36 @@ use crate::global::{IMPORT, parse_visibility_and_name, print_visibility_and_name
 pub static DIALECT: DialectDef = DialectDef {
     name: "memory",
     summary: "Wasm memories and their instructions.",
-    ops: &[MEMORY, LOAD, STORE, SIZE, GROW, FILL, COPY, INIT, DATA, DATA_DROP],
-    types: &[],
+    ops: &[
+        MEMORY,
+        LOAD,
+        STORE,
+        SIZE,
+        GROW,
+        FILL,
+        COPY,
+        INIT,
+        DATA,
+        DATA_DROP,
+        ATOMIC_LOAD,
+        ATOMIC_STORE,
+        ATOMIC_RMW,
+        ATOMIC_CMPXCHG,
+        ATOMIC_WAIT,
+        ATOMIC_NOTIFY,
+        ATOMIC_FENCE,
+        regions::MAKE_SLICE,
+        regions::LOCAL_ALLOC,
+        regions::LEN,
+        regions::PTR,
+        regions::SUBSLICE,
+        regions::ELEM_LOAD,
+        regions::ELEM_STORE,
+        regions::CHECK,
+        regions::REGION_COPY,
+        regions::REGION_FILL,
+    ],
+    types: regions::TYPES,
     attrs: &[],
     materialize_constant: None,
 };
@@ -27,19 +63,30 @@ const OFFSET: AttrSpec = AttrSpec::optional("offset", AttrConstraint::IntOf(Type
 const ALIGN: AttrSpec = AttrSpec::optional("align", AttrConstraint::IntOf(Type::U64));
 const WIDTH: AttrSpec = AttrSpec::optional("width", AttrConstraint::IntOf(Type::U32));
 
+/// The values of `memory.memory`'s `kind`.
+pub const MEMORY_KINDS: &[&str] = &["linear", "shared", "managed"];
+
+/// The read-modify-write operations of `memory.atomic_rmw`.
+pub const RMW_OPS: &[&str] = &["add", "sub", "and", "or", "xor", "xchg"];
+
 const MEMORY: OpDef = OpDef {
     name: "memory.memory",
     summary: "A linear memory",
     description: "Defines the memory `sym_name` with `min` pages (and at most `max`) of 64 KiB, \
-addressed by `i32` or `i64` (memory64). `shared` marks a memory of the threads proposal. An \
-imported memory carries `import = [\"module\", \"name\"]`.",
-    example: "memory.memory @mem : i32 {max = 16 : u64, min = 1 : u64}\nmemory.memory @big : i64 {min = 0 : u64}",
+addressed by `i32` or `i64` (memory64). Its `kind` says who may see it: `linear` (the default: \
+private to this instance), `shared` (visible to other threads; Wasm's shared memory) or \
+`managed` (owned by the host or a runtime, so it must be imported). The custom form spells a \
+kind other than `linear` as a keyword before the colon. An imported memory carries `import = \
+[\"module\", \"name\"]`.",
+    example: "memory.memory @mem : i32 {max = 16 : u64, min = 1 : u64}\nmemory.memory @big : i64 {min = 0 : u64}\nmemory.memory @threads shared : i32 {max = 4 : u64, min = 1 : u64}\nmemory.memory @host managed : i32 {import = [\"env\", \"memory\"], min = 1 : u64}",
     attrs: &[
         AttrSpec::required("sym_name", AttrConstraint::SymbolName),
         AttrSpec::required("address_type", AttrConstraint::Type),
         AttrSpec::required("min", AttrConstraint::IntOf(Type::U64)),
         AttrSpec::optional("max", AttrConstraint::IntOf(Type::U64)),
-        AttrSpec::optional("shared", AttrConstraint::Unit),
+        AttrSpec::optional("kind", AttrConstraint::Enum(MEMORY_KINDS)),
+        AttrSpec::optional("panic_handler", AttrConstraint::SymbolRef),
+        AttrSpec::optional("stack_pointer", AttrConstraint::SymbolRef),
         AttrSpec::optional("sym_visibility", AttrConstraint::Enum(&["public", "private", "nested"])),
         IMPORT,
     ],
@@ -254,11 +301,197 @@ const DATA_DROP: OpDef = OpDef {
     ..OpDef::EMPTY
 };
 
+const ATOMIC: Traits = Traits::MEM_READ.union(Traits::MEM_WRITE).union(Traits::MAY_TRAP);
+
+const ATOMIC_LOAD: OpDef = OpDef {
+    name: "memory.atomic_load",
+    summary: "Loads a value atomically",
+    description: "Reads `width` bits (the result type's width by default) at `address + offset` \
+as one indivisible access, zero-extending a narrower value. Traps when the access is out of \
+bounds or the effective address is not a multiple of the access size. Sequentially consistent. \
+Wasm's `iN.atomic.load*`.",
+    example: "memory.memory @mem shared : i32 {max = 1 : u64, min = 1 : u64}\nfunc.func @f(%arg0: i32) -> (i32, i64) {\n  %0 = memory.atomic_load @mem, %arg0 {offset = 4 : u64} : i32\n  %1 = memory.atomic_load @mem, %arg0 {width = 8 : u32} : i64\n  func.return %0, %1 : i32, i64\n}",
+    operands: &[ValueSpec::one("address", TypeConstraint::WasmInt)],
+    results: &[ValueSpec::one("result", TypeConstraint::WasmInt)],
+    attrs: &[MEM, OFFSET, WIDTH],
+    traits: ATOMIC,
+    syntax: Syntax::Format(&[
+        Fmt::Attr("memory"),
+        Fmt::Lit(","),
+        Fmt::Operands("address"),
+        Fmt::AttrDict,
+        Fmt::Lit(":"),
+        Fmt::Type("result"),
+    ]),
+    verify: Some(verify_access),
+    ..OpDef::EMPTY
+};
+
+const ATOMIC_STORE: OpDef = OpDef {
+    name: "memory.atomic_store",
+    summary: "Stores a value atomically",
+    description: "Writes the low `width` bits of the value at `address + offset` as one \
+indivisible access. Traps when out of bounds or misaligned. Wasm's `iN.atomic.store*`.",
+    example: "memory.memory @mem shared : i32 {max = 1 : u64, min = 1 : u64}\nfunc.func @f(%arg0: i32, %arg1: i64) {\n  memory.atomic_store @mem, %arg0, %arg1 {width = 16 : u32} : i64\n  func.return\n}",
+    operands: &[
+        ValueSpec::one("address", TypeConstraint::WasmInt),
+        ValueSpec::one("value", TypeConstraint::WasmInt),
+    ],
+    attrs: &[MEM, OFFSET, WIDTH],
+    traits: ATOMIC,
+    syntax: Syntax::Format(&[
+        Fmt::Attr("memory"),
+        Fmt::Lit(","),
+        Fmt::Operands("address"),
+        Fmt::Lit(","),
+        Fmt::Operands("value"),
+        Fmt::AttrDict,
+        Fmt::Lit(":"),
+        Fmt::Type("value"),
+    ]),
+    verify: Some(verify_access),
+    ..OpDef::EMPTY
+};
+
+const ATOMIC_RMW: OpDef = OpDef {
+    name: "memory.atomic_rmw",
+    summary: "Atomic read-modify-write",
+    description: "Atomically reads `width` bits at `address + offset`, combines them with the \
+value by `op` (`add`, `sub`, `and`, `or`, `xor` wrapping at `width` bits, or `xchg`, which \
+replaces them), writes the low `width` bits back and returns the old bits zero-extended. Traps \
+when out of bounds or misaligned. Wasm's `iN.atomic.rmw*`.",
+    example: "memory.memory @mem shared : i32 {max = 1 : u64, min = 1 : u64}\nfunc.func @f(%arg0: i32, %arg1: i32) -> (i32, i32) {\n  %0 = memory.atomic_rmw add @mem, %arg0, %arg1 : i32\n  %1 = memory.atomic_rmw xchg @mem, %arg0, %arg1 {width = 8 : u32} : i32\n  func.return %0, %1 : i32, i32\n}",
+    operands: &[
+        ValueSpec::one("address", TypeConstraint::WasmInt),
+        ValueSpec::one("value", TypeConstraint::WasmInt),
+    ],
+    results: &[ValueSpec::one("result", TypeConstraint::SameAs("value"))],
+    attrs: &[AttrSpec::required("op", AttrConstraint::Enum(RMW_OPS)), MEM, OFFSET, WIDTH],
+    traits: ATOMIC,
+    syntax: Syntax::Format(&[
+        Fmt::Attr("op"),
+        Fmt::Attr("memory"),
+        Fmt::Lit(","),
+        Fmt::Operands("address"),
+        Fmt::Lit(","),
+        Fmt::Operands("value"),
+        Fmt::AttrDict,
+        Fmt::Lit(":"),
+        Fmt::Type("value"),
+    ]),
+    verify: Some(verify_access),
+    ..OpDef::EMPTY
+};
+
+const ATOMIC_CMPXCHG: OpDef = OpDef {
+    name: "memory.atomic_cmpxchg",
+    summary: "Atomic compare and exchange",
+    description: "Atomically reads `width` bits at `address + offset`; when they equal the low \
+`width` bits of `expected`, writes the low `width` bits of `replacement`. Returns the old bits \
+zero-extended. Traps when out of bounds or misaligned. Wasm's `iN.atomic.rmw*.cmpxchg`.",
+    example: "memory.memory @mem shared : i32 {max = 1 : u64, min = 1 : u64}\nfunc.func @f(%arg0: i32, %arg1: i64, %arg2: i64) -> i64 {\n  %0 = memory.atomic_cmpxchg @mem, %arg0, %arg1, %arg2 {width = 32 : u32} : i64\n  func.return %0 : i64\n}",
+    operands: &[
+        ValueSpec::one("address", TypeConstraint::WasmInt),
+        ValueSpec::one("expected", TypeConstraint::WasmInt),
+        ValueSpec::one("replacement", TypeConstraint::SameAs("expected")),
+    ],
+    results: &[ValueSpec::one("result", TypeConstraint::SameAs("expected"))],
+    attrs: &[MEM, OFFSET, WIDTH],
+    traits: ATOMIC,
+    syntax: Syntax::Format(&[
+        Fmt::Attr("memory"),
+        Fmt::Lit(","),
+        Fmt::Operands("address"),
+        Fmt::Lit(","),
+        Fmt::Operands("expected"),
+        Fmt::Lit(","),
+        Fmt::Operands("replacement"),
+        Fmt::AttrDict,
+        Fmt::Lit(":"),
+        Fmt::Type("expected"),
+    ]),
+    verify: Some(verify_access),
+    ..OpDef::EMPTY
+};
+
+const ATOMIC_WAIT: OpDef = OpDef {
+    name: "memory.atomic_wait",
+    summary: "Waits for a notification",
+    description: "When the value at `address + offset` (of `expected`'s type) equals `expected`, \
+suspends the thread until notified or until `timeout` nanoseconds pass (negative: forever). \
+Returns 0 (woken), 1 (the value differed) or 2 (timed out). Traps when out of bounds, \
+misaligned, or when the memory is not shared. Wasm's `memory.atomic.wait32/64`.",
+    example: "memory.memory @mem shared : i32 {max = 1 : u64, min = 1 : u64}\nfunc.func @f(%arg0: i32, %arg1: i32, %arg2: i64) -> i32 {\n  %0 = memory.atomic_wait @mem, %arg0, %arg1, %arg2 : i32\n  func.return %0 : i32\n}",
+    operands: &[
+        ValueSpec::one("address", TypeConstraint::WasmInt),
+        ValueSpec::one("expected", TypeConstraint::WasmInt),
+        ValueSpec::one("timeout", TypeConstraint::Exactly(Type::I64)),
+    ],
+    results: &[ValueSpec::one("result", TypeConstraint::Exactly(Type::I32))],
+    attrs: &[MEM, OFFSET],
+    traits: ATOMIC,
+    syntax: Syntax::Format(&[
+        Fmt::Attr("memory"),
+        Fmt::Lit(","),
+        Fmt::Operands("address"),
+        Fmt::Lit(","),
+        Fmt::Operands("expected"),
+        Fmt::Lit(","),
+        Fmt::Operands("timeout"),
+        Fmt::AttrDict,
+        Fmt::Lit(":"),
+        Fmt::Type("expected"),
+    ]),
+    verify: Some(verify_access),
+    ..OpDef::EMPTY
+};
+
+const ATOMIC_NOTIFY: OpDef = OpDef {
+    name: "memory.atomic_notify",
+    summary: "Wakes waiting threads",
+    description: "Wakes at most `count` threads waiting at `address + offset` and returns how \
+many it woke (0 for a memory that is not shared). Traps when out of bounds or not 4-aligned. \
+Wasm's `memory.atomic.notify`.",
+    example: "memory.memory @mem shared : i32 {max = 1 : u64, min = 1 : u64}\nfunc.func @f(%arg0: i32, %arg1: i32) -> i32 {\n  %0 = memory.atomic_notify @mem, %arg0, %arg1 : i32\n  func.return %0 : i32\n}",
+    operands: &[
+        ValueSpec::one("address", TypeConstraint::WasmInt),
+        ValueSpec::one("count", TypeConstraint::Exactly(Type::I32)),
+    ],
+    results: &[ValueSpec::one("result", TypeConstraint::Exactly(Type::I32))],
+    attrs: &[MEM, OFFSET],
+    traits: ATOMIC,
+    syntax: Syntax::Format(&[
+        Fmt::Attr("memory"),
+        Fmt::Lit(","),
+        Fmt::Operands("address"),
+        Fmt::Lit(","),
+        Fmt::Operands("count"),
+        Fmt::AttrDict,
+        Fmt::Lit(":"),
+        Fmt::Type("address"),
+    ]),
+    verify: Some(verify_access),
+    ..OpDef::EMPTY
+};
+
+const ATOMIC_FENCE: OpDef = OpDef {
+    name: "memory.atomic_fence",
+    summary: "A sequentially consistent fence",
+    description: "Orders every memory access before it against every access after it, for all \
+threads. Wasm's `atomic.fence`.",
+    example: "func.func @f() {\n  memory.atomic_fence\n  func.return\n}",
+    traits: Traits::MEM_READ.union(Traits::MEM_WRITE),
+    syntax: Syntax::Format(&[Fmt::AttrDict]),
+    ..OpDef::EMPTY
+};
+
 fn parse_memory(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<()> {
     let ctx = p.ctx();
     parse_visibility_and_name(p, state)?;
-    if p.eat_keyword("shared") {
-        state.add_attr(ctx, "shared", Attr::UNIT);
+    for kind in ["shared", "managed"] {
+        if p.eat_keyword(kind) {
+            state.add_attr(ctx, "kind", ctx.string_attr(kind));
+        }
     }
     p.expect(TokKind::Colon, "`:` and the address type")?;
     let ty = p.parse_type()?;
@@ -268,14 +501,15 @@ fn parse_memory(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult
 
 fn print_memory(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
     print_visibility_and_name(p, op);
-    if op.attr("shared").is_some() {
-        p.write(" shared");
+    match op.attr_str("kind") {
+        Some(kind @ ("shared" | "managed")) => p.write(&format!(" {kind}")),
+        _ => {}
     }
     p.write(" : ");
     if let Some(t) = op.attr("address_type").and_then(|a| op.ctx.attr_as_type(a)) {
         p.print_type(t);
     }
-    p.print_attr_dict(op.attrs(), &["sym_name", "sym_visibility", "shared", "address_type"]);
+    p.print_attr_dict(op.attrs(), &["sym_name", "sym_visibility", "kind", "address_type"]);
 }
 
 fn parse_data(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult<()> {
@@ -304,12 +538,52 @@ fn print_data(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
     }
 }
 
-fn verify_memory(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnostic>) {
+fn verify_memory(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<Diagnostic>) {
     let ctx = op.ctx;
     verify_import(op, errors);
+    let resolve = |attr: &str| {
+        let name = op.attr(attr).and_then(|a| ctx.attr_as_symbol(a))?;
+        Some((name, symbols.resolve(name).map(|info| (ctx.op_def(info.kind).name, info.attrs))))
+    };
+    if let Some((name, target)) = resolve("panic_handler") {
+        let fty = ctx.function_type(&[], &[]);
+        let is_handler = target.is_some_and(|(kind, attrs)| {
+            kind == "func.func"
+                && ctx.dict_get(attrs, "function_type").and_then(|a| ctx.attr_as_type(a)) == Some(fty)
+        });
+        if !is_handler {
+            errors.push(Diagnostic::error(
+                op.loc(),
+                format!("'memory.memory' op panic handler `@{name}` must be a function of type `() -> ()`"),
+            ));
+        }
+    }
+    if let Some((name, target)) = resolve("stack_pointer") {
+        let address = op.attr("address_type").and_then(|a| ctx.attr_as_type(a));
+        let is_stack_pointer = target.is_some_and(|(kind, attrs)| {
+            kind == "global.global"
+                && ctx.dict_get(attrs, "mutable").is_some()
+                && ctx.dict_get(attrs, "type").and_then(|a| ctx.attr_as_type(a)) == address
+        });
+        if !is_stack_pointer {
+            errors.push(Diagnostic::error(
+                op.loc(),
+                format!("'memory.memory' op stack pointer `@{name}` must be a mutable global of the address type"),
+            ));
+        }
+    }
     let ty = op.attr("address_type").and_then(|a| ctx.attr_as_type(a));
     if !matches!(ty, Some(Type::I32 | Type::I64)) {
         errors.push(Diagnostic::error(op.loc(), "'memory.memory' op address type must be i32 or i64"));
+    }
+    if op.attr_str("kind") == Some("managed") && op.attr("import").is_none() {
+        errors.push(Diagnostic::error(
+            op.loc(),
+            "'memory.memory' op a `managed` memory belongs to the host, so it must be imported",
+        ));
+    }
+    if op.attr_str("kind") == Some("shared") && op.attr_int("max").is_none() {
+        errors.push(Diagnostic::error(op.loc(), "'memory.memory' op a `shared` memory needs a `max`"));
     }
     let (min, max) = (op.attr_int("min").map(|v| v as u64), op.attr_int("max").map(|v| v as u64));
     if let (Some(min), Some(max)) = (min, max)
@@ -385,6 +659,27 @@ fn verify_access(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<D
                     "alignment {align} must be a power of two no larger than the access ({} bytes)",
                     width / 8
                 ));
+            }
+        }
+        "memory.atomic_load" | "memory.atomic_store" | "memory.atomic_rmw" | "memory.atomic_cmpxchg"
+        | "memory.atomic_wait" | "memory.atomic_notify" => {
+            check(
+                op.operand_group("address").first().map(|&v| op.value_type(v)),
+                addr_ty,
+                "the address",
+                &mut err,
+            );
+            let value_ty = match name {
+                "memory.atomic_load" => op.results().first(),
+                "memory.atomic_store" | "memory.atomic_rmw" => op.operand_group("value").first(),
+                "memory.atomic_notify" => None,
+                _ => op.operand_group("expected").first(),
+            };
+            let Some(value_ty) = value_ty.map(|&v| op.value_type(v)) else { return };
+            let full = if value_ty == Type::I64 { 64 } else { 32 };
+            let width = op.attr_int("width").unwrap_or(full);
+            if !matches!(width, 8 | 16 | 32 | 64) || width > full {
+                err(format!("cannot access {width} bits of a `{}`", t(value_ty)));
             }
         }
         "memory.size" | "memory.grow" | "memory.fill" | "memory.init" => {

@@ -911,6 +911,21 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 };
                 insn.ok_or_else(|| self.err(loc, format!("no Wasm access of {width} bits for this type")))?
             }
+            "memory.atomic_fence" => I::AtomicFence,
+            _ if name.starts_with("memory.atomic_") => {
+                let ty = match name {
+                    "memory.atomic_store" | "memory.atomic_rmw" => body.value_type(body.operands(op)[1]),
+                    "memory.atomic_load" => result_types[0],
+                    "memory.atomic_notify" => Type::I32,
+                    _ => body.value_type(body.operands(op)[1]),
+                };
+                let full = if ty == Type::I64 { 64 } else { 32 };
+                let width = self.attr_int(op, "width").unwrap_or(full) as u32;
+                let m = self.memarg(op, u64::from(width / 8))?;
+                let rmw = ctx.dict_get(body.op_attrs(op), "op").and_then(|a| ctx.attr_as_str(a));
+                insn::atomic(&name["memory.".len()..], rmw, ty, width, m)
+                    .ok_or_else(|| self.err(loc, format!("no Wasm atomic access of {width} bits for this type")))?
+            }
             "memory.size" => I::MemorySize(self.index_of(op, "memory", &self.env.memories)?),
             "memory.grow" => I::MemoryGrow(self.index_of(op, "memory", &self.env.memories)?),
             "memory.fill" => I::MemoryFill(self.index_of(op, "memory", &self.env.memories)?),

@@ -1,6 +1,6 @@
 //! Instruction selection for `arith`: each op and type to its Wasm instruction.
 
-use wasm_encoder::Instruction as I;
+use wasm_encoder::{Instruction as I, MemArg};
 use wasmir_ir::Type;
 
 /// The Wasm instruction of an `arith` op, from its short name, the type of its first operand
@@ -225,6 +225,81 @@ pub(crate) fn store(ty: Type, width: u32, m: wasm_encoder::MemArg) -> Option<I<'
         (T::I64, 8) => I::I64Store8(m),
         (T::I64, 16) => I::I64Store16(m),
         (T::I64, 32) => I::I64Store32(m),
+        _ => return None,
+    })
+}
+
+/// The Wasm instruction of an atomic access: the op's short name, the operation of a
+/// read-modify-write, the value type and the width in bits.
+pub(crate) fn atomic(short: &str, rmw: Option<&str>, ty: Type, width: u32, m: MemArg) -> Option<I<'static>> {
+    use Type as T;
+    Some(match (short, rmw, ty, width) {
+        ("atomic_load", None, T::I32, 32) => I::I32AtomicLoad(m),
+        ("atomic_load", None, T::I64, 64) => I::I64AtomicLoad(m),
+        ("atomic_load", None, T::I32, 8) => I::I32AtomicLoad8U(m),
+        ("atomic_load", None, T::I32, 16) => I::I32AtomicLoad16U(m),
+        ("atomic_load", None, T::I64, 8) => I::I64AtomicLoad8U(m),
+        ("atomic_load", None, T::I64, 16) => I::I64AtomicLoad16U(m),
+        ("atomic_load", None, T::I64, 32) => I::I64AtomicLoad32U(m),
+        ("atomic_store", None, T::I32, 32) => I::I32AtomicStore(m),
+        ("atomic_store", None, T::I64, 64) => I::I64AtomicStore(m),
+        ("atomic_store", None, T::I32, 8) => I::I32AtomicStore8(m),
+        ("atomic_store", None, T::I32, 16) => I::I32AtomicStore16(m),
+        ("atomic_store", None, T::I64, 8) => I::I64AtomicStore8(m),
+        ("atomic_store", None, T::I64, 16) => I::I64AtomicStore16(m),
+        ("atomic_store", None, T::I64, 32) => I::I64AtomicStore32(m),
+        ("atomic_rmw", Some("add"), T::I32, 32) => I::I32AtomicRmwAdd(m),
+        ("atomic_rmw", Some("add"), T::I64, 64) => I::I64AtomicRmwAdd(m),
+        ("atomic_rmw", Some("add"), T::I32, 8) => I::I32AtomicRmw8AddU(m),
+        ("atomic_rmw", Some("add"), T::I32, 16) => I::I32AtomicRmw16AddU(m),
+        ("atomic_rmw", Some("add"), T::I64, 8) => I::I64AtomicRmw8AddU(m),
+        ("atomic_rmw", Some("add"), T::I64, 16) => I::I64AtomicRmw16AddU(m),
+        ("atomic_rmw", Some("add"), T::I64, 32) => I::I64AtomicRmw32AddU(m),
+        ("atomic_rmw", Some("sub"), T::I32, 32) => I::I32AtomicRmwSub(m),
+        ("atomic_rmw", Some("sub"), T::I64, 64) => I::I64AtomicRmwSub(m),
+        ("atomic_rmw", Some("sub"), T::I32, 8) => I::I32AtomicRmw8SubU(m),
+        ("atomic_rmw", Some("sub"), T::I32, 16) => I::I32AtomicRmw16SubU(m),
+        ("atomic_rmw", Some("sub"), T::I64, 8) => I::I64AtomicRmw8SubU(m),
+        ("atomic_rmw", Some("sub"), T::I64, 16) => I::I64AtomicRmw16SubU(m),
+        ("atomic_rmw", Some("sub"), T::I64, 32) => I::I64AtomicRmw32SubU(m),
+        ("atomic_rmw", Some("and"), T::I32, 32) => I::I32AtomicRmwAnd(m),
+        ("atomic_rmw", Some("and"), T::I64, 64) => I::I64AtomicRmwAnd(m),
+        ("atomic_rmw", Some("and"), T::I32, 8) => I::I32AtomicRmw8AndU(m),
+        ("atomic_rmw", Some("and"), T::I32, 16) => I::I32AtomicRmw16AndU(m),
+        ("atomic_rmw", Some("and"), T::I64, 8) => I::I64AtomicRmw8AndU(m),
+        ("atomic_rmw", Some("and"), T::I64, 16) => I::I64AtomicRmw16AndU(m),
+        ("atomic_rmw", Some("and"), T::I64, 32) => I::I64AtomicRmw32AndU(m),
+        ("atomic_rmw", Some("or"), T::I32, 32) => I::I32AtomicRmwOr(m),
+        ("atomic_rmw", Some("or"), T::I64, 64) => I::I64AtomicRmwOr(m),
+        ("atomic_rmw", Some("or"), T::I32, 8) => I::I32AtomicRmw8OrU(m),
+        ("atomic_rmw", Some("or"), T::I32, 16) => I::I32AtomicRmw16OrU(m),
+        ("atomic_rmw", Some("or"), T::I64, 8) => I::I64AtomicRmw8OrU(m),
+        ("atomic_rmw", Some("or"), T::I64, 16) => I::I64AtomicRmw16OrU(m),
+        ("atomic_rmw", Some("or"), T::I64, 32) => I::I64AtomicRmw32OrU(m),
+        ("atomic_rmw", Some("xor"), T::I32, 32) => I::I32AtomicRmwXor(m),
+        ("atomic_rmw", Some("xor"), T::I64, 64) => I::I64AtomicRmwXor(m),
+        ("atomic_rmw", Some("xor"), T::I32, 8) => I::I32AtomicRmw8XorU(m),
+        ("atomic_rmw", Some("xor"), T::I32, 16) => I::I32AtomicRmw16XorU(m),
+        ("atomic_rmw", Some("xor"), T::I64, 8) => I::I64AtomicRmw8XorU(m),
+        ("atomic_rmw", Some("xor"), T::I64, 16) => I::I64AtomicRmw16XorU(m),
+        ("atomic_rmw", Some("xor"), T::I64, 32) => I::I64AtomicRmw32XorU(m),
+        ("atomic_rmw", Some("xchg"), T::I32, 32) => I::I32AtomicRmwXchg(m),
+        ("atomic_rmw", Some("xchg"), T::I64, 64) => I::I64AtomicRmwXchg(m),
+        ("atomic_rmw", Some("xchg"), T::I32, 8) => I::I32AtomicRmw8XchgU(m),
+        ("atomic_rmw", Some("xchg"), T::I32, 16) => I::I32AtomicRmw16XchgU(m),
+        ("atomic_rmw", Some("xchg"), T::I64, 8) => I::I64AtomicRmw8XchgU(m),
+        ("atomic_rmw", Some("xchg"), T::I64, 16) => I::I64AtomicRmw16XchgU(m),
+        ("atomic_rmw", Some("xchg"), T::I64, 32) => I::I64AtomicRmw32XchgU(m),
+        ("atomic_cmpxchg", None, T::I32, 32) => I::I32AtomicRmwCmpxchg(m),
+        ("atomic_cmpxchg", None, T::I64, 64) => I::I64AtomicRmwCmpxchg(m),
+        ("atomic_cmpxchg", None, T::I32, 8) => I::I32AtomicRmw8CmpxchgU(m),
+        ("atomic_cmpxchg", None, T::I32, 16) => I::I32AtomicRmw16CmpxchgU(m),
+        ("atomic_cmpxchg", None, T::I64, 8) => I::I64AtomicRmw8CmpxchgU(m),
+        ("atomic_cmpxchg", None, T::I64, 16) => I::I64AtomicRmw16CmpxchgU(m),
+        ("atomic_cmpxchg", None, T::I64, 32) => I::I64AtomicRmw32CmpxchgU(m),
+        ("atomic_wait", None, T::I32, 32) => I::MemoryAtomicWait32(m),
+        ("atomic_wait", None, T::I64, 64) => I::MemoryAtomicWait64(m),
+        ("atomic_notify", None, T::I32, 32) => I::MemoryAtomicNotify(m),
         _ => return None,
     })
 }
