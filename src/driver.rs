@@ -104,6 +104,11 @@ pub struct Options {
     /// Print the Markdown reference of a dialect's ops (generated from their declarations).
     #[arg(long, value_name = "DIALECT")]
     pub print_op_docs: Option<String>,
+    /// Host profile and capability overrides, e.g. `browser`, `wasmtime,-simd,+threads`
+    /// (profiles: browser, node, wasmtime, embedded). Legalizes the IR for it after the
+    /// pipeline; `--emit=wasm|wat` legalizes for `wasmtime` when no target is given.
+    #[arg(long)]
+    pub target: Option<String>,
     /// Deepest nesting of regions, attributes and types accepted.
     #[arg(long, default_value_t = DRIVER_MAX_NESTING)]
     pub max_nesting: u32,
@@ -344,6 +349,33 @@ fn process_chunk(
                 outcome.dumps = report.dumps;
                 timings.extend(report.timings);
                 outcome.diagnostics = errors;
+                return outcome;
+            }
+        }
+    }
+    if opts.target.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat) {
+        let start = Instant::now();
+        let target = match wasmir_lowering::Target::parse(opts.target.as_deref().unwrap_or("wasmtime")) {
+            Ok(t) => t,
+            Err(e) => {
+                outcome.diagnostics.push(Diagnostic::error(Location::Unknown, format!("--target: {e}")));
+                return outcome;
+            }
+        };
+        let legalized = wasmir_lowering::legalize(ctx, &mut module, &target);
+        timings.push(("legalize".into(), start.elapsed()));
+        if let Err(errors) = legalized {
+            outcome.diagnostics = errors;
+            return outcome;
+        }
+        if !opts.no_verify {
+            let errors = wasmir_verifier::verify_module(ctx, &module);
+            if !errors.is_empty() {
+                outcome.diagnostics = errors;
+                outcome.diagnostics.insert(
+                    0,
+                    Diagnostic::error(Location::Unknown, "internal error: legalization produced invalid IR"),
+                );
                 return outcome;
             }
         }

@@ -62,6 +62,7 @@ pub fn context() -> Context {
 pub fn pass_registry() -> PassRegistry {
     let mut registry = PassRegistry::new();
     wasmir_rewrites::register_passes(&mut registry);
+    wasmir_lowering::legalize::register_passes(&mut registry);
     registry
 }
 
@@ -79,6 +80,19 @@ pub fn verify(ctx: &Context, module: &Module) -> Result<(), Vec<Diagnostic>> {
 /// Prints a module in the custom form.
 pub fn print(ctx: &Context, module: &Module) -> String {
     print_module(ctx, module, PrintOptions::default())
+}
+
+/// Legalizes a copy of `module` for `target` (regions, checks, atomics, ExternRef) and emits
+/// a validated `.wasm` binary. `module` itself is left as it is.
+pub fn compile_to_wasm(
+    ctx: &Context,
+    module: &Module,
+    target: &wasmir_lowering::Target,
+) -> Result<Vec<u8>, Vec<Diagnostic>> {
+    let mut lowered = module.clone();
+    wasmir_lowering::legalize(ctx, &mut lowered, target)?;
+    verify(ctx, &lowered)?;
+    wasmir_lowering::emit_wasm(ctx, &lowered).map_err(|d| vec![d])
 }
 
 /// Runs a textual pipeline (`"canonicalize,cse"`) with verification after each pass.

@@ -10,7 +10,7 @@ use wasmir_ir::printer::{OpPrinter, type_to_string};
 use wasmir_ir::registry::{
     AttrConstraint, AttrSpec, DialectDef, Fmt, RegionSpec, SymbolResolver, Syntax, TypeConstraint, ValueSpec,
 };
-use wasmir_ir::{Body, Context, Diagnostic, Op, OpDef, OpRef, Traits, Type};
+use wasmir_ir::{Body, Builder, Context, Diagnostic, NewOp, Op, OpDef, OpRef, SmallVec, Traits, Type, Value};
 
 /// The `control` dialect.
 pub static DIALECT: DialectDef = DialectDef {
@@ -647,4 +647,89 @@ fn verify_return_call(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut 
             format!("'control.return_call' op operands do not match `@{callee}`"),
         ));
     }
+}
+
+// ----- typed builder API -----
+
+/// Builds an op of `name` with one region per entry of `fill`: one block with arguments of
+/// `arg_types` filled by the builder, or an empty region for `None`; returns the op's results.
+fn build_with_regions(
+    b: &mut Builder<'_>,
+    name: &str,
+    operands: &[Value],
+    results: &[Type],
+    arg_types: &[Type],
+    fill: &mut [Option<&mut dyn FnMut(&mut Builder<'_>, &[Value])>],
+) -> Vec<Value> {
+    let mut regions = SmallVec::<[wasmir_ir::Region; 1]>::new();
+    for f in fill.iter_mut() {
+        let Some(f) = f else {
+            regions.push(b.body.create_region());
+            continue;
+        };
+        let (region, block) = b.region_with_block(arg_types);
+        let args = b.body.block_args(block).to_vec();
+        b.with_block(block, |inner| f(inner, &args));
+        regions.push(region);
+    }
+    let mut new = NewOp::new(b.kind(name), b.loc);
+    new.operands = operands.into();
+    new.result_types = results.into();
+    new.regions = regions;
+    let op = b.create(new);
+    b.body.results(op).to_vec()
+}
+
+/// `control.if condition { then } [else { otherwise }]` with `results`; each region must end
+/// with a terminator (`yield_`, a branch or `unreachable`).
+pub fn build_if(
+    b: &mut Builder<'_>,
+    condition: Value,
+    results: &[Type],
+    mut then: impl FnMut(&mut Builder<'_>),
+    otherwise: Option<&mut dyn FnMut(&mut Builder<'_>)>,
+) -> Vec<Value> {
+    let mut then = |b: &mut Builder<'_>, _: &[Value]| then(b);
+    match otherwise {
+        Some(otherwise) => {
+            let mut otherwise = |b: &mut Builder<'_>, _: &[Value]| otherwise(b);
+            build_with_regions(b, "control.if", &[condition], results, &[], &mut [Some(&mut then), Some(&mut otherwise)])
+        }
+        None => build_with_regions(b, "control.if", &[condition], results, &[], &mut [Some(&mut then), None]),
+    }
+}
+
+/// `control.block -> results { body }`.
+pub fn build_block(b: &mut Builder<'_>, results: &[Type], mut body: impl FnMut(&mut Builder<'_>)) -> Vec<Value> {
+    let mut body = |b: &mut Builder<'_>, _: &[Value]| body(b);
+    build_with_regions(b, "control.block", &[], results, &[], &mut [Some(&mut body)])
+}
+
+/// `control.loop (args = inits) -> results { body(args) }`.
+pub fn build_loop(
+    b: &mut Builder<'_>,
+    inits: &[Value],
+    results: &[Type],
+    mut body: impl FnMut(&mut Builder<'_>, &[Value]),
+) -> Vec<Value> {
+    let arg_types: Vec<Type> = inits.iter().map(|&v| b.body.value_type(v)).collect();
+    build_with_regions(b, "control.loop", inits, results, &arg_types, &mut [Some(&mut body)])
+}
+
+/// `control.yield values`.
+pub fn yield_(b: &mut Builder<'_>, values: &[Value]) -> Op {
+    b.op("control.yield", values, &[], &[])
+}
+
+/// `control.br_if condition, depth (values)`.
+pub fn br_if(b: &mut Builder<'_>, condition: Value, depth: u32, values: &[Value]) -> Op {
+    let mut operands = vec![condition];
+    operands.extend_from_slice(values);
+    let depth = b.ctx.int_attr(i64::from(depth), Type::U32);
+    b.op("control.br_if", &operands, &[], &[("depth", depth)])
+}
+
+/// `control.unreachable`.
+pub fn unreachable(b: &mut Builder<'_>) -> Op {
+    b.op("control.unreachable", &[], &[], &[])
 }

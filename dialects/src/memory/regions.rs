@@ -279,12 +279,14 @@ managed memory).",
 pub(crate) const LOCAL_ALLOC: OpDef = OpDef {
     name: "memory.local_alloc",
     summary: "Allocates a frame-local region",
-    description: "A `Local<T>`: room for one `T` (a `!memory.array<E, N>` gives a region of N \
-elements E; any other T, a region of one element T) in the current call's frame on the \
-memory's shadow stack, whose top is the global the memory names as `stack_pointer` (the \
-stack grows down). Its bytes start as zero; the frame is released when the function returns. Only in a function's entry block, so every frame has a fixed size. Fails as a \
-`memory.check` does when the stack has no room.",
-    example: "global.global @sp mutable : i32 {\n  %0 = arith.constant 65536 : i32\n  control.yield %0 : i32\n}\nmemory.memory @mem : i32 {min = 1 : u64, stack_pointer = @sp}\nfunc.func @f(%arg0: i32) -> i32 {\n  %0 = memory.local_alloc : !memory.local<!memory.array<i32, 4>, @mem>\n  %1 = arith.constant 0 : i32\n  memory.elem_store %0[%1], %arg0 : !memory.local<!memory.array<i32, 4>, @mem>, i32\n  %2 = memory.elem_load %0[%1] : !memory.local<!memory.array<i32, 4>, @mem> -> i32\n  func.return %2 : i32\n}",
+    description: "A `Local<T>`: a region of `count` (default 1) elements `T` in the current \
+call's frame on the memory's shadow stack, whose top is the global the memory names as \
+`stack_pointer` (the stack grows down). Its bytes start as zero; the frame is released when \
+the function returns (not when it traps, as in C). Only in a function's entry block, so every \
+frame has a fixed size. Fails as a `memory.check` does when the stack pointer is below the \
+frame's size.",
+    example: "global.global @sp mutable : i32 {\n  %0 = arith.constant 65536 : i32\n  control.yield %0 : i32\n}\nmemory.memory @mem : i32 {min = 1 : u64, stack_pointer = @sp}\nfunc.func @f(%arg0: i32) -> i32 {\n  %0 = memory.local_alloc {count = 4 : u32} : !memory.local<i32, @mem>\n  %1 = arith.constant 3 : i32\n  memory.elem_store %0[%1], %arg0 : !memory.local<i32, @mem>, i32\n  %2 = memory.elem_load %0[%1] : !memory.local<i32, @mem> -> i32\n  func.return %2 : i32\n}",
+    attrs: &[AttrSpec::optional("count", AttrConstraint::IntOf(Type::U32))],
     results: &[ValueSpec::one("result", REGION)],
     traits: Traits::MEM_WRITE.union(Traits::MAY_TRAP),
     syntax: Syntax::Format(&[Fmt::AttrDict, Fmt::Lit(":"), Fmt::Type("result")]),

@@ -1,0 +1,302 @@
+//! Legalization: rewrites the Wasm-native abstractions into core Wasm ops for a target, and
+//! stops with a located error naming the op, the capability and the profile when an op needs
+//! a capability the target lacks and has no fallback.
+//!
+//! Order: `lower-memory` (regions and checks to address arithmetic, compare-and-branch and
+//! plain accesses), `lower-atomics` (atomics to plain accesses without `threads`), `lower-refs`
+//! (ExternRef to `externref` or host-table handles, the managed reference table), then
+//! `check-capabilities`. `legalize` runs all four; the emitter runs it before writing Wasm.
+
+mod atomics;
+mod capabilities;
+mod refs;
+mod regions;
+pub mod target;
+
+pub use capabilities::check_capabilities;
+pub use target::{Capabilities, Target};
+
+use wasmir_dialects::control;
+use wasmir_ir::pass::{ModulePass, PassImpl, PassInfo, PassOptionSpec, PassOptions, PassRegistry};
+use wasmir_ir::{
+    Attr, AttrData, Body, Builder, Context, Diagnostic, FxHashMap, Module, Op, Param, Type, TypeData, Value,
+};
+
+/// Runs every legalization for `target`: afterwards the module holds only ops with a Wasm
+/// instruction that the target runs.
+pub fn legalize(ctx: &Context, module: &mut Module, target: &Target) -> Result<(), Vec<Diagnostic>> {
+    for step in [regions::lower_memory, atomics::lower_atomics, refs::lower_refs, check_capabilities] {
+        let errors = step(ctx, module, target);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
+    Ok(())
+}
+
+/// A module pass running a legalization step for the target its options name.
+struct StepPass {
+    step: Step,
+    target: Target,
+}
+
+type Step = fn(&Context, &mut Module, &Target) -> Vec<Diagnostic>;
+
+impl ModulePass for StepPass {
+    fn run(&self, ctx: &Context, module: &mut Module) -> Vec<Diagnostic> {
+        (self.step)(ctx, module, &self.target)
+    }
+}
+
+const TARGET_OPTION: &[PassOptionSpec] = &[PassOptionSpec {
+    name: "target",
+    doc: "host profile and overrides, as in --target (for example `browser,+threads`)",
+    default: "wasmtime",
+}];
+
+macro_rules! step_pass {
+    ($name:literal, $summary:literal, $step:expr) => {
+        PassInfo {
+            name: $name,
+            summary: $summary,
+            options: TARGET_OPTION,
+            create: |options: &PassOptions| {
+                let target = Target::parse(options.get("target"))?;
+                Ok(PassImpl::Module(Box::new(StepPass { step: $step, target })))
+            },
+        }
+    };
+}
+
+/// Registers `legalize`, `lower-memory`, `lower-atomics`, `lower-refs` and
+/// `check-capabilities`, each with a `target` option.
+pub fn register_passes(registry: &mut PassRegistry) {
+    registry
+        .register(step_pass!("legalize", "Every legalization below, in order, for the target", |c, m, t| {
+            legalize(c, m, t).err().unwrap_or_default()
+        }))
+        .register(step_pass!(
+            "lower-memory",
+            "Regions, memory.check and Local frames to address arithmetic, branches to a trap and plain accesses",
+            regions::lower_memory
+        ))
+        .register(step_pass!(
+            "lower-atomics",
+            "Atomics to plain accesses when the target lacks threads (memories that are not shared only)",
+            atomics::lower_atomics
+        ))
+        .register(step_pass!(
+            "lower-refs",
+            "ExternRef to externref (host-table handles without reference types); the managed reference table",
+            refs::lower_refs
+        ))
+        .register(step_pass!(
+            "check-capabilities",
+            "An error for every op that needs a capability the target lacks",
+            check_capabilities
+        ));
+}
+
+// ----- shared machinery -----
+
+/// What legalization needs to know about a memory.
+#[derive(Clone, Debug)]
+pub(crate) struct MemoryFacts {
+    pub address_type: Type,
+    pub kind: String,
+    pub panic_handler: Option<String>,
+    pub stack_pointer: Option<String>,
+}
+
+/// The memories of a module by name.
+pub(crate) fn memory_facts(ctx: &Context, module: &Module) -> FxHashMap<String, MemoryFacts> {
+    let body = module.body();
+    let mut out = FxHashMap::default();
+    for op in body.block_ops(module.block()) {
+        if ctx.op_def(body.op_kind(op)).name != "memory.memory" {
+            continue;
+        }
+        let attrs = body.op_attrs(op);
+        let get = |name: &str| ctx.dict_get(attrs, name);
+        let Some(name) = get("sym_name").and_then(|a| ctx.attr_as_str(a)) else { continue };
+        out.insert(
+            name.to_string(),
+            MemoryFacts {
+                address_type: get("address_type").and_then(|a| ctx.attr_as_type(a)).unwrap_or(Type::I32),
+                kind: get("kind").and_then(|a| ctx.attr_as_str(a)).unwrap_or("linear").to_string(),
+                panic_handler: get("panic_handler").and_then(|a| ctx.attr_as_symbol(a)).map(str::to_string),
+                stack_pointer: get("stack_pointer").and_then(|a| ctx.attr_as_symbol(a)).map(str::to_string),
+            },
+        );
+    }
+    out
+}
+
+/// The function ops of a module (those with a body to lower).
+pub(crate) fn functions(ctx: &Context, module: &Module) -> Vec<Op> {
+    let body = module.body();
+    body.block_ops(module.block()).filter(|&op| body.child(op).is_some() && ctx.op_def(body.op_kind(op)).name == "func.func").collect()
+}
+
+/// Whether any op of the module (at any depth) satisfies `pred`.
+pub(crate) fn any_op(ctx: &Context, module: &Module, pred: &dyn Fn(&str) -> bool) -> bool {
+    let mut found = false;
+    module.body().for_each_body(&mut |b| {
+        found = found || b.preorder().into_iter().any(|op| pred(ctx.op_def(b.op_kind(op)).name));
+    });
+    found
+}
+
+/// Rewrites every type in the module that `convert` maps (value types, block arguments, and
+/// types inside attributes such as function signatures), recursively through function types
+/// and dialect type parameters.
+pub(crate) fn convert_types(ctx: &Context, module: &mut Module, convert: &dyn Fn(Type) -> Option<Type>) {
+    let mut cache: FxHashMap<Type, Type> = FxHashMap::default();
+    convert_body(ctx, module.body_mut(), convert, &mut cache);
+}
+
+fn convert_type(ctx: &Context, ty: Type, convert: &dyn Fn(Type) -> Option<Type>, cache: &mut FxHashMap<Type, Type>) -> Type {
+    if let Some(&t) = cache.get(&ty) {
+        return t;
+    }
+    let out = match convert(ty) {
+        Some(t) => t,
+        None => match ctx.type_data(ty).clone() {
+            TypeData::Function { inputs, results } => {
+                let inputs: Vec<Type> = inputs.iter().map(|&t| convert_type(ctx, t, convert, cache)).collect();
+                let results: Vec<Type> = results.iter().map(|&t| convert_type(ctx, t, convert, cache)).collect();
+                ctx.function_type(&inputs, &results)
+            }
+            TypeData::Dialect { name, params } => {
+                let params = params
+                    .iter()
+                    .map(|p| match p {
+                        Param::Type(t) => Param::Type(convert_type(ctx, *t, convert, cache)),
+                        other => other.clone(),
+                    })
+                    .collect();
+                ctx.dialect_type(ctx.ident_str(name), params)
+            }
+            _ => ty,
+        },
+    };
+    cache.insert(ty, out);
+    out
+}
+
+fn convert_attr(ctx: &Context, attr: Attr, convert: &dyn Fn(Type) -> Option<Type>, cache: &mut FxHashMap<Type, Type>) -> Attr {
+    match ctx.attr_data(attr).clone() {
+        AttrData::Type(t) => ctx.type_attr(convert_type(ctx, t, convert, cache)),
+        AttrData::Array(items) => {
+            ctx.array_attr(items.iter().map(|&a| convert_attr(ctx, a, convert, cache)).collect())
+        }
+        AttrData::Dict(entries) => {
+            ctx.dict_attr(entries.iter().map(|&(k, v)| (k, convert_attr(ctx, v, convert, cache))).collect())
+        }
+        _ => attr,
+    }
+}
+
+fn convert_body(ctx: &Context, body: &mut Body, convert: &dyn Fn(Type) -> Option<Type>, cache: &mut FxHashMap<Type, Type>) {
+    let ops = body.preorder();
+    let mut values: Vec<Value> = Vec::new();
+    for &op in &ops {
+        let attrs = body.op_attrs(op);
+        let converted = convert_attr(ctx, attrs, convert, cache);
+        if converted != attrs {
+            body.set_attrs(op, converted);
+        }
+        values.extend_from_slice(body.results(op));
+        for &r in body.op_regions(op) {
+            for &block in body.region_blocks(r) {
+                values.extend_from_slice(body.block_args(block));
+            }
+        }
+    }
+    for &r in body.roots() {
+        for &block in body.region_blocks(r) {
+            values.extend_from_slice(body.block_args(block));
+        }
+    }
+    for v in values {
+        let ty = body.value_type(v);
+        let new = convert_type(ctx, ty, convert, cache);
+        if new != ty {
+            body.set_value_type(v, new);
+        }
+    }
+    for (_, child) in body.isolated_children_mut() {
+        convert_body(ctx, child, convert, cache);
+    }
+}
+
+/// Builds IR for a lowering: constants, arithmetic and the failure path of a check.
+pub(crate) struct Emit<'a, 'b> {
+    pub b: Builder<'a>,
+    /// Called before trapping when a check fails (the memory's panic handler).
+    pub handler: Option<&'b str>,
+}
+
+impl Emit<'_, '_> {
+    pub fn i32(&mut self, v: i32) -> Value {
+        wasmir_dialects::arith::const_i32(&mut self.b, v)
+    }
+    pub fn i64(&mut self, v: i64) -> Value {
+        wasmir_dialects::arith::const_i64(&mut self.b, v)
+    }
+    /// `arith.OP lhs, rhs`.
+    pub fn bin(&mut self, op: &str, lhs: Value, rhs: Value) -> Value {
+        wasmir_dialects::arith::binary_op(&mut self.b, op, lhs, rhs)
+    }
+    pub fn cmp(&mut self, predicate: &str, lhs: Value, rhs: Value) -> Value {
+        wasmir_dialects::arith::cmpi(&mut self.b, predicate, lhs, rhs)
+    }
+    /// A conversion such as `arith.extend_u` or `arith.wrap`.
+    pub fn convert(&mut self, op: &str, value: Value, to: Type) -> Value {
+        self.b.op1(&format!("arith.{op}"), &[value], to, &[])
+    }
+    /// `i32 -> i64` zero extension.
+    pub fn zext(&mut self, v: Value) -> Value {
+        self.convert("extend_u", v, Type::I64)
+    }
+    /// `i64 -> i32`, keeping the low bits.
+    pub fn wrap(&mut self, v: Value) -> Value {
+        self.convert("wrap", v, Type::I32)
+    }
+    /// When `condition` is non-zero: call the panic handler, if any, then trap.
+    pub fn fail_if(&mut self, condition: Value) {
+        let handler = self.handler;
+        control::build_if(
+            &mut self.b,
+            condition,
+            &[],
+            |b| {
+                if let Some(h) = handler {
+                    wasmir_dialects::func::call(b, h, &[], &[]);
+                }
+                control::unreachable(b);
+            },
+            None,
+        );
+    }
+    /// Runs `body(i)` for `i` in `0..count` (an i32), in order.
+    pub fn counted_loop(&mut self, count: Value, mut body: impl FnMut(&mut Emit<'_, '_>, Value)) {
+        let handler = self.handler;
+        control::build_block(&mut self.b, &[], |b| {
+            let empty = b.op1("arith.eqz", &[count], Type::I32, &[]);
+            control::br_if(b, empty, 0, &[]);
+            let zero = wasmir_dialects::arith::const_i32(b, 0);
+            control::build_loop(b, &[zero], &[], |b, args| {
+                let i = args[0];
+                let mut inner = Emit { b: Builder { ctx: b.ctx, body: &mut *b.body, ip: b.ip, loc: b.loc }, handler };
+                body(&mut inner, i);
+                let one = inner.i32(1);
+                let next = inner.bin("addi", i, one);
+                let more = inner.cmp("ult", next, count);
+                control::br_if(&mut inner.b, more, 0, &[next]);
+                control::yield_(&mut inner.b, &[]);
+            });
+            control::yield_(b, &[]);
+        });
+    }
+}
