@@ -47,12 +47,14 @@ static TEST_DIALECT: DialectDef = DialectDef {
         summary: "A pair of values",
         verify: Some(verify_pair),
         subtype: None,
+        traits: None,
     }],
     attrs: &[ParamDef {
         name: "test.level",
         summary: "A level from 0 to 3",
         verify: Some(verify_level),
         subtype: None,
+        traits: None,
     }],
     materialize_constant: None,
 };

@@ -134,6 +134,21 @@ impl Context {
         }
     }
 
+    /// What the verifier enforces on values of `ty` (see [`TypeTraits`]).
+    ///
+    /// [`TypeTraits`]: crate::registry::TypeTraits
+    pub fn type_traits(&self, ty: Type) -> crate::registry::TypeTraits {
+        match self.type_data(ty) {
+            TypeData::Dialect { name, params } => self
+                .registry
+                .lookup_type(self.ident_str(*name))
+                .and_then(|def| def.traits)
+                .map(|f| f(self, params))
+                .unwrap_or_default(),
+            _ => crate::registry::TypeTraits::empty(),
+        }
+    }
+
     /// Element-wise [`Context::is_subtype`] of two type lists of equal length.
     pub fn are_subtypes(&self, subs: &[Type], sups: &[Type]) -> bool {
         subs.len() == sups.len() && subs.iter().zip(sups).all(|(&a, &b)| self.is_subtype(a, b))

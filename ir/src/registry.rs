@@ -338,7 +338,14 @@ pub struct OpDef {
     pub verify: Option<VerifyFn>,
     pub fold: Option<FoldFn>,
     pub patterns: &'static [Pattern],
+    /// For branches: the label depths the op may jump to (0 is the innermost enclosing
+    /// `LABEL` op; one more than the number of enclosing labels leaves the function). Lets
+    /// analyses follow structured control flow without knowing the ops.
+    pub branch_depths: Option<BranchDepthsFn>,
 }
+
+/// The label depths a branch may jump to.
+pub type BranchDepthsFn = fn(OpRef<'_>) -> Vec<u32>;
 
 impl OpDef {
     /// A definition with nothing declared, for struct-update syntax.
@@ -356,6 +363,7 @@ impl OpDef {
         verify: None,
         fold: None,
         patterns: &[],
+        branch_depths: None,
     };
 
     /// The dialect prefix of the name.
@@ -389,7 +397,25 @@ pub struct ParamDef {
     /// For types: whether a value of this type with parameters `sub` may flow where one with
     /// parameters `sup` is expected (Wasm's reference subtyping). `None`: only equal types.
     pub subtype: Option<SubtypeFn>,
+    /// For types: what the verifier enforces on their values (opaque, linear). `None`: none.
+    pub traits: Option<TypeTraitsFn>,
 }
+
+bitflags::bitflags! {
+    /// Properties of a type's values that the verifier enforces.
+    #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Default)]
+    pub struct TypeTraits: u32 {
+        /// Only calls, branches and returns (which pass it on) and ops of the type's own
+        /// dialect may use the value: no other op may look inside it.
+        const OPAQUE = 1 << 0;
+        /// Used exactly once on every path through structured control flow (a use-once
+        /// resource): a second use or a path that drops it is an error.
+        const LINEAR = 1 << 1;
+    }
+}
+
+/// The traits of a dialect type with these parameters.
+pub type TypeTraitsFn = fn(&Context, &[Param]) -> TypeTraits;
 
 /// Whether one parameter list of a dialect type is a subtype of another.
 pub type SubtypeFn = fn(&Context, &[Param], &[Param]) -> bool;

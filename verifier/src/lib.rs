@@ -24,8 +24,18 @@
 //!    need no defensive code (a function's return-type check is skipped while its body has
 //!    other errors).
 //!
+//! 9. Values of types with traits (`Context::type_traits`): an opaque value (ExternRef) is
+//!    only passed to calls, branches, returns and yields, forwarded by pure ops such as
+//!    `select`, or used by its own dialect's ops; a linear value (an `own` resource) is used
+//!    exactly once on every path through structured control flow: a second use, a path
+//!    that returns, yields or branches away without consuming it, or a consumption inside a
+//!    loop that continues is an error at that op (`values.rs`). Run per body once everything
+//!    above passed for it.
+//!
 //! Not checked yet: types of values yielded by structured control (arrives with the control
 //! dialect), and contract invariants of rewrites (the contract verifier, issue 5).
+
+mod values;
 
 use wasmir_ir::registry::{AttrConstraint, SymbolInfo, SymbolResolver, TypeConstraint, ValueSpec};
 use wasmir_ir::{
@@ -99,6 +109,7 @@ impl<'a> Verifier<'a> {
     }
 
     fn verify_body(&mut self, body: &'a Body, tables: &mut Vec<(&'a Body, SymbolTable)>) {
+        let before_body = self.errors.len();
         self.check_dominance_and_terminators(body);
         for op in body.preorder() {
             let before = self.errors.len();
@@ -133,6 +144,9 @@ impl<'a> Verifier<'a> {
                 let scopes = Scopes { tables };
                 hook(OpRef::new(ctx, body, op), &scopes, &mut self.errors);
             }
+        }
+        if self.errors.len() == before_body {
+            values::check_values(self.ctx, body, &mut self.errors);
         }
     }
 

@@ -102,6 +102,7 @@ the target's results (block, if) or its next region arguments (loop). Wasm's `br
     traits: Traits::TERMINATOR,
     syntax: Syntax::Custom { parse: parse_br, print: print_br },
     verify: Some(verify_branch),
+    branch_depths: Some(single_depth),
     ..OpDef::EMPTY
 };
 
@@ -118,6 +119,7 @@ with the next op. Wasm's `br_if`; the values it would carry stay available as SS
     attrs: &[DEPTH],
     syntax: Syntax::Custom { parse: parse_br_if, print: print_br_if },
     verify: Some(verify_branch),
+    branch_depths: Some(single_depth),
     ..OpDef::EMPTY
 };
 
@@ -138,6 +140,7 @@ Every target takes the same values. Wasm's `br_table`.",
     traits: Traits::TERMINATOR,
     syntax: Syntax::Custom { parse: parse_br_table, print: print_br_table },
     verify: Some(verify_branch),
+    branch_depths: Some(table_depths),
     ..OpDef::EMPTY
 };
 
@@ -155,6 +158,7 @@ result is `ref` as a non-null reference. Wasm's `br_on_null`.",
     attrs: &[DEPTH],
     syntax: Syntax::Custom { parse: parse_br_on_null, print: print_br_on_null },
     verify: Some(verify_branch),
+    branch_depths: Some(single_depth),
     ..OpDef::EMPTY
 };
 
@@ -171,6 +175,7 @@ non-null reference; otherwise continues. Wasm's `br_on_non_null`.",
     attrs: &[DEPTH],
     syntax: Syntax::Custom { parse: parse_br_on_non_null, print: print_br_on_non_null },
     verify: Some(verify_branch),
+    branch_depths: Some(single_depth),
     ..OpDef::EMPTY
 };
 
@@ -463,6 +468,18 @@ fn print_br_table(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
 }
 
 // ----- verification -----
+
+/// The depth of a branch with one target.
+fn single_depth(op: OpRef<'_>) -> Vec<u32> {
+    op.attr_int("depth").map(|d| d as u32).into_iter().collect()
+}
+
+/// Every depth a `br_table` may jump to: its targets and its default.
+fn table_depths(op: OpRef<'_>) -> Vec<u32> {
+    let mut depths = table_targets(op.ctx, op);
+    depths.extend(op.attr_int("default").map(|d| d as u32));
+    depths
+}
 
 /// The depths of a `br_table`'s targets.
 pub fn table_targets(ctx: &Context, op: OpRef<'_>) -> Vec<u32> {

@@ -18,30 +18,35 @@ pub(crate) const TYPES: &[ParamDef] = &[
         summary: "A fixed-size array of Pod elements: `!memory.array<T, N>`",
         verify: Some(verify_array_params),
         subtype: None,
+        traits: None,
     },
     ParamDef {
         name: "memory.record",
         summary: "A record of Pod fields laid out as in C: `!memory.record<T1, T2, ...>`",
         verify: Some(verify_record_params),
         subtype: None,
+        traits: None,
     },
     ParamDef {
         name: "memory.slice",
         summary: "SharedSlice<T: Pod>: a pointer and a length (in elements) into a linear or shared memory: `!memory.slice<T, @mem>`",
         verify: Some(verify_region_params),
         subtype: None,
+        traits: None,
     },
     ParamDef {
         name: "memory.extern",
         summary: "ExternRegion<T: Pod>: a host-owned region of a managed memory: `!memory.extern<T, @mem>`",
         verify: Some(verify_region_params),
         subtype: None,
+        traits: None,
     },
     ParamDef {
         name: "memory.local",
         summary: "Local<T: Pod>: a frame-local region on the memory's shadow stack: `!memory.local<T, @mem>`",
         verify: Some(verify_region_params),
         subtype: None,
+        traits: None,
     },
 ];
 

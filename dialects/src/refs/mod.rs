@@ -2,8 +2,13 @@
 //! reference type, where HEAP is `func`, `extern`, `nofunc`, `noextern` or a function type
 //! (a typed function reference); `funcref` is `!refs.ref<null, func>`. Subtyping follows Wasm:
 //! non-null <: nullable, typed <: `func`, `nofunc` <: every function heap, `noextern` <:
-//! `extern`. The Wasm-native handles (`ExternRef<T>`, the managed reference table) arrive with
-//! the memory/refs issue, in this dialect.
+//! `extern`. The Wasm-native handles are in `handles.rs`: `ExternRef<T>`
+//! (`!refs.externref<T>`) and the managed reference table. `FuncRef<sig>` is the typed function
+//! reference `!refs.ref<(sig)>`.
+
+mod handles;
+
+pub use handles::{ExternRefType, externref_type, make_externref};
 
 use crate::global::{IMPORT, parse_visibility_and_name, print_visibility_and_name, verify_import};
 use wasmir_ir::lexer::TokKind;
@@ -38,12 +43,16 @@ pub static DIALECT: DialectDef = DialectDef {
         CALL_REF,
         RETURN_CALL_INDIRECT,
         RETURN_CALL_REF,
+        handles::TO_HANDLE,
+        handles::FROM_HANDLE,
+        handles::RELEASE_HANDLE,
     ],
-    types: &[ParamDef {
+    types: &[handles::EXTERNREF_TYPE, ParamDef {
         name: "refs.ref",
         summary: "A Wasm reference type: `!refs.ref<[null,] func|extern|nofunc|noextern|(fn type)>`",
         verify: Some(verify_ref_params),
         subtype: Some(ref_subtype),
+        traits: None,
     }],
     attrs: &[],
     materialize_constant: None,
