@@ -290,7 +290,7 @@ call's frame on the memory's shadow stack, whose top is the global the memory na
 the function returns (not when it traps, as in C). Only in a function's entry block, so every \
 frame has a fixed size. Fails as a `memory.check` does when the stack pointer is below the \
 frame's size.",
-    example: "global.global @sp mutable : i32 {\n  %0 = arith.constant 65536 : i32\n  control.yield %0 : i32\n}\nmemory.memory @mem : i32 {min = 1 : u64, stack_pointer = @sp}\nfunc.func @f(%arg0: i32) -> i32 {\n  %0 = memory.local_alloc {count = 4 : u32} : !memory.local<i32, @mem>\n  %1 = arith.constant 3 : i32\n  memory.elem_store %0[%1], %arg0 : !memory.local<i32, @mem>, i32\n  %2 = memory.elem_load %0[%1] : !memory.local<i32, @mem> -> i32\n  func.return %2 : i32\n}",
+    example: "global.global @sp mut : i32 {\n  %0 = arith.constant 65536 : i32\n  control.yield %0 : i32\n}\nmemory.memory @mem : i32 {min = 1 : u64, stack_pointer = @sp}\nfunc.func @f(%arg0: i32) -> i32 {\n  %0 = memory.local_alloc {count = 4 : u32} : !memory.local<i32, @mem>\n  %1 = arith.constant 3 : i32\n  memory.elem_store %0[%1], %arg0 : !memory.local<i32, @mem>, i32\n  %2 = memory.elem_load %0[%1] : !memory.local<i32, @mem> -> i32\n  func.return %2 : i32\n}",
     attrs: &[AttrSpec::optional("count", AttrConstraint::IntOf(Type::U32))],
     results: &[ValueSpec::one("result", REGION)],
     traits: Traits::MEM_WRITE.union(Traits::MAY_TRAP),
