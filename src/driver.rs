@@ -141,7 +141,7 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
     if opts.list_passes {
         let mut out = String::new();
         for p in registry.passes() {
-            out.push_str(&format!("{:<16} {}\n", p.name, p.summary));
+            out.push_str(&format!("{:<20} {}\n", p.name, p.summary));
             for o in p.options {
                 out.push_str(&format!("    {}={:<10} {}\n", o.name, o.default, o.doc));
             }

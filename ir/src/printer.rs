@@ -560,7 +560,11 @@ fn write_params(out: &mut String, ctx: &Context, params: &[Param]) {
         }
         match p {
             Param::Type(t) => write_type(out, ctx, *t),
-            Param::Attr(a) => write_attr(out, ctx, *a),
+            // A bare integer parameter parses as an i64, so that is how one prints.
+            Param::Attr(a) => match ctx.attr_data(*a) {
+                crate::AttrData::Int { value, ty: Type::I64 } => out.push_str(&value.to_string()),
+                _ => write_attr(out, ctx, *a),
+            },
             Param::Keyword(k) => out.push_str(ctx.ident_str(*k)),
         }
     }

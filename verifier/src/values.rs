@@ -29,10 +29,41 @@ pub(crate) fn check_values(ctx: &Context, body: &Body, errors: &mut Vec<Diagnost
             }
         }
     }
+    let mut checked_types = wasmir_ir::FxHashMap::default();
+    for &v in &defined {
+        let ty = body.value_type(v);
+        let problem = checked_types.entry(ty).or_insert_with(|| type_problem(ctx, ty));
+        if let Some(problem) = problem.clone() {
+            let at = match body.value_def(v) {
+                ValueDef::Result { op, .. } => body.op_loc(op),
+                ValueDef::BlockArg { block, .. } => {
+                    body.block_parent_op(block).map_or(Location::Unknown, |op| body.op_loc(op))
+                }
+            };
+            errors.push(Diagnostic::error(at, problem));
+        }
+    }
     for v in defined {
         if ctx.type_traits(body.value_type(v)).contains(TypeTraits::LINEAR) {
             LinearCheck::new(ctx, body, v).run(errors);
         }
+    }
+}
+
+/// What is wrong with a type built without the parser (which checks dialect type parameters
+/// as it reads them): its dialect's parameter check, applied through function types.
+fn type_problem(ctx: &Context, ty: wasmir_ir::Type) -> Option<String> {
+    match ctx.type_data(ty) {
+        wasmir_ir::TypeData::Dialect { name, params } => {
+            let name = ctx.ident_str(*name);
+            let def = ctx.registry().lookup_type(name)?;
+            let verify = def.verify?;
+            verify(ctx, params).err().map(|m| format!("invalid `!{name}`: {m}"))
+        }
+        wasmir_ir::TypeData::Function { inputs, results } => {
+            inputs.iter().chain(results.iter()).find_map(|&t| type_problem(ctx, t))
+        }
+        _ => None,
     }
 }
 

@@ -100,7 +100,7 @@ pub fn make_region_type(ctx: &Context, kind: RegionKind, elem: Type, memory: &st
 
 /// `!memory.array<elem, len>`.
 pub fn array_type(ctx: &Context, elem: Type, len: u32) -> Type {
-    ctx.dialect_type("memory.array", vec![Param::Type(elem), Param::Attr(ctx.int_attr(i64::from(len), Type::U32))])
+    ctx.dialect_type("memory.array", vec![Param::Type(elem), Param::Attr(ctx.int_attr(i64::from(len), Type::I64))])
 }
 
 /// `!memory.record<fields...>`.
