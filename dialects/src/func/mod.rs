@@ -303,3 +303,29 @@ pub fn call(b: &mut Builder<'_>, callee: &str, args: &[Value], results: &[Type])
     let op = b.op("func.call", args, results, &[("callee", callee)]);
     b.body.results(op).to_vec()
 }
+
+/// Declares `func.func private @name(inputs) -> results` imported as `import_module`
+/// `import_name`. Returns the function op.
+pub fn build_import(
+    ctx: &Context,
+    module: &mut Module,
+    name: &str,
+    inputs: &[Type],
+    results: &[Type],
+    (import_module, import_name): (&str, &str),
+) -> Op {
+    let mut body = Body::new();
+    let region = body.create_region();
+    body.set_roots(&[region]);
+    let mut mb = module.builder(ctx);
+    let kind = mb.kind("func.func");
+    let mut new = NewOp::new(kind, mb.loc);
+    new.attrs = mb.attrs(&[
+        ("sym_name", ctx.string_attr(name)),
+        ("function_type", ctx.type_attr(ctx.function_type(inputs, results))),
+        ("sym_visibility", ctx.string_attr("private")),
+        ("import", ctx.array_attr(vec![ctx.string_attr(import_module), ctx.string_attr(import_name)])),
+    ]);
+    new.child = Some(body);
+    mb.create(new)
+}

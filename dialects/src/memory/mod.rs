@@ -6,8 +6,8 @@
 mod regions;
 
 pub use regions::{
-    PodShape, RegionKind, RegionType, array_type, check_dominates, is_pod, layout, make_region_type,
-    path_of, pod_shape, project, record_type, region_type, scalar_access,
+    PodShape, RegionKind, RegionType, array_type, check_dominates, elem_load, elem_store, is_pod, layout, len,
+    make_region_type, make_slice, path_of, pod_shape, project, record_type, region_type, scalar_access, subslice,
 };
 
 use wasmir_ir::lexer::TokKind;

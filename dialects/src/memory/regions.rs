@@ -718,3 +718,36 @@ pub fn check_dominates(ctx: &Context, body: &Body, op: Op, region: Value, index:
     }
     false
 }
+
+// ----- typed builder API -----
+
+/// `memory.make_slice pointer, length : region_type`.
+pub fn make_slice(b: &mut wasmir_ir::Builder<'_>, pointer: Value, length: Value, region_type: Type) -> Value {
+    b.op1("memory.make_slice", &[pointer, length], region_type, &[])
+}
+
+/// `memory.len region`.
+pub fn len(b: &mut wasmir_ir::Builder<'_>, region: Value) -> Value {
+    b.op1("memory.len", &[region], Type::I32, &[])
+}
+
+/// `memory.elem_load region[index]` of a scalar element (`i8`/`i16` zero-extended).
+pub fn elem_load(b: &mut wasmir_ir::Builder<'_>, region: Value, index: Value) -> Value {
+    let ctx = b.ctx;
+    let elem = region_type(ctx, b.body.value_type(region)).map_or(Type::I32, |r| r.elem);
+    let (ty, bits) = scalar_access(elem).unwrap_or((Type::I32, 32));
+    let sign = ctx.string_attr("u");
+    let attrs: &[(&str, wasmir_ir::Attr)] = if bits < 32 { &[("sign", sign)] } else { &[] };
+    b.op1("memory.elem_load", &[region, index], ty, attrs)
+}
+
+/// `memory.elem_store region[index], value`.
+pub fn elem_store(b: &mut wasmir_ir::Builder<'_>, region: Value, index: Value, value: Value) -> Op {
+    b.op("memory.elem_store", &[region, index, value], &[], &[])
+}
+
+/// `memory.subslice region, start, length`.
+pub fn subslice(b: &mut wasmir_ir::Builder<'_>, region: Value, start: Value, length: Value) -> Value {
+    let ty = b.body.value_type(region);
+    b.op1("memory.subslice", &[region, start, length], ty, &[])
+}

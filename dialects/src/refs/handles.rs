@@ -124,3 +124,20 @@ fn verify_handle_op(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diag
         _ => {}
     }
 }
+
+// ----- typed builder API -----
+
+/// `refs.to_handle reference`.
+pub fn to_handle(b: &mut wasmir_ir::Builder<'_>, reference: wasmir_ir::Value) -> wasmir_ir::Value {
+    b.op1("refs.to_handle", &[reference], Type::I32, &[])
+}
+
+/// `refs.from_handle handle : reference_type`.
+pub fn from_handle(b: &mut wasmir_ir::Builder<'_>, handle: wasmir_ir::Value, reference_type: Type) -> wasmir_ir::Value {
+    b.op1("refs.from_handle", &[handle], reference_type, &[])
+}
+
+/// `refs.release_handle handle`.
+pub fn release_handle(b: &mut wasmir_ir::Builder<'_>, handle: wasmir_ir::Value) -> wasmir_ir::Op {
+    b.op("refs.release_handle", &[handle], &[], &[])
+}

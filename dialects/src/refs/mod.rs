@@ -8,7 +8,7 @@
 
 mod handles;
 
-pub use handles::{ExternRefType, externref_type, make_externref};
+pub use handles::{ExternRefType, externref_type, from_handle, make_externref, release_handle, to_handle};
 
 use crate::global::{IMPORT, parse_visibility_and_name, print_visibility_and_name, verify_import};
 use wasmir_ir::lexer::TokKind;
