@@ -136,6 +136,11 @@ pub fn main_with_args(
 
 /// Runs the driver with parsed options. Returns the exit status.
 pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
+    // A bad --target is a usage error, reported before any input is read.
+    if let Some(Err(e)) = opts.target.as_deref().map(wasmir_lowering::Target::parse) {
+        let _ = writeln!(stderr, "error: --target: {e}");
+        return 2;
+    }
     let ctx = context();
     let registry = pass_registry();
     if opts.list_passes {

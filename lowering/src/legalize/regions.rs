@@ -263,8 +263,13 @@ impl FunctionLowering<'_> {
         if allocs.is_empty() {
             return Ok(());
         }
+        // The prologue goes before the first op that is not an allocation (there is always
+        // one: the terminator), so it survives the allocations' removal and precedes every use.
         let entry = body.region_blocks(body.roots()[0])[0];
-        let first = body.block_first(entry).expect("an entry block with allocations has ops");
+        let first = body
+            .block_ops(entry)
+            .find(|&op| ctx.op_def(body.op_kind(op)).name != "memory.local_alloc")
+            .expect("an entry block ends with a terminator");
         // Frames by memory, in order of first allocation.
         let mut frames: Vec<(String, Vec<(Op, u32, u32)>, u32)> = Vec::new();
         for &op in &allocs {
