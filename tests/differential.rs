@@ -31,7 +31,8 @@ fn config() -> Config {
         relaxed_simd_enabled: false,
         gc_enabled: false,
         exceptions_enabled: false,
-        threads_enabled: false,
+        // Atomics and shared memories are part of the round trip.
+        threads_enabled: true,
         shared_everything_threads_enabled: false,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
@@ -65,6 +66,8 @@ fn engine() -> Engine {
         .wasm_tail_call(true)
         .wasm_function_references(true)
         .wasm_extended_const(true)
+        .wasm_threads(true)
+        .shared_memory(true)
         .cranelift_nan_canonicalization(true);
     Engine::new(&c).expect("engine")
 }
@@ -161,6 +164,9 @@ fn state(run: &mut Run) -> Vec<String> {
                     .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
                 out.push(format!("{name}: {} bytes, fnv {hash:x}", data.len()));
             }
+            // Its bytes are only reachable through `UnsafeCell`s (other threads may write),
+            // which this crate's `forbid(unsafe_code)` rules out: compare the size.
+            wasmtime::Extern::SharedMemory(m) => out.push(format!("{name}: shared, {} bytes", m.data_size())),
             _ => {}
         }
     }
