@@ -369,11 +369,14 @@ fn process_chunk(
         };
         let legalized = wasmir_lowering::legalize(ctx, &mut module, &target);
         timings.push(("legalize".into(), start.elapsed()));
-        if let Err(errors) = legalized {
-            outcome.diagnostics = errors;
-            return outcome;
-        }
-        if !opts.no_verify {
+        let rewritten = match legalized {
+            Ok(rewritten) => rewritten,
+            Err(errors) => {
+                outcome.diagnostics = errors;
+                return outcome;
+            }
+        };
+        if rewritten && !opts.no_verify {
             let errors = wasmir_verifier::verify_module(ctx, &module);
             if !errors.is_empty() {
                 outcome.diagnostics = errors;

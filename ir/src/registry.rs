@@ -16,6 +16,13 @@ type FxIndexMap<K, V> = IndexMap<K, V, FxBuildHasher>;
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct OpKind(pub(crate) u32);
 
+impl OpKind {
+    /// The kind's position in registration order, for per-kind tables.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 bitflags::bitflags! {
     /// Properties an op declares; passes consult these instead of knowing ops by name.
     #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Default)]

@@ -61,8 +61,12 @@ fn required(ctx: &Context, body: &Body, op: Op) -> Option<(Capabilities, &'stati
     })
 }
 
+/// An error for each op (and for several memories) that the target cannot run.
 pub fn check_capabilities(ctx: &Context, module: &mut Module, target: &Target) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
+    if target.capabilities == Capabilities::all() {
+        return errors;
+    }
     if !target.has(Capabilities::MULTI_MEMORY) && memory_facts(ctx, module).len() > 1 {
         errors.push(Diagnostic::error(
             module.body().op_loc(module.op()),

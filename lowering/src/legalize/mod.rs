@@ -24,14 +24,76 @@ use wasmir_ir::{
 
 /// Runs every legalization for `target`: afterwards the module holds only ops with a Wasm
 /// instruction that the target runs.
-pub fn legalize(ctx: &Context, module: &mut Module, target: &Target) -> Result<(), Vec<Diagnostic>> {
-    for step in [regions::lower_memory, atomics::lower_atomics, refs::lower_refs, check_capabilities] {
+///
+/// Returns whether it rewrote anything (a module of core ops only is left as it is, after one
+/// scan).
+pub fn legalize(ctx: &Context, module: &mut Module, target: &Target) -> Result<bool, Vec<Diagnostic>> {
+    let rewrites = uses_native_abstractions(ctx, module);
+    let steps: &[Step] = if rewrites {
+        &[regions::lower_memory, atomics::lower_atomics, refs::lower_refs, check_capabilities]
+    } else {
+        &[check_capabilities]
+    };
+    for step in steps {
         let errors = step(ctx, module, target);
         if !errors.is_empty() {
             return Err(errors);
         }
     }
-    Ok(())
+    Ok(rewrites)
+}
+
+/// Whether any op or type of the module is one the lowerings rewrite: region, atomic and
+/// handle ops, and region or ExternRef types anywhere (values, signatures).
+fn uses_native_abstractions(ctx: &Context, module: &Module) -> bool {
+    let mut types: FxHashMap<Type, bool> = FxHashMap::default();
+    let mut is_native = |ty: Type| -> bool {
+        *types.entry(ty).or_insert_with(|| type_is_native(ctx, ty))
+    };
+    // Which op kinds are rewritten, decided once per kind rather than by name per op.
+    let native_kinds: Vec<bool> = ctx
+        .registry()
+        .ops()
+        .map(|(_, def)| {
+            regions::REGION_OPS.contains(&def.name)
+                || def.name.starts_with("memory.atomic_")
+                || matches!(def.name, "refs.to_handle" | "refs.from_handle" | "refs.release_handle")
+        })
+        .collect();
+    let mut found = false;
+    module.body().for_each_body(&mut |body| {
+        if found {
+            return;
+        }
+        for op in body.preorder() {
+            let kind = body.op_kind(op);
+            let native_op = native_kinds[kind.index()];
+            let signature = ctx
+                .op_def(kind)
+                .has(wasmir_ir::Traits::FUNCTION_LIKE)
+                .then(|| ctx.dict_get(body.op_attrs(op), "function_type").and_then(|a| ctx.attr_as_type(a)))
+                .flatten();
+            let mut values = body.results(op).iter().copied().chain(
+                body.op_regions(op).iter().flat_map(|&r| body.region_blocks(r)).flat_map(|&b| body.block_args(b).iter().copied()),
+            );
+            if native_op || signature.is_some_and(&mut is_native) || values.any(|v| is_native(body.value_type(v))) {
+                found = true;
+                return;
+            }
+        }
+    });
+    found
+}
+
+fn type_is_native(ctx: &Context, ty: Type) -> bool {
+    match ctx.type_data(ty) {
+        TypeData::Dialect { name, params } => {
+            matches!(ctx.ident_str(*name), "memory.slice" | "memory.extern" | "memory.local" | "refs.externref")
+                || params.iter().any(|p| matches!(p, Param::Type(t) if type_is_native(ctx, *t)))
+        }
+        TypeData::Function { inputs, results } => inputs.iter().chain(results.iter()).any(|&t| type_is_native(ctx, t)),
+        _ => false,
+    }
 }
 
 /// A module pass running a legalization step for the target its options name.
@@ -149,84 +211,110 @@ pub(crate) fn any_op(ctx: &Context, module: &Module, pred: &dyn Fn(&str) -> bool
 
 /// Rewrites every type in the module that `convert` maps (value types, block arguments, and
 /// types inside attributes such as function signatures), recursively through function types
-/// and dialect type parameters.
-pub(crate) fn convert_types(ctx: &Context, module: &mut Module, convert: &dyn Fn(Type) -> Option<Type>) {
-    let mut cache: FxHashMap<Type, Type> = FxHashMap::default();
-    convert_body(ctx, module.body_mut(), convert, &mut cache);
+/// and dialect type parameters. Returns whether anything changed.
+pub(crate) fn convert_types(ctx: &Context, module: &mut Module, convert: &dyn Fn(Type) -> Option<Type>) -> bool {
+    let mut converter = TypeConverter { ctx, convert, types: FxHashMap::default(), attrs: FxHashMap::default(), changed: false };
+    converter.body(module.body_mut());
+    converter.changed
 }
 
-fn convert_type(ctx: &Context, ty: Type, convert: &dyn Fn(Type) -> Option<Type>, cache: &mut FxHashMap<Type, Type>) -> Type {
-    if let Some(&t) = cache.get(&ty) {
-        return t;
+/// Memoizes conversions: types and attributes are interned, so most repeat.
+struct TypeConverter<'a> {
+    ctx: &'a Context,
+    convert: &'a dyn Fn(Type) -> Option<Type>,
+    types: FxHashMap<Type, Type>,
+    attrs: FxHashMap<Attr, Attr>,
+    changed: bool,
+}
+
+impl TypeConverter<'_> {
+    fn ty(&mut self, ty: Type) -> Type {
+        if let Some(&t) = self.types.get(&ty) {
+            return t;
+        }
+        let ctx = self.ctx;
+        let out = match (self.convert)(ty) {
+            Some(t) => t,
+            None => match ctx.type_data(ty) {
+                TypeData::Function { inputs, results } => {
+                    let inputs: Vec<Type> = inputs.iter().map(|&t| self.ty(t)).collect();
+                    let results: Vec<Type> = results.iter().map(|&t| self.ty(t)).collect();
+                    ctx.function_type(&inputs, &results)
+                }
+                TypeData::Dialect { name, params } if params.iter().any(|p| matches!(p, Param::Type(_))) => {
+                    let params = params
+                        .iter()
+                        .map(|p| match p {
+                            Param::Type(t) => Param::Type(self.ty(*t)),
+                            other => other.clone(),
+                        })
+                        .collect();
+                    ctx.dialect_type(ctx.ident_str(*name), params)
+                }
+                _ => ty,
+            },
+        };
+        self.types.insert(ty, out);
+        out
     }
-    let out = match convert(ty) {
-        Some(t) => t,
-        None => match ctx.type_data(ty).clone() {
-            TypeData::Function { inputs, results } => {
-                let inputs: Vec<Type> = inputs.iter().map(|&t| convert_type(ctx, t, convert, cache)).collect();
-                let results: Vec<Type> = results.iter().map(|&t| convert_type(ctx, t, convert, cache)).collect();
-                ctx.function_type(&inputs, &results)
-            }
-            TypeData::Dialect { name, params } => {
-                let params = params
-                    .iter()
-                    .map(|p| match p {
-                        Param::Type(t) => Param::Type(convert_type(ctx, *t, convert, cache)),
-                        other => other.clone(),
-                    })
-                    .collect();
-                ctx.dialect_type(ctx.ident_str(name), params)
-            }
-            _ => ty,
-        },
-    };
-    cache.insert(ty, out);
-    out
-}
 
-fn convert_attr(ctx: &Context, attr: Attr, convert: &dyn Fn(Type) -> Option<Type>, cache: &mut FxHashMap<Type, Type>) -> Attr {
-    match ctx.attr_data(attr).clone() {
-        AttrData::Type(t) => ctx.type_attr(convert_type(ctx, t, convert, cache)),
-        AttrData::Array(items) => {
-            ctx.array_attr(items.iter().map(|&a| convert_attr(ctx, a, convert, cache)).collect())
+    fn attr(&mut self, attr: Attr) -> Attr {
+        if let Some(&a) = self.attrs.get(&attr) {
+            return a;
         }
-        AttrData::Dict(entries) => {
-            ctx.dict_attr(entries.iter().map(|&(k, v)| (k, convert_attr(ctx, v, convert, cache))).collect())
-        }
-        _ => attr,
+        let ctx = self.ctx;
+        let out = match ctx.attr_data(attr) {
+            AttrData::Type(t) => {
+                let new = self.ty(*t);
+                if new == *t { attr } else { ctx.type_attr(new) }
+            }
+            AttrData::Array(items) => {
+                let new: Vec<Attr> = items.iter().map(|&a| self.attr(a)).collect();
+                if new[..] == items[..] { attr } else { ctx.array_attr(new) }
+            }
+            AttrData::Dict(entries) => {
+                let new: Vec<_> = entries.iter().map(|&(k, v)| (k, self.attr(v))).collect();
+                if new[..] == entries[..] { attr } else { ctx.dict_attr(new) }
+            }
+            _ => attr,
+        };
+        self.attrs.insert(attr, out);
+        out
     }
-}
 
-fn convert_body(ctx: &Context, body: &mut Body, convert: &dyn Fn(Type) -> Option<Type>, cache: &mut FxHashMap<Type, Type>) {
-    let ops = body.preorder();
-    let mut values: Vec<Value> = Vec::new();
-    for &op in &ops {
-        let attrs = body.op_attrs(op);
-        let converted = convert_attr(ctx, attrs, convert, cache);
-        if converted != attrs {
-            body.set_attrs(op, converted);
-        }
-        values.extend_from_slice(body.results(op));
-        for &r in body.op_regions(op) {
+    fn body(&mut self, body: &mut Body) {
+        let ops = body.preorder();
+        let mut values: Vec<Value> = Vec::new();
+        for &r in body.roots() {
             for &block in body.region_blocks(r) {
                 values.extend_from_slice(body.block_args(block));
             }
         }
-    }
-    for &r in body.roots() {
-        for &block in body.region_blocks(r) {
-            values.extend_from_slice(body.block_args(block));
+        for &op in &ops {
+            let attrs = body.op_attrs(op);
+            let converted = self.attr(attrs);
+            if converted != attrs {
+                body.set_attrs(op, converted);
+                self.changed = true;
+            }
+            values.extend_from_slice(body.results(op));
+            for &r in body.op_regions(op) {
+                for &block in body.region_blocks(r) {
+                    values.extend_from_slice(body.block_args(block));
+                }
+            }
         }
-    }
-    for v in values {
-        let ty = body.value_type(v);
-        let new = convert_type(ctx, ty, convert, cache);
-        if new != ty {
-            body.set_value_type(v, new);
+        for v in values {
+            let ty = body.value_type(v);
+            let new = self.ty(ty);
+            if new != ty {
+                body.set_value_type(v, new);
+                self.changed = true;
+            }
         }
-    }
-    for (_, child) in body.isolated_children_mut() {
-        convert_body(ctx, child, convert, cache);
+        for (_, child) in body.isolated_children_mut() {
+            self.body(child);
+        }
     }
 }
 

@@ -10,7 +10,8 @@ use crate::legalize::Capabilities;
 use wasmir_dialects::memory::{self, RegionType};
 use wasmir_ir::{Body, Builder, Context, Diagnostic, FxHashMap, Module, Op, Traits, Type, Value};
 
-const REGION_OPS: &[&str] = &[
+/// The ops `lower-memory` rewrites.
+pub(crate) const REGION_OPS: &[&str] = &[
     "memory.make_slice",
     "memory.local_alloc",
     "memory.len",
