@@ -32,3 +32,18 @@ echo "== wasmir-opt prog.wasm --emit=wasm -o out.wasm; wasmir-opt prog.wir --emi
 cmp "$out/out.wasm" "$out/out2.wasm"
 echo "input $(stat -c %s "$out/prog.wasm") bytes, output $(stat -c %s "$out/out.wasm") bytes; both routes give identical bytes"
 "$opt" "$out/prog.wasm" --emit=wat | sed -n '1,/(func/p' | head -n 20
+
+# The Wasm-native abstractions: a SharedSlice, a Local frame and an ExternRef, legalized for
+# two host profiles (with reference types the ExternRef is an externref; on `embedded` it is a
+# host-table handle, and nothing needs bulk memory).
+echo "== wasmir-opt examples/regions.wir --emit=wat --target=browser (the sum's signature and checks)"
+"$opt" examples/regions.wir --emit=wat --target=browser | grep -E '\(type|\(import|call \$oob' | head -n 12
+echo "== wasmir-opt examples/regions.wir --emit=wasm --target=embedded"
+"$opt" examples/regions.wir --emit=wat --target=embedded | grep -E '\(type|\(import' | head -n 8
+"$opt" examples/regions.wir --emit=wasm --target=embedded -o "$out/regions-embedded.wasm"
+echo "== a shared memory's atomics on a target without threads are an error naming the op, the capability and the target:"
+printf 'memory.memory @m shared : i32 {max = 1 : u64, min = 1 : u64}\nfunc.func @f(%%a: i32) -> i32 {\n  %%0 = memory.atomic_load @m, %%a : i32\n  func.return %%0 : i32\n}\n' > "$out/shared.wir"
+if "$opt" "$out/shared.wir" --emit=wasm --target=browser -o "$out/shared.wasm"; then
+  echo "expected an error" >&2
+  exit 1
+fi
