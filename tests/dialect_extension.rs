@@ -86,7 +86,12 @@ fn dialect_types_attributes_and_ops_round_trip() {
         &module,
         wasmir::ir::printer::PrintOptions { generic: true, debug_info: false },
     );
-    assert!(generic.contains(r#""test.make_pair"(%arg0, %arg1) {level = #test.level<2>} : (i32, i64) -> !test.pair<i32, i64>"#), "{generic}");
+    assert!(
+        generic.contains(
+            r#""test.make_pair"(%arg0, %arg1) {level = #test.level<2>} : (i32, i64) -> !test.pair<i32, i64>"#
+        ),
+        "{generic}"
+    );
     let reparsed = wasmir::parse(&ctx, "generic.wir", &generic).expect("generic form parses");
     assert_eq!(wasmir::print(&ctx, &reparsed), printed);
 }

@@ -70,14 +70,21 @@ fn slice_program(ctx: &Context) -> Module {
         let x = memory::elem_load(b, s, args[2]);
         func::ret(b, &[x]);
     });
-    func::build_func(ctx, &mut module, "put", &[Type::I32, Type::I32, Type::I32, Type::I32], &[], |b, args| {
-        let s = memory::make_slice(b, args[0], args[1], slice);
-        let one = arith::const_i32(b, 1);
-        let rest = memory::subslice(b, s, args[2], one);
-        let zero = arith::const_i32(b, 0);
-        memory::elem_store(b, rest, zero, args[3]);
-        func::ret(b, &[]);
-    });
+    func::build_func(
+        ctx,
+        &mut module,
+        "put",
+        &[Type::I32, Type::I32, Type::I32, Type::I32],
+        &[],
+        |b, args| {
+            let s = memory::make_slice(b, args[0], args[1], slice);
+            let one = arith::const_i32(b, 1);
+            let rest = memory::subslice(b, s, args[2], one);
+            let zero = arith::const_i32(b, 0);
+            memory::elem_store(b, rest, zero, args[3]);
+            func::ret(b, &[]);
+        },
+    );
     for name in ["sum", "get", "put"] {
         wasm::export(ctx, &mut module, name, name);
     }
@@ -288,7 +295,9 @@ fn externref_pass_through_uses_externref_and_no_table() {
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
     linker
-        .func_wrap("host", "name_len", |caller: Caller<'_, ()>, r: Option<Rooted<ExternRef>>| name_len(&caller, r))
+        .func_wrap("host", "name_len", |caller: Caller<'_, ()>, r: Option<Rooted<ExternRef>>| {
+            name_len(&caller, r)
+        })
         .unwrap();
     let instance = linker.instantiate(&mut store, &m).unwrap();
     let pass = instance.get_typed_func::<Option<Rooted<ExternRef>>, i32>(&mut store, "pass").unwrap();
@@ -307,7 +316,9 @@ fn the_managed_reference_table_hands_out_and_reuses_slots() {
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
     linker
-        .func_wrap("host", "name_len", |caller: Caller<'_, ()>, r: Option<Rooted<ExternRef>>| name_len(&caller, r))
+        .func_wrap("host", "name_len", |caller: Caller<'_, ()>, r: Option<Rooted<ExternRef>>| {
+            name_len(&caller, r)
+        })
         .unwrap();
     let instance = linker.instantiate(&mut store, &m).unwrap();
     let keep = instance.get_typed_func::<Option<Rooted<ExternRef>>, i32>(&mut store, "keep").unwrap();
@@ -344,7 +355,8 @@ fn without_reference_types_externrefs_are_host_table_handles() {
     // The host keeps the objects; the module sees their slots.
     let engine = engine();
     let m = wasmtime::Module::new(&engine, &wasm).unwrap();
-    let mut store = Store::new(&engine, vec![Some(String::new()), Some("host".to_string()), Some("xy".to_string())]);
+    let mut store =
+        Store::new(&engine, vec![Some(String::new()), Some("host".to_string()), Some("xy".to_string())]);
     let mut linker = Linker::new(&engine);
     linker
         .func_wrap("host", "name_len", |caller: Caller<'_, Vec<Option<String>>>, slot: i32| {
@@ -467,11 +479,20 @@ fn atomics_without_threads_behave_as_atomics_on_an_unshared_memory() {
 #[test]
 fn atomics_on_a_shared_memory_need_threads() {
     let ctx = wasmir::context();
-    let text = ATOMICS.replace("memory.memory @mem : i32 {min = 1 : u64}", "memory.memory @mem shared : i32 {max = 1 : u64, min = 1 : u64}");
+    let text = ATOMICS.replace(
+        "memory.memory @mem : i32 {min = 1 : u64}",
+        "memory.memory @mem shared : i32 {max = 1 : u64, min = 1 : u64}",
+    );
     let module = wasmir::parse(&ctx, "atomics.wir", &text).expect("parses");
-    assert!(!wasmprinter::print_bytes(&compile(&ctx, &module, "node")).unwrap().is_empty());
-    let errors = wasmir::compile_to_wasm(&ctx, &module, &Target::parse("node,-threads").unwrap()).unwrap_err();
+    assert!(!wasmprinter::print_bytes(compile(&ctx, &module, "node")).unwrap().is_empty());
+    let errors =
+        wasmir::compile_to_wasm(&ctx, &module, &Target::parse("node,-threads").unwrap()).unwrap_err();
     let rendered = wasmir::ir::diagnostics::render(&ctx, &errors);
-    assert!(rendered.contains("'memory.atomic_rmw' op needs capability `threads`, which target `node,-threads` lacks"), "{rendered}");
+    assert!(
+        rendered.contains(
+            "'memory.atomic_rmw' op needs capability `threads`, which target `node,-threads` lacks"
+        ),
+        "{rendered}"
+    );
     assert!(rendered.contains("atomics.wir:4:"), "located: {rendered}");
 }

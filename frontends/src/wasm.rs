@@ -1561,7 +1561,8 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                 _ => 3,
             };
             let operands = self.pop_n(arity);
-            let mut attrs = vec![("memory", ctx.symbol_ref_attr(&self.info.memories[atomic.memarg.memory as usize].0))];
+            let mut attrs =
+                vec![("memory", ctx.symbol_ref_attr(&self.info.memories[atomic.memarg.memory as usize].0))];
             if atomic.memarg.offset != 0 {
                 attrs.push(("offset", ctx.int_attr(atomic.memarg.offset as i64, Type::U64)));
             }

@@ -1138,8 +1138,13 @@ impl<'a> OpParser<'_, 'a> {
                 Fmt::AttrDict => self.parse_optional_attr_dict(state)?,
                 Fmt::Type(name) => {
                     // A single value's type is one type, so `: T1, T2` can name two groups.
-                    let single = def.operands.iter().chain(def.results).any(|s| s.name == name && !s.variadic);
-                    let types = if single { smallvec::smallvec![self.parse_type()?] } else { self.parse_type_list()? };
+                    let single =
+                        def.operands.iter().chain(def.results).any(|s| s.name == name && !s.variadic);
+                    let types = if single {
+                        smallvec::smallvec![self.parse_type()?]
+                    } else {
+                        self.parse_type_list()?
+                    };
                     self.apply_types(name, &types, &operand_groups, state)?;
                 }
                 Fmt::OptionalTypes(name) => {

@@ -80,7 +80,8 @@ fn check_opaque_uses(ctx: &Context, body: &Body, op: Op, errors: &mut Vec<Diagno
             wasmir_ir::TypeData::Dialect { name, .. } => ctx.ident_str(*name).split('.').next().unwrap_or(""),
             _ => "",
         };
-        let passes_on = def.has(Traits::CALL_LIKE) || def.has(Traits::TERMINATOR) || def.branch_depths.is_some();
+        let passes_on =
+            def.has(Traits::CALL_LIKE) || def.has(Traits::TERMINATOR) || def.branch_depths.is_some();
         let forwards = def.has(Traits::PURE)
             && body.op_regions(op).is_empty()
             && !body.results(op).is_empty()
@@ -266,7 +267,8 @@ impl<'a> LinearCheck<'a> {
                 }
                 let Some(&(first, _)) = label.exits.first() else { return Flow::Ends };
                 if label.exits.iter().any(|&(s, _)| s != first) {
-                    let (_, at) = label.exits.iter().find(|&&(s, _)| !s).copied().expect("some path did not consume");
+                    let (_, at) =
+                        label.exits.iter().find(|&&(s, _)| !s).copied().expect("some path did not consume");
                     self.leak(at);
                     return Flow::Ends;
                 }

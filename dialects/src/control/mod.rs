@@ -668,6 +668,9 @@ fn verify_return_call(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut 
 
 // ----- typed builder API -----
 
+/// Fills a region's block, given a builder at its end and the block's arguments.
+type RegionFiller<'f> = &'f mut dyn FnMut(&mut Builder<'_>, &[Value]);
+
 /// Builds an op of `name` with one region per entry of `fill`: one block with arguments of
 /// `arg_types` filled by the builder, or an empty region for `None`; returns the op's results.
 fn build_with_regions(
@@ -676,7 +679,7 @@ fn build_with_regions(
     operands: &[Value],
     results: &[Type],
     arg_types: &[Type],
-    fill: &mut [Option<&mut dyn FnMut(&mut Builder<'_>, &[Value])>],
+    fill: &mut [Option<RegionFiller<'_>>],
 ) -> Vec<Value> {
     let mut regions = SmallVec::<[wasmir_ir::Region; 1]>::new();
     for f in fill.iter_mut() {
@@ -710,14 +713,25 @@ pub fn build_if(
     match otherwise {
         Some(otherwise) => {
             let mut otherwise = |b: &mut Builder<'_>, _: &[Value]| otherwise(b);
-            build_with_regions(b, "control.if", &[condition], results, &[], &mut [Some(&mut then), Some(&mut otherwise)])
+            build_with_regions(
+                b,
+                "control.if",
+                &[condition],
+                results,
+                &[],
+                &mut [Some(&mut then), Some(&mut otherwise)],
+            )
         }
         None => build_with_regions(b, "control.if", &[condition], results, &[], &mut [Some(&mut then), None]),
     }
 }
 
 /// `control.block -> results { body }`.
-pub fn build_block(b: &mut Builder<'_>, results: &[Type], mut body: impl FnMut(&mut Builder<'_>)) -> Vec<Value> {
+pub fn build_block(
+    b: &mut Builder<'_>,
+    results: &[Type],
+    mut body: impl FnMut(&mut Builder<'_>),
+) -> Vec<Value> {
     let mut body = |b: &mut Builder<'_>, _: &[Value]| body(b);
     build_with_regions(b, "control.block", &[], results, &[], &mut [Some(&mut body)])
 }

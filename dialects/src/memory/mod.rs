@@ -6,8 +6,9 @@
 mod regions;
 
 pub use regions::{
-    PodShape, RegionKind, RegionType, array_type, check_dominates, elem_load, elem_store, is_pod, layout, len,
-    make_region_type, make_slice, path_of, pod_shape, project, record_type, region_type, scalar_access, subslice,
+    PodShape, RegionKind, RegionType, array_type, check_dominates, elem_load, elem_store, is_pod, layout,
+    len, make_region_type, make_slice, path_of, pod_shape, project, record_type, region_type, scalar_access,
+    subslice,
 };
 
 use wasmir_ir::lexer::TokKind;
@@ -501,9 +502,8 @@ fn parse_memory(p: &mut OpParser<'_, '_>, state: &mut OperationState) -> PResult
 
 fn print_memory(p: &mut OpPrinter<'_, '_>, op: OpRef<'_>) {
     print_visibility_and_name(p, op);
-    match op.attr_str("kind") {
-        Some(kind @ ("shared" | "managed")) => p.write(&format!(" {kind}")),
-        _ => {}
+    if let Some(kind @ ("shared" | "managed")) = op.attr_str("kind") {
+        p.write(&format!(" {kind}"));
     }
     p.write(" : ");
     if let Some(t) = op.attr("address_type").and_then(|a| op.ctx.attr_as_type(a)) {
@@ -568,7 +568,9 @@ fn verify_memory(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<D
         if !is_stack_pointer {
             errors.push(Diagnostic::error(
                 op.loc(),
-                format!("'memory.memory' op stack pointer `@{name}` must be a mutable global of the address type"),
+                format!(
+                    "'memory.memory' op stack pointer `@{name}` must be a mutable global of the address type"
+                ),
             ));
         }
     }
@@ -661,8 +663,12 @@ fn verify_access(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<D
                 ));
             }
         }
-        "memory.atomic_load" | "memory.atomic_store" | "memory.atomic_rmw" | "memory.atomic_cmpxchg"
-        | "memory.atomic_wait" | "memory.atomic_notify" => {
+        "memory.atomic_load"
+        | "memory.atomic_store"
+        | "memory.atomic_rmw"
+        | "memory.atomic_cmpxchg"
+        | "memory.atomic_wait"
+        | "memory.atomic_notify" => {
             check(
                 op.operand_group("address").first().map(|&v| op.value_type(v)),
                 addr_ty,

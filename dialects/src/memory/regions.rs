@@ -9,7 +9,9 @@ use wasmir_ir::printer::{OpPrinter, type_to_string};
 use wasmir_ir::registry::{
     AttrConstraint, AttrSpec, Fmt, ParamDef, SymbolResolver, Syntax, TypeConstraint, ValueSpec,
 };
-use wasmir_ir::{AttrData, Body, Context, Diagnostic, Op, OpDef, OpRef, Param, Traits, Type, TypeData, Value};
+use wasmir_ir::{
+    AttrData, Body, Context, Diagnostic, Op, OpDef, OpRef, Param, Traits, Type, TypeData, Value,
+};
 
 /// The region types and Pod aggregates this file declares.
 pub(crate) const TYPES: &[ParamDef] = &[
@@ -100,7 +102,10 @@ pub fn make_region_type(ctx: &Context, kind: RegionKind, elem: Type, memory: &st
 
 /// `!memory.array<elem, len>`.
 pub fn array_type(ctx: &Context, elem: Type, len: u32) -> Type {
-    ctx.dialect_type("memory.array", vec![Param::Type(elem), Param::Attr(ctx.int_attr(i64::from(len), Type::I64))])
+    ctx.dialect_type(
+        "memory.array",
+        vec![Param::Type(elem), Param::Attr(ctx.int_attr(i64::from(len), Type::I64))],
+    )
 }
 
 /// `!memory.record<fields...>`.
@@ -125,7 +130,9 @@ pub fn pod_shape(ctx: &Context, ty: Type) -> Result<PodShape, String> {
     let shown = || type_to_string(ctx, ty);
     match ctx.type_data(ty) {
         TypeData::Int { width: 8 | 16 | 32 | 64, .. } | TypeData::Float(_) => Ok(PodShape::Scalar(ty)),
-        TypeData::Int { width, .. } => Err(format!("`{}` is not Pod: a {width}-bit integer has no byte layout", shown())),
+        TypeData::Int { width, .. } => {
+            Err(format!("`{}` is not Pod: a {width}-bit integer has no byte layout", shown()))
+        }
         TypeData::Dialect { name, params } => match (ctx.ident_str(*name), params.as_ref()) {
             ("simd.v128", _) => Ok(PodShape::Scalar(ty)),
             ("memory.array", [Param::Type(elem), Param::Attr(n)]) => {
@@ -135,7 +142,9 @@ pub fn pod_shape(ctx: &Context, ty: Type) -> Result<PodShape, String> {
             ("memory.record", fields) => {
                 let mut types = Vec::with_capacity(fields.len());
                 for f in fields {
-                    let Param::Type(t) = f else { return Err(format!("`{}` is not a well-formed record", shown())) };
+                    let Param::Type(t) = f else {
+                        return Err(format!("`{}` is not a well-formed record", shown()));
+                    };
                     pod_shape(ctx, *t)?;
                     types.push(*t);
                 }
@@ -365,7 +374,10 @@ into it). An `i8` or `i16` scalar loads as an `i32`, extended by `sign`. With `u
 check is left out: legal only where a `memory.check` of the same region and index dominates the \
 access (the verifier proves it), which is what bounds-check elimination produces.",
     example: "memory.memory @mem : i32 {min = 1 : u64}\nfunc.func @f(%arg0: !memory.slice<!memory.record<i8, f64>, @mem>, %arg1: i32) -> (i32, f64) {\n  %0 = memory.elem_load %arg0[%arg1] {path = [0 : u32], sign = \"s\"} : !memory.slice<!memory.record<i8, f64>, @mem> -> i32\n  memory.check %arg0[%arg1] : !memory.slice<!memory.record<i8, f64>, @mem>\n  %1 = memory.elem_load %arg0[%arg1] {path = [1 : u32], unchecked} : !memory.slice<!memory.record<i8, f64>, @mem> -> f64\n  func.return %0, %1 : i32, f64\n}",
-    operands: &[ValueSpec::one("region", REGION), ValueSpec::one("index", TypeConstraint::Exactly(Type::I32))],
+    operands: &[
+        ValueSpec::one("region", REGION),
+        ValueSpec::one("index", TypeConstraint::Exactly(Type::I32)),
+    ],
     results: &[ValueSpec::one("result", TypeConstraint::WasmNum)],
     attrs: &[PATH, UNCHECKED, AttrSpec::optional("sign", AttrConstraint::Enum(&["s", "u"]))],
     traits: CHECKED,
@@ -426,7 +438,10 @@ the memory, that function (of type `() -> ()`) is called, and then (or without o
 traps as `unreachable` does. Nothing else happens before the failure, so a check and the access \
 it guards fail at the same point. Bounds-check elimination removes the checks it proves.",
     example: "memory.memory @mem : i32 {min = 1 : u64}\nfunc.func @f(%arg0: !memory.slice<i32, @mem>, %arg1: i32) {\n  memory.check %arg0[%arg1] : !memory.slice<i32, @mem>\n  memory.check @mem, %arg1 {offset = 4 : u64, size = 8 : u32} : i32\n  func.return\n}",
-    operands: &[ValueSpec::one("subject", TypeConstraint::Any), ValueSpec::many("index", TypeConstraint::Any)],
+    operands: &[
+        ValueSpec::one("subject", TypeConstraint::Any),
+        ValueSpec::many("index", TypeConstraint::Any),
+    ],
     attrs: &[
         AttrSpec::optional("memory", AttrConstraint::SymbolRef),
         AttrSpec::optional("size", AttrConstraint::IntOf(Type::U32)),
@@ -573,9 +588,10 @@ fn check_region_memory(
     }
     match (region.kind, kind) {
         (RegionKind::Extern, "managed") | (RegionKind::Slice | RegionKind::Local, "linear" | "shared") => {}
-        (RegionKind::Extern, _) => {
-            err(format!("an ExternRegion must live in a `managed` memory, and `@{}` is `{kind}`", region.memory))
-        }
+        (RegionKind::Extern, _) => err(format!(
+            "an ExternRegion must live in a `managed` memory, and `@{}` is `{kind}`",
+            region.memory
+        )),
         (_, _) => err(format!(
             "a SharedSlice or Local must live in a `linear` or `shared` memory, and `@{}` is `{kind}`",
             region.memory
@@ -593,7 +609,9 @@ fn verify_region_op(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Ve
     let t = |ty: Type| type_to_string(ctx, ty);
     // The region this op works on, and the other region of a copy.
     let regions: Vec<Type> = match name {
-        "memory.make_slice" | "memory.local_alloc" => op.results().iter().map(|&v| op.value_type(v)).collect(),
+        "memory.make_slice" | "memory.local_alloc" => {
+            op.results().iter().map(|&v| op.value_type(v)).collect()
+        }
         "memory.region_copy" => op.operands().iter().map(|&v| op.value_type(v)).collect(),
         "memory.check" if op.operand_group("index").is_empty() => Vec::new(),
         _ => vec![op.value_type(op.operand(0))],
@@ -601,7 +619,10 @@ fn verify_region_op(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Ve
     let mut decoded = Vec::new();
     for ty in regions {
         match region_type(ctx, ty) {
-            None => err(format!("expects a region (`!memory.slice`, `!memory.extern` or `!memory.local`), not `{}`", t(ty))),
+            None => err(format!(
+                "expects a region (`!memory.slice`, `!memory.extern` or `!memory.local`), not `{}`",
+                t(ty)
+            )),
             Some(r) => {
                 if let Err(e) = pod_shape(ctx, r.elem) {
                     err(format!("needs a Pod element type: {e}"));
@@ -621,7 +642,8 @@ fn verify_region_op(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Ve
         "memory.local_alloc" => {
             let body = op.body;
             let in_entry = body.op_block(op.op).is_some_and(|b| {
-                body.block_region(b).is_some_and(|r| body.roots().contains(&r) && body.region_blocks(r)[0] == b)
+                body.block_region(b)
+                    .is_some_and(|r| body.roots().contains(&r) && body.region_blocks(r)[0] == b)
             });
             if !in_entry {
                 err("must be in the function's entry block, so the frame has a fixed size".into());
@@ -631,7 +653,11 @@ fn verify_region_op(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Ve
             if let [d, s] = decoded.as_slice()
                 && d.elem != s.elem
             {
-                err(format!("copies between regions of different element types (`{}` and `{}`)", t(d.elem), t(s.elem)));
+                err(format!(
+                    "copies between regions of different element types (`{}` and `{}`)",
+                    t(d.elem),
+                    t(s.elem)
+                ));
             }
         }
         "memory.check" if decoded.is_empty() => {
@@ -677,17 +703,27 @@ fn verify_region_op(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Ve
                 }
             };
             let Some((wasm_ty, bits)) = scalar_access(scalar) else {
-                err(format!("accesses scalars only, and `{}` is not one (select one with `path`)", t(scalar)));
+                err(format!(
+                    "accesses scalars only, and `{}` is not one (select one with `path`)",
+                    t(scalar)
+                ));
                 return;
             };
             let value = if name == "memory.elem_load" { op.result(0) } else { op.operand(2) };
             if op.value_type(value) != wasm_ty {
-                err(format!("accesses `{}` as `{}`, but the value is `{}`", t(scalar), t(wasm_ty), t(op.value_type(value))));
+                err(format!(
+                    "accesses `{}` as `{}`, but the value is `{}`",
+                    t(scalar),
+                    t(wasm_ty),
+                    t(op.value_type(value))
+                ));
             }
             if name == "memory.elem_load" && (bits < 32) != op.attr("sign").is_some() {
                 err("needs `sign` exactly when the scalar is `i8` or `i16`".into());
             }
-            if op.attr("unchecked").is_some() && !check_dominates(ctx, op.body, op.op, op.operand(0), op.operand(1)) {
+            if op.attr("unchecked").is_some()
+                && !check_dominates(ctx, op.body, op.op, op.operand(0), op.operand(1))
+            {
                 err("is `unchecked`, but no `memory.check` of the same region and index dominates it".into());
             }
         }
@@ -695,7 +731,11 @@ fn verify_region_op(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Ve
             if let Some(region) = decoded.first()
                 && scalar_access(region.elem).map(|(w, _)| w) != Some(op.value_type(op.operand(1)))
             {
-                err(format!("fills `{}` elements with a `{}`", t(region.elem), t(op.value_type(op.operand(1)))));
+                err(format!(
+                    "fills `{}` elements with a `{}`",
+                    t(region.elem),
+                    t(op.value_type(op.operand(1)))
+                ));
             }
         }
         _ => {}

@@ -75,7 +75,12 @@ it. Not for `own` resources, which cannot be duplicated.",
     operands: &[ValueSpec::one("reference", TypeConstraint::DialectType("refs.externref"))],
     results: &[ValueSpec::one("handle", TypeConstraint::Exactly(Type::I32))],
     traits: Traits::MEM_WRITE.union(Traits::MAY_TRAP),
-    syntax: Syntax::Format(&[Fmt::Operands("reference"), Fmt::AttrDict, Fmt::Lit(":"), Fmt::Type("reference")]),
+    syntax: Syntax::Format(&[
+        Fmt::Operands("reference"),
+        Fmt::AttrDict,
+        Fmt::Lit(":"),
+        Fmt::Type("reference"),
+    ]),
     verify: Some(verify_handle_op),
     ..OpDef::EMPTY
 };
@@ -133,7 +138,11 @@ pub fn to_handle(b: &mut wasmir_ir::Builder<'_>, reference: wasmir_ir::Value) ->
 }
 
 /// `refs.from_handle handle : reference_type`.
-pub fn from_handle(b: &mut wasmir_ir::Builder<'_>, handle: wasmir_ir::Value, reference_type: Type) -> wasmir_ir::Value {
+pub fn from_handle(
+    b: &mut wasmir_ir::Builder<'_>,
+    handle: wasmir_ir::Value,
+    reference_type: Type,
+) -> wasmir_ir::Value {
     b.op1("refs.from_handle", &[handle], reference_type, &[])
 }
 

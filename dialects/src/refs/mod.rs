@@ -47,13 +47,16 @@ pub static DIALECT: DialectDef = DialectDef {
         handles::FROM_HANDLE,
         handles::RELEASE_HANDLE,
     ],
-    types: &[handles::EXTERNREF_TYPE, ParamDef {
-        name: "refs.ref",
-        summary: "A Wasm reference type: `!refs.ref<[null,] func|extern|nofunc|noextern|(fn type)>`",
-        verify: Some(verify_ref_params),
-        subtype: Some(ref_subtype),
-        traits: None,
-    }],
+    types: &[
+        handles::EXTERNREF_TYPE,
+        ParamDef {
+            name: "refs.ref",
+            summary: "A Wasm reference type: `!refs.ref<[null,] func|extern|nofunc|noextern|(fn type)>`",
+            verify: Some(verify_ref_params),
+            subtype: Some(ref_subtype),
+            traits: None,
+        },
+    ],
     attrs: &[],
     materialize_constant: None,
 };

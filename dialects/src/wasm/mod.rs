@@ -84,7 +84,12 @@ fn verify_start(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<Di
 // ----- typed builder API -----
 
 /// `wasm.export "name" @target` at the end of `module`.
-pub fn export(ctx: &wasmir_ir::Context, module: &mut wasmir_ir::Module, name: &str, target: &str) -> wasmir_ir::Op {
+pub fn export(
+    ctx: &wasmir_ir::Context,
+    module: &mut wasmir_ir::Module,
+    name: &str,
+    target: &str,
+) -> wasmir_ir::Op {
     let mut mb = module.builder(ctx);
     let attrs = [("name", ctx.string_attr(name)), ("target", ctx.symbol_ref_attr(target))];
     mb.op("wasm.export", &[], &[], &attrs)

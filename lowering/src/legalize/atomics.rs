@@ -104,7 +104,11 @@ fn lower_atomic(
             let expected = if width == full {
                 operands[1]
             } else {
-                let mask = if value_type == Type::I64 { e.i64((1i64 << width) - 1) } else { e.i32(((1i64 << width) - 1) as i32) };
+                let mask = if value_type == Type::I64 {
+                    e.i64((1i64 << width) - 1)
+                } else {
+                    e.i32(((1i64 << width) - 1) as i32)
+                };
                 e.bin("andi", operands[1], mask)
             };
             let equal = e.cmp("eq", old, expected);
@@ -144,7 +148,8 @@ fn alignment_check(e: &mut Emit<'_, '_>, address: Value, offset: i64, bytes: u32
     if bytes <= 1 {
         return;
     }
-    let low_bits = |e: &mut Emit<'_, '_>, v: i64| if address_type == Type::I64 { e.i64(v) } else { e.i32(v as i32) };
+    let low_bits =
+        |e: &mut Emit<'_, '_>, v: i64| if address_type == Type::I64 { e.i64(v) } else { e.i32(v as i32) };
     // Only the low bits matter, so wrapping the sum is harmless.
     let effective = if offset % i64::from(bytes) == 0 {
         address

@@ -25,25 +25,39 @@ fn required(ctx: &Context, body: &Body, op: Op) -> Option<(Capabilities, &'stati
         "memory.memory" if ctx.dict_get(attrs, "kind").and_then(|a| ctx.attr_as_str(a)) == Some("shared") => {
             (Capabilities::THREADS, "a shared memory")
         }
-        "memory.memory" if ctx.dict_get(attrs, "address_type").and_then(|a| ctx.attr_as_type(a)) == Some(Type::I64) => {
+        "memory.memory"
+            if ctx.dict_get(attrs, "address_type").and_then(|a| ctx.attr_as_type(a)) == Some(Type::I64) =>
+        {
             (Capabilities::MEMORY64, "a 64-bit memory")
         }
         _ if name.starts_with("memory.atomic_") => (Capabilities::THREADS, "an atomic access"),
         "memory.copy" | "memory.fill" | "memory.init" | "memory.data_drop" => {
             (Capabilities::BULK_MEMORY, "a bulk memory instruction")
         }
-        "refs.table_copy" | "refs.table_init" | "refs.elem_drop" => (Capabilities::BULK_MEMORY, "a bulk table instruction"),
+        "refs.table_copy" | "refs.table_init" | "refs.elem_drop" => {
+            (Capabilities::BULK_MEMORY, "a bulk table instruction")
+        }
         "refs.call_ref" | "control.br_on_null" | "control.br_on_non_null" | "refs.as_non_null" => {
             (Capabilities::FUNCTION_REFERENCES, "a typed function reference")
         }
         "control.return_call" | "refs.return_call_indirect" | "refs.return_call_ref" => {
             (Capabilities::TAIL_CALL, "a tail call")
         }
-        _ if name.starts_with("refs.table_") || name == "refs.null" || name == "refs.is_null" || name == "refs.func" => {
+        _ if name.starts_with("refs.table_")
+            || name == "refs.null"
+            || name == "refs.is_null"
+            || name == "refs.func" =>
+        {
             (Capabilities::REFERENCE_TYPES, "a reference instruction")
         }
-        _ if uses_refs && name != "refs.call_indirect" => (Capabilities::REFERENCE_TYPES, "a reference value"),
-        _ if uses_multi_value || (def.has(wasmir_ir::Traits::LABEL) && !body.operands(op).is_empty() && name != "control.if") => {
+        _ if uses_refs && name != "refs.call_indirect" => {
+            (Capabilities::REFERENCE_TYPES, "a reference value")
+        }
+        _ if uses_multi_value
+            || (def.has(wasmir_ir::Traits::LABEL)
+                && !body.operands(op).is_empty()
+                && name != "control.if") =>
+        {
             (Capabilities::MULTI_VALUE, "several results or block parameters")
         }
         "func.func" if has("function_type") => {

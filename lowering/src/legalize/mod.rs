@@ -47,9 +47,7 @@ pub fn legalize(ctx: &Context, module: &mut Module, target: &Target) -> Result<b
 /// handle ops, and region or ExternRef types anywhere (values, signatures).
 fn uses_native_abstractions(ctx: &Context, module: &Module) -> bool {
     let mut types: FxHashMap<Type, bool> = FxHashMap::default();
-    let mut is_native = |ty: Type| -> bool {
-        *types.entry(ty).or_insert_with(|| type_is_native(ctx, ty))
-    };
+    let mut is_native = |ty: Type| -> bool { *types.entry(ty).or_insert_with(|| type_is_native(ctx, ty)) };
     // Which op kinds are rewritten, decided once per kind rather than by name per op.
     let native_kinds: Vec<bool> = ctx
         .registry()
@@ -74,9 +72,15 @@ fn uses_native_abstractions(ctx: &Context, module: &Module) -> bool {
                 .then(|| ctx.dict_get(body.op_attrs(op), "function_type").and_then(|a| ctx.attr_as_type(a)))
                 .flatten();
             let mut values = body.results(op).iter().copied().chain(
-                body.op_regions(op).iter().flat_map(|&r| body.region_blocks(r)).flat_map(|&b| body.block_args(b).iter().copied()),
+                body.op_regions(op)
+                    .iter()
+                    .flat_map(|&r| body.region_blocks(r))
+                    .flat_map(|&b| body.block_args(b).iter().copied()),
             );
-            if native_op || signature.is_some_and(&mut is_native) || values.any(|v| is_native(body.value_type(v))) {
+            if native_op
+                || signature.is_some_and(&mut is_native)
+                || values.any(|v| is_native(body.value_type(v)))
+            {
                 found = true;
                 return;
             }
@@ -88,10 +92,14 @@ fn uses_native_abstractions(ctx: &Context, module: &Module) -> bool {
 fn type_is_native(ctx: &Context, ty: Type) -> bool {
     match ctx.type_data(ty) {
         TypeData::Dialect { name, params } => {
-            matches!(ctx.ident_str(*name), "memory.slice" | "memory.extern" | "memory.local" | "refs.externref")
-                || params.iter().any(|p| matches!(p, Param::Type(t) if type_is_native(ctx, *t)))
+            matches!(
+                ctx.ident_str(*name),
+                "memory.slice" | "memory.extern" | "memory.local" | "refs.externref"
+            ) || params.iter().any(|p| matches!(p, Param::Type(t) if type_is_native(ctx, *t)))
         }
-        TypeData::Function { inputs, results } => inputs.iter().chain(results.iter()).any(|&t| type_is_native(ctx, t)),
+        TypeData::Function { inputs, results } => {
+            inputs.iter().chain(results.iter()).any(|&t| type_is_native(ctx, t))
+        }
         _ => false,
     }
 }
@@ -197,7 +205,9 @@ pub(crate) fn memory_facts(ctx: &Context, module: &Module) -> FxHashMap<String, 
 /// The function ops of a module (those with a body to lower).
 pub(crate) fn functions(ctx: &Context, module: &Module) -> Vec<Op> {
     let body = module.body();
-    body.block_ops(module.block()).filter(|&op| body.child(op).is_some() && ctx.op_def(body.op_kind(op)).name == "func.func").collect()
+    body.block_ops(module.block())
+        .filter(|&op| body.child(op).is_some() && ctx.op_def(body.op_kind(op)).name == "func.func")
+        .collect()
 }
 
 /// Whether any op of the module (at any depth) satisfies `pred`.
@@ -212,8 +222,18 @@ pub(crate) fn any_op(ctx: &Context, module: &Module, pred: &dyn Fn(&str) -> bool
 /// Rewrites every type in the module that `convert` maps (value types, block arguments, and
 /// types inside attributes such as function signatures), recursively through function types
 /// and dialect type parameters. Returns whether anything changed.
-pub(crate) fn convert_types(ctx: &Context, module: &mut Module, convert: &dyn Fn(Type) -> Option<Type>) -> bool {
-    let mut converter = TypeConverter { ctx, convert, types: FxHashMap::default(), attrs: FxHashMap::default(), changed: false };
+pub(crate) fn convert_types(
+    ctx: &Context,
+    module: &mut Module,
+    convert: &dyn Fn(Type) -> Option<Type>,
+) -> bool {
+    let mut converter = TypeConverter {
+        ctx,
+        convert,
+        types: FxHashMap::default(),
+        attrs: FxHashMap::default(),
+        changed: false,
+    };
     converter.body(module.body_mut());
     converter.changed
 }
@@ -376,7 +396,8 @@ impl Emit<'_, '_> {
             let zero = wasmir_dialects::arith::const_i32(b, 0);
             control::build_loop(b, &[zero], &[], |b, args| {
                 let i = args[0];
-                let mut inner = Emit { b: Builder { ctx: b.ctx, body: &mut *b.body, ip: b.ip, loc: b.loc }, handler };
+                let mut inner =
+                    Emit { b: Builder { ctx: b.ctx, body: &mut *b.body, ip: b.ip, loc: b.loc }, handler };
                 body(&mut inner, i);
                 let one = inner.i32(1);
                 let next = inner.bin("addi", i, one);

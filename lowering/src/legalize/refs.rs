@@ -83,7 +83,8 @@ func.func private @__wasmir_refs_release(%arg0: i32) {
 
 pub(crate) fn lower_refs(ctx: &Context, module: &mut Module, target: &Target) -> Vec<Diagnostic> {
     let has_refs = target.has(Capabilities::REFERENCE_TYPES);
-    let uses_handles = any_op(ctx, module, &|n| matches!(n, "refs.to_handle" | "refs.from_handle" | "refs.release_handle"));
+    let uses_handles =
+        any_op(ctx, module, &|n| matches!(n, "refs.to_handle" | "refs.from_handle" | "refs.release_handle"));
     if uses_handles {
         if let Err(e) = add_runtime(ctx, module, if has_refs { RUNTIME } else { HOST_RUNTIME }) {
             return vec![e];
@@ -102,7 +103,10 @@ fn lower_handle_ops(ctx: &Context, body: &mut Body, has_refs: bool) {
     let ops: Vec<Op> = body
         .preorder()
         .into_iter()
-        .filter(|&op| ctx.op_def(body.op_kind(op)).name.starts_with("refs.") && is_handle_op(ctx.op_def(body.op_kind(op)).name))
+        .filter(|&op| {
+            ctx.op_def(body.op_kind(op)).name.starts_with("refs.")
+                && is_handle_op(ctx.op_def(body.op_kind(op)).name)
+        })
         .collect();
     for op in ops {
         let name = ctx.op_def(body.op_kind(op)).name;
@@ -131,7 +135,8 @@ fn is_handle_op(name: &str) -> bool {
 }
 
 /// The host's release function, for hosts without reference types.
-const HOST_RUNTIME: &str = r#"func.func private @__wasmir_refs_release(i32) attributes {import = ["wasmir:refs", "release"]}"#;
+const HOST_RUNTIME: &str =
+    r#"func.func private @__wasmir_refs_release(i32) attributes {import = ["wasmir:refs", "release"]}"#;
 
 /// Adds the runtime `text` declares to the module (once).
 fn add_runtime(ctx: &Context, module: &mut Module, text: &str) -> Result<(), Diagnostic> {

@@ -53,8 +53,11 @@ fn lower_function(
     target: &Target,
 ) -> Result<(), Diagnostic> {
     let lowering = FunctionLowering { ctx, memories, bulk_memory: target.has(Capabilities::BULK_MEMORY) };
-    let ops: Vec<Op> =
-        body.preorder().into_iter().filter(|&op| REGION_OPS.contains(&ctx.op_def(body.op_kind(op)).name)).collect();
+    let ops: Vec<Op> = body
+        .preorder()
+        .into_iter()
+        .filter(|&op| REGION_OPS.contains(&ctx.op_def(body.op_kind(op)).name))
+        .collect();
     if ops.is_empty() {
         return Ok(());
     }
@@ -74,7 +77,10 @@ impl FunctionLowering<'_> {
         let region = memory::region_type(self.ctx, ty)
             .ok_or_else(|| Diagnostic::error(wasmir_ir::Location::Unknown, "lower-memory: not a region"))?;
         let facts = self.memories.get(&region.memory).ok_or_else(|| {
-            Diagnostic::error(wasmir_ir::Location::Unknown, format!("lower-memory: no memory `@{}`", region.memory))
+            Diagnostic::error(
+                wasmir_ir::Location::Unknown,
+                format!("lower-memory: no memory `@{}`", region.memory),
+            )
         })?;
         Ok((region, facts))
     }
@@ -95,14 +101,20 @@ impl FunctionLowering<'_> {
         let address_form = name == "memory.check" && operands.len() == 1;
         let (region, facts) = if address_form {
             let mem = ctx.dict_get(attrs, "memory").and_then(|a| ctx.attr_as_symbol(a)).unwrap_or_default();
-            let facts = self.memories.get(mem).ok_or_else(|| Diagnostic::error(loc, format!("no memory `@{mem}`")))?;
+            let facts = self
+                .memories
+                .get(mem)
+                .ok_or_else(|| Diagnostic::error(loc, format!("no memory `@{mem}`")))?;
             (None, facts)
         } else {
             let (r, f) = self.region(body, subject)?;
             (Some(r), f)
         };
-        let memory_name =
-            region.as_ref().map(|r| r.memory.clone()).or_else(|| ctx.dict_get(attrs, "memory").and_then(|a| ctx.attr_as_symbol(a)).map(str::to_string)).unwrap_or_default();
+        let memory_name = region
+            .as_ref()
+            .map(|r| r.memory.clone())
+            .or_else(|| ctx.dict_get(attrs, "memory").and_then(|a| ctx.attr_as_symbol(a)).map(str::to_string))
+            .unwrap_or_default();
         let size = region.as_ref().map_or(1, |r| self.elem_size(r));
         let mut e = Emit { b: Builder::before(ctx, body, op), handler: facts.panic_handler.as_deref() };
         e.b.loc = loc;
@@ -259,8 +271,11 @@ impl FunctionLowering<'_> {
     /// stack pointer moves down at entry (with a check for room) and back before every return.
     fn lower_frames(&self, body: &mut Body, ops: &[Op]) -> Result<(), Diagnostic> {
         let ctx = self.ctx;
-        let allocs: Vec<Op> =
-            ops.iter().copied().filter(|&op| ctx.op_def(body.op_kind(op)).name == "memory.local_alloc").collect();
+        let allocs: Vec<Op> = ops
+            .iter()
+            .copied()
+            .filter(|&op| ctx.op_def(body.op_kind(op)).name == "memory.local_alloc")
+            .collect();
         if allocs.is_empty() {
             return Ok(());
         }
@@ -272,37 +287,39 @@ impl FunctionLowering<'_> {
             .find(|&op| ctx.op_def(body.op_kind(op)).name != "memory.local_alloc")
             .expect("an entry block ends with a terminator");
         // Frames by memory, in order of first allocation.
-        let mut frames: Vec<(String, Vec<(Op, u32, u32)>, u32)> = Vec::new();
+        let mut frames: Vec<Frame> = Vec::new();
         for &op in &allocs {
             let result = body.results(op)[0];
             let (region, _) = self.region(body, result)?;
-            let count = ctx.dict_get(body.op_attrs(op), "count").and_then(|a| ctx.attr_as_int(a)).unwrap_or(1);
+            let count =
+                ctx.dict_get(body.op_attrs(op), "count").and_then(|a| ctx.attr_as_int(a)).unwrap_or(1);
             let (size, align) = memory::layout(ctx, region.elem).unwrap_or((1, 1));
-            let index = match frames.iter().position(|(m, _, _)| *m == region.memory) {
+            let index = match frames.iter().position(|f| f.memory == region.memory) {
                 Some(i) => i,
                 None => {
-                    frames.push((region.memory.clone(), Vec::new(), 0));
+                    frames.push(Frame { memory: region.memory.clone(), slots: Vec::new(), size: 0 });
                     frames.len() - 1
                 }
             };
             let frame = &mut frames[index];
-            let offset = frame.2.next_multiple_of(align.max(1));
+            let offset = frame.size.next_multiple_of(align.max(1));
             let bytes = (size as u64 * count as u64).min(u64::from(u32::MAX)) as u32;
-            frame.2 = offset.saturating_add(bytes);
-            frame.1.push((op, offset, count as u32));
+            frame.size = offset.saturating_add(bytes);
+            frame.slots.push(Slot { alloc: op, offset, count: count as u32 });
         }
         let returns: Vec<Op> = body
             .preorder()
             .into_iter()
             .filter(|&op| ctx.op_def(body.op_kind(op)).has(Traits::RETURN_LIKE))
             .collect();
-        for (memory_name, slots, size) in frames {
+        for Frame { memory: memory_name, slots, size } in frames {
             let facts = &self.memories[&memory_name];
             let sp = facts.stack_pointer.clone().unwrap_or_default();
             let sp_attr = ctx.symbol_ref_attr(&sp);
             let mem_attr = ctx.symbol_ref_attr(&memory_name);
             let frame_size = size.next_multiple_of(16);
-            let mut e = Emit { b: Builder::before(ctx, body, first), handler: facts.panic_handler.as_deref() };
+            let mut e =
+                Emit { b: Builder::before(ctx, body, first), handler: facts.panic_handler.as_deref() };
             let old_sp = e.b.op1("global.get", &[], Type::I32, &[("global", sp_attr)]);
             let frame32 = e.i32(frame_size as i32);
             let no_room = e.cmp("ult", old_sp, frame32);
@@ -316,10 +333,15 @@ impl FunctionLowering<'_> {
                 e.counted_loop(frame32, |e, i| {
                     let address = e.bin("addi", frame_ptr, i);
                     let zero = e.i32(0);
-                    e.b.op("memory.store", &[address, zero], &[], &[("memory", mem_attr), byte_access(ctx)[0]]);
+                    e.b.op(
+                        "memory.store",
+                        &[address, zero],
+                        &[],
+                        &[("memory", mem_attr), byte_access(ctx)[0]],
+                    );
                 });
             }
-            for (op, offset, count) in slots {
+            for Slot { alloc: op, offset, count } in slots {
                 let mut e = Emit { b: Builder::before(ctx, body, first), handler: None };
                 let off = e.i32(offset as i32);
                 let ptr = e.bin("addi", frame_ptr, off);
@@ -336,6 +358,21 @@ impl FunctionLowering<'_> {
         }
         Ok(())
     }
+}
+
+/// One function's frame in one memory.
+struct Frame {
+    memory: String,
+    slots: Vec<Slot>,
+    /// Bytes, before rounding to 16.
+    size: u32,
+}
+
+/// A `memory.local_alloc` and where its region starts in the frame.
+struct Slot {
+    alloc: Op,
+    offset: u32,
+    count: u32,
 }
 
 fn byte_access(ctx: &Context) -> [(&'static str, wasmir_ir::Attr); 1] {

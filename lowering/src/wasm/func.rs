@@ -923,8 +923,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 let width = self.attr_int(op, "width").unwrap_or(full) as u32;
                 let m = self.memarg(op, u64::from(width / 8))?;
                 let rmw = ctx.dict_get(body.op_attrs(op), "op").and_then(|a| ctx.attr_as_str(a));
-                insn::atomic(&name["memory.".len()..], rmw, ty, width, m)
-                    .ok_or_else(|| self.err(loc, format!("no Wasm atomic access of {width} bits for this type")))?
+                insn::atomic(&name["memory.".len()..], rmw, ty, width, m).ok_or_else(|| {
+                    self.err(loc, format!("no Wasm atomic access of {width} bits for this type"))
+                })?
             }
             "memory.size" => I::MemorySize(self.index_of(op, "memory", &self.env.memories)?),
             "memory.grow" => I::MemoryGrow(self.index_of(op, "memory", &self.env.memories)?),

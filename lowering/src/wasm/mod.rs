@@ -423,7 +423,13 @@ fn limits(v: OpRef<'_>) -> (u64, Option<u64>) {
 fn memory_type(v: OpRef<'_>) -> MemoryType {
     let (minimum, maximum) = limits(v);
     let memory64 = v.attr("address_type").and_then(|a| v.ctx.attr_as_type(a)) == Some(Type::I64);
-    MemoryType { minimum, maximum, memory64, shared: v.attr_str("kind") == Some("shared"), page_size_log2: None }
+    MemoryType {
+        minimum,
+        maximum,
+        memory64,
+        shared: v.attr_str("kind") == Some("shared"),
+        page_size_log2: None,
+    }
 }
 
 fn table_type(ctx: &Context, v: OpRef<'_>, types: &mut TypeTable) -> Result<TableType, Diagnostic> {
