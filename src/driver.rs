@@ -98,6 +98,13 @@ pub struct Options {
     /// List the registered passes and exit.
     #[arg(long)]
     pub list_passes: bool,
+    /// List every rewrite rule with the invariants it cites, and exit (1 when a citation is
+    /// missing or unknown).
+    #[arg(long)]
+    pub list_rewrites: bool,
+    /// Log every rewrite a pass applies, with its rule and citations, as a remark.
+    #[arg(long)]
+    pub explain_rewrites: bool,
     /// List the registered ops and exit.
     #[arg(long)]
     pub list_ops: bool,
@@ -142,7 +149,21 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
         return 2;
     }
     let ctx = context();
+    ctx.set_explain_rewrites(opts.explain_rewrites);
     let registry = pass_registry();
+    if opts.list_rewrites {
+        let rules = crate::rewrite_rules(&ctx);
+        let mut out = String::new();
+        for rule in &rules {
+            out.push_str(&format!("{:<32} [{}] {}\n", rule.name, rule.citations.join(", "), rule.identity));
+        }
+        let _ = stdout.write_all(out.as_bytes());
+        let problems = wasmir_verifier::contracts::check_citations(&rules);
+        for p in &problems {
+            let _ = writeln!(stderr, "error: {p}");
+        }
+        return i32::from(!problems.is_empty());
+    }
     if opts.list_passes {
         let mut out = String::new();
         for p in registry.passes() {

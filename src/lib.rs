@@ -82,6 +82,16 @@ pub fn print(ctx: &Context, module: &Module) -> String {
     print_module(ctx, module, PrintOptions::default())
 }
 
+/// Every rewrite rule (dialect folders and patterns, rewrite passes, legalizations that rely
+/// on the contract), each with the invariants it cites.
+pub fn rewrite_rules(ctx: &Context) -> Vec<wasmir_ir::registry::RewriteRule> {
+    let mut rules = wasmir_rewrites::registered_rules(ctx);
+    rules.extend(wasmir_lowering::legalize::RULES.iter().map(|&(name, identity, citations)| {
+        wasmir_ir::registry::RewriteRule { name: name.to_string(), identity, citations }
+    }));
+    rules
+}
+
 /// Legalizes a copy of `module` for `target` (regions, checks, atomics, ExternRef) and emits
 /// a validated `.wasm` binary. `module` itself is left as it is.
 pub fn compile_to_wasm(

@@ -57,6 +57,7 @@ static TEST_DIALECT: DialectDef = DialectDef {
         traits: None,
     }],
     materialize_constant: None,
+    fold_citations: &[],
 };
 
 fn context() -> Context {

@@ -73,7 +73,7 @@ fn engine() -> Engine {
 }
 
 /// What one call did: results, or a trap (by message), or it ran out of fuel.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Outcome {
     Values(Vec<String>),
     Trap(String),
@@ -182,6 +182,31 @@ fn round_trip(bytes: &[u8]) -> Result<Vec<u8>, String> {
     wasmir::lowering::emit_wasm(&ctx, &reparsed).map_err(|d| d.to_string())
 }
 
+/// The module with an explicit check before every access, then bounds-check elimination,
+/// legalized (checks become compare and trap) and emitted.
+fn with_explicit_checks(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let ctx = wasmir::context();
+    let mut module = wasmir::frontends::import_wasm(&ctx, "smith.wasm", bytes).map_err(|d| d.to_string())?;
+    wasmir::run_pipeline(&ctx, &mut module, "bounds-checks-explicit,bce").map_err(|e| format!("{e:?}"))?;
+    wasmir::compile_to_wasm(&ctx, &module, &wasmir::lowering::Target::default()).map_err(|e| format!("{e:?}"))
+}
+
+/// An explicit check fails with `unreachable` where the access would have failed with an
+/// out-of-bounds trap (or, for a misaligned atomic out of bounds, a misalignment trap): the
+/// same point, another message.
+fn trap_class(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Trap(m)
+            if m.contains("out of bounds memory access")
+                || m.contains("unreachable")
+                || m.contains("unaligned atomic") =>
+        {
+            Outcome::Trap("out of bounds or unreachable".into())
+        }
+        other => other,
+    }
+}
+
 #[test]
 fn generated_modules_behave_identically_after_the_round_trip() {
     let cases: u64 = std::env::var("WASMIR_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(150);
@@ -211,6 +236,8 @@ fn generated_modules_behave_identically_after_the_round_trip() {
             continue;
         }
         let out = round_trip(&bytes).unwrap_or_else(|e| panic!("seed {seed}: round trip failed: {e}"));
+        let checked = with_explicit_checks(&bytes)
+            .unwrap_or_else(|e| panic!("seed {seed}: explicit checks failed: {e}"));
         if let Some(dir) = std::env::var_os("WASMIR_DIFF_DUMP") {
             let dir = std::path::PathBuf::from(dir);
             let _ = std::fs::write(dir.join(format!("{seed}.in.wasm")), &bytes);
@@ -219,6 +246,7 @@ fn generated_modules_behave_identically_after_the_round_trip() {
         modules += 1;
         let mut a = instantiate(&engine, &bytes);
         let mut b = instantiate(&engine, &out);
+        let mut c = instantiate(&engine, &checked);
         match (&a.instance, &b.instance) {
             (Ok(_), Ok(_)) => {}
             (Err(x), Err(y)) => {
@@ -250,7 +278,8 @@ fn generated_modules_behave_identically_after_the_round_trip() {
                 };
                 calls += 1;
                 let (x, y) = (call(&mut a, &name, &args), call(&mut b, &name, &args));
-                if x == Outcome::OutOfFuel || y == Outcome::OutOfFuel {
+                let z = if c.instance.is_ok() { Some(call(&mut c, &name, &args)) } else { None };
+                if x == Outcome::OutOfFuel || y == Outcome::OutOfFuel || z == Some(Outcome::OutOfFuel) {
                     // Fuel is counted per instruction, and the instructions differ: one side
                     // may have run further and changed state, so the module's comparison ends.
                     break 'module;
@@ -258,6 +287,18 @@ fn generated_modules_behave_identically_after_the_round_trip() {
                 compared += 1;
                 assert_eq!(x, y, "seed {seed}: `{name}` with {args:?} behaves differently");
                 assert_eq!(state(&mut a), state(&mut b), "seed {seed}: state differs after `{name}`");
+                if let Some(z) = z {
+                    assert_eq!(
+                        trap_class(x.clone()),
+                        trap_class(z),
+                        "seed {seed}: `{name}` with {args:?} behaves differently with explicit checks after bce"
+                    );
+                    assert_eq!(
+                        state(&mut a),
+                        state(&mut c),
+                        "seed {seed}: state differs after `{name}` (explicit checks)"
+                    );
+                }
             }
         }
     }

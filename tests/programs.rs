@@ -1,7 +1,8 @@
 //! Real programs: C and C++ sources in tests/programs, built with clang for wasm32-wasi at
 //! several optimization levels and feature sets, run in wasmtime (WASI preview 1) before and after
-//! `wasmir-opt in.wasm --emit=wasm` and after the `.wir` text detour; stdout, stderr and the
-//! exit status must be identical.
+//! `wasmir-opt in.wasm --emit=wasm`, after the `.wir` text detour, and with explicit bounds
+//! checks after bounds-check elimination (`--passes=bounds-checks-explicit,bce`); stdout,
+//! stderr and the exit status must be identical.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -129,13 +130,22 @@ fn check_all() -> Vec<(String, String, Run)> {
             let direct = base.with_extension("direct.wasm");
             let text = base.with_extension("wir");
             let via_text = base.with_extension("via-text.wasm");
+            let checked = base.with_extension("checked.wasm");
             build(&source, level, flags, &input);
             wasmir_opt(&[&input, Path::new("--emit=wasm"), Path::new("-o"), &direct]);
             wasmir_opt(&[&input, Path::new("-o"), &text]);
             wasmir_opt(&[&text, Path::new("--emit=wasm"), Path::new("-o"), &via_text]);
+            // Explicit bounds checks on every access, with the provable ones eliminated.
+            wasmir_opt(&[
+                &input,
+                Path::new("--passes=bounds-checks-explicit,bce"),
+                Path::new("--emit=wasm"),
+                Path::new("-o"),
+                &checked,
+            ]);
             let original = run(&engine, &std::fs::read(&input).expect("built"));
             assert!(original.status.is_ok(), "{stem} {level} does not run: {:?}", original.status);
-            for path in [&direct, &via_text] {
+            for path in [&direct, &via_text, &checked] {
                 let after = run(&engine, &std::fs::read(path).expect("emitted"));
                 if original != after {
                     failures.push(format!(

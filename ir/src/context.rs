@@ -14,6 +14,8 @@ pub struct Context {
     attrs: Interner<AttrData>,
     idents: Interner<Box<str>>,
     sources: SourceMap,
+    /// Whether rewrite passes log every rewrite they apply (`--explain-rewrites`).
+    explain_rewrites: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Context {
@@ -35,6 +37,7 @@ impl Context {
             attrs: Interner::new(),
             idents: Interner::new(),
             sources: SourceMap::default(),
+            explain_rewrites: std::sync::atomic::AtomicBool::new(false),
         };
         for (i, t) in types::PREINTERNED.into_iter().enumerate() {
             let index = ctx.types.intern(t);
@@ -45,6 +48,17 @@ impl Context {
             debug_assert_eq!(index as usize, i);
         }
         ctx
+    }
+
+    /// Asks rewrite passes to log each rewrite they apply, with its rule and citations, as a
+    /// remark at the rewritten op (`--explain-rewrites`).
+    pub fn set_explain_rewrites(&self, on: bool) {
+        self.explain_rewrites.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether rewrite passes log their rewrites.
+    pub fn explain_rewrites(&self) -> bool {
+        self.explain_rewrites.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The dialects, ops, types and attributes this context knows.

@@ -47,6 +47,10 @@ impl Diagnostic {
     pub fn warning(loc: Location, message: impl Into<String>) -> Self {
         Self { severity: Severity::Warning, loc, message: message.into(), notes: Vec::new() }
     }
+    /// A remark at `loc`: information the user asked for, such as an applied rewrite.
+    pub fn remark(loc: Location, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Remark, loc, message: message.into(), notes: Vec::new() }
+    }
     /// Attaches a note.
     pub fn with_note(mut self, loc: Location, message: impl Into<String>) -> Self {
         self.notes.push(Diagnostic {

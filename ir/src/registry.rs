@@ -322,9 +322,24 @@ pub type FoldFn = fn(&FoldInput<'_>) -> Option<SmallVec<[Folded; 1]>>;
 #[derive(Copy, Clone, Debug)]
 pub struct Pattern {
     pub name: &'static str,
-    /// The identity the pattern implements, for docs and `--list-patterns`.
+    /// The identity the pattern implements, for docs and `--list-rewrites`.
     pub identity: &'static str,
+    /// The IDs in specs/invariants.md the identity relies on (the contract verifier checks
+    /// that there is at least one and that each exists).
+    pub citations: &'static [&'static str],
     pub apply: fn(&mut Rewriter<'_>, Op) -> bool,
+}
+
+/// A rewrite rule as the contract verifier and `--list-rewrites` see it: canonicalization
+/// patterns, folders, and the rules of rewrite passes all describe themselves this way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RewriteRule {
+    /// The rule's name, `pass.rule` or `dialect.pattern`.
+    pub name: String,
+    /// The identity it implements.
+    pub identity: &'static str,
+    /// The IDs in specs/invariants.md it relies on.
+    pub citations: &'static [&'static str],
 }
 
 /// The single declaration of an op.
@@ -439,6 +454,8 @@ pub struct DialectDef {
     pub types: &'static [ParamDef],
     pub attrs: &'static [ParamDef],
     pub materialize_constant: Option<MaterializeFn>,
+    /// The invariants the dialect's folders rely on (empty when it has no folder).
+    pub fold_citations: &'static [&'static str],
 }
 
 /// All registered dialects. Built once, then frozen inside a [`Context`].

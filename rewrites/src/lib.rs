@@ -3,14 +3,18 @@
 //! op names. The e-graph rewriter (egg) and the rewrites that cite invariants arrive with
 //! issue 5, in this crate.
 
+mod bce;
 mod canonicalize;
 mod cse;
 mod dce;
+mod rules;
 mod symbol_dce;
 
+pub use bce::{Bce, BoundsChecksExplicit};
 pub use canonicalize::{Canonicalize, CanonicalizeOutcome, canonicalize_body};
 pub use cse::{Cse, cse_body};
 pub use dce::{Dce, dce_body};
+pub use rules::{PassRule, registered_rules};
 pub use symbol_dce::SymbolDce;
 
 use wasmir_ir::pass::PassRegistry;
@@ -18,7 +22,13 @@ use wasmir_ir::{Attr, AttrData, Body, Context, Op, Traits};
 
 /// Registers every pass of this crate.
 pub fn register_passes(registry: &mut PassRegistry) {
-    registry.register(canonicalize::INFO).register(cse::INFO).register(dce::INFO).register(symbol_dce::INFO);
+    registry
+        .register(canonicalize::INFO)
+        .register(cse::INFO)
+        .register(dce::INFO)
+        .register(symbol_dce::INFO)
+        .register(bce::EXPLICIT_INFO)
+        .register(bce::BCE_INFO);
 }
 
 /// Whether `op` can be erased when its results are unused: it is pure (no effect, no trap),

@@ -215,6 +215,7 @@ fn new_constant(rw: &mut Rewriter<'_>, before: Op, bits_value: u64, ty: Type) ->
 pub const SUB_CONST_TO_ADD: Pattern = Pattern {
     name: "sub-const-to-add",
     identity: "x - C == x + (-C) in two's-complement wrapping arithmetic",
+    citations: &["INV-ARITH-001"],
     apply: |rw, op| {
         let (lhs, rhs) = {
             let v = rw.view(op);
@@ -238,6 +239,7 @@ pub const SUB_CONST_TO_ADD: Pattern = Pattern {
 pub const MUL_POW2_TO_SHL: Pattern = Pattern {
     name: "mul-pow2-to-shl",
     identity: "x * 2^k == x << k modulo 2^N, for 0 < k < N",
+    citations: &["INV-ARITH-001", "INV-ARITH-002"],
     apply: |rw, op| {
         let (lhs, rhs) = {
             let v = rw.view(op);
@@ -260,6 +262,7 @@ pub const MUL_POW2_TO_SHL: Pattern = Pattern {
 pub const SELECT_EQZ_SWAP: Pattern = Pattern {
     name: "select-eqz-swap",
     identity: "select(eqz c, a, b) == select(c, b, a)",
+    citations: &["INV-ARITH-007"],
     apply: |rw, op| {
         let (cond, t, f) = {
             let v = rw.view(op);

@@ -20,6 +20,14 @@ pub static DIALECT: DialectDef = DialectDef {
     types: &[],
     attrs: &[],
     materialize_constant: Some(materialize_constant),
+    fold_citations: &[
+        "INV-ARITH-001",
+        "INV-ARITH-002",
+        "INV-ARITH-003",
+        "INV-ARITH-004",
+        "INV-ARITH-005",
+        "INV-ARITH-006",
+    ],
 };
 
 const INT_PREDICATES: &[&str] = &["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"];

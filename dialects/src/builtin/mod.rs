@@ -13,6 +13,7 @@ pub static DIALECT: DialectDef = DialectDef {
     types: &[],
     attrs: &[],
     materialize_constant: None,
+    fold_citations: &[],
 };
 
 const MODULE: OpDef = OpDef {

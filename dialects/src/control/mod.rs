@@ -20,6 +20,7 @@ pub static DIALECT: DialectDef = DialectDef {
     types: &[],
     attrs: &[],
     materialize_constant: None,
+    fold_citations: &[],
 };
 
 const ANY_RESULTS: &[ValueSpec] = &[ValueSpec::many("results", TypeConstraint::Any)];

@@ -16,6 +16,7 @@ pub static DIALECT: DialectDef = DialectDef {
     types: &[],
     attrs: &[],
     materialize_constant: None,
+    fold_citations: &[],
 };
 
 const FUNC: OpDef = OpDef {

@@ -18,6 +18,7 @@ pub static DIALECT: DialectDef = DialectDef {
     types: &[],
     attrs: &[],
     materialize_constant: None,
+    fold_citations: &[],
 };
 
 /// The attribute naming where an imported entity comes from: `["module", "name"]`.

@@ -57,6 +57,7 @@ pub static DIALECT: DialectDef = DialectDef {
     types: regions::TYPES,
     attrs: &[],
     materialize_constant: None,
+    fold_citations: &[],
 };
 
 const MEM: AttrSpec = AttrSpec::required("memory", AttrConstraint::SymbolRef);

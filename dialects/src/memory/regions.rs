@@ -363,7 +363,7 @@ pub(crate) const SUBSLICE: OpDef = OpDef {
 };
 
 const PATH: AttrSpec = AttrSpec::optional("path", AttrConstraint::Array);
-const UNCHECKED: AttrSpec = AttrSpec::optional("unchecked", AttrConstraint::Unit);
+const UNCHECKED: AttrSpec = AttrSpec::optional("unchecked", AttrConstraint::Any);
 
 pub(crate) const ELEM_LOAD: OpDef = OpDef {
     name: "memory.elem_load",
@@ -372,7 +372,8 @@ pub(crate) const ELEM_LOAD: OpDef = OpDef {
 the element (or, with `path = [i, ...]`, the scalar that many record fields or array elements \
 into it). An `i8` or `i16` scalar loads as an `i32`, extended by `sign`. With `unchecked`, the \
 check is left out: legal only where a `memory.check` of the same region and index dominates the \
-access (the verifier proves it), which is what bounds-check elimination produces.",
+access (the verifier proves it). `unchecked = \"bce.RULE\"` records instead that bounds-check \
+elimination proved the index in range by that rule (a constant index, a loop counter).",
     example: "memory.memory @mem : i32 {min = 1 : u64}\nfunc.func @f(%arg0: !memory.slice<!memory.record<i8, f64>, @mem>, %arg1: i32) -> (i32, f64) {\n  %0 = memory.elem_load %arg0[%arg1] {path = [0 : u32], sign = \"s\"} : !memory.slice<!memory.record<i8, f64>, @mem> -> i32\n  memory.check %arg0[%arg1] : !memory.slice<!memory.record<i8, f64>, @mem>\n  %1 = memory.elem_load %arg0[%arg1] {path = [1 : u32], unchecked} : !memory.slice<!memory.record<i8, f64>, @mem> -> f64\n  func.return %0, %1 : i32, f64\n}",
     operands: &[
         ValueSpec::one("region", REGION),
@@ -721,7 +722,12 @@ fn verify_region_op(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Ve
             if name == "memory.elem_load" && (bits < 32) != op.attr("sign").is_some() {
                 err("needs `sign` exactly when the scalar is `i8` or `i16`".into());
             }
+            // `unchecked` alone needs a dominating check; `unchecked = "rule"` names the rewrite
+            // rule that proved the index in range (bounds-check elimination writes it, and
+            // `--explain-rewrites` logs the proof).
+            let proved_by_rule = op.attr("unchecked").is_some_and(|a| ctx.attr_as_str(a).is_some());
             if op.attr("unchecked").is_some()
+                && !proved_by_rule
                 && !check_dominates(ctx, op.body, op.op, op.operand(0), op.operand(1))
             {
                 err("is `unchecked`, but no `memory.check` of the same region and index dominates it".into());

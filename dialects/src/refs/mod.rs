@@ -59,6 +59,7 @@ pub static DIALECT: DialectDef = DialectDef {
     ],
     attrs: &[],
     materialize_constant: None,
+    fold_citations: &[],
 };
 
 /// The heap type of a reference.

@@ -12,6 +12,7 @@ pub static DIALECT: DialectDef = DialectDef {
     types: &[],
     attrs: &[],
     materialize_constant: None,
+    fold_citations: &[],
 };
 
 const EXPORT: OpDef = OpDef {

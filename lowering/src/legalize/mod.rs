@@ -104,6 +104,21 @@ fn type_is_native(ctx: &Context, ty: Type) -> bool {
     }
 }
 
+/// The rewrites legalization performs that rely on the contract (the others are plain
+/// lowerings to equivalent Wasm).
+pub const RULES: &[(&str, &str, &[&str])] = &[
+    (
+        "lower-atomics.plain-access",
+        "atomic op on an unshared memory == plain access + alignment trap, without threads",
+        &["INV-MEM-001", "INV-MEM-007"],
+    ),
+    (
+        "lower-refs.externref-direct",
+        "ExternRef<T> == externref: a pass-through needs no table slot",
+        &["INV-REF-001", "INV-REF-002"],
+    ),
+];
+
 /// A module pass running a legalization step for the target its options name.
 struct StepPass {
     step: Step,

@@ -149,9 +149,14 @@ impl FunctionLowering<'_> {
                 vec![pack(&mut e, new_ptr, count)]
             }
             "memory.check" if address_form => {
-                let k = attr_int("offset").unwrap_or(0) as u64 + attr_int("size").unwrap_or(0) as u64;
+                let k = (attr_int("offset").unwrap_or(0) as u64)
+                    .saturating_add(attr_int("size").unwrap_or(0) as u64);
                 let address = operands[0];
-                if facts.address_type == Type::I32 {
+                if facts.address_type == Type::I32 && k > 1 << 33 {
+                    // Past any 32-bit memory whatever the address: the check always fails.
+                    let always = e.i32(1);
+                    e.fail_if(always);
+                } else if facts.address_type == Type::I32 {
                     let address64 = e.zext(address);
                     let k64 = e.i64(k as i64);
                     let end = e.bin("addi", address64, k64);
