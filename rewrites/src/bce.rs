@@ -63,8 +63,21 @@ pub(crate) const EXPLICIT_INFO: PassInfo = PassInfo {
 pub(crate) const BCE_INFO: PassInfo = PassInfo {
     name: "bce",
     summary: "Remove the bounds checks that are proved (constant, dominated, merged, loop induction)",
-    options: &[],
-    create: |_: &PassOptions| Ok(PassImpl::Module(Box::new(Bce))),
+    options: &[wasmir_ir::pass::PassOptionSpec {
+        name: "rules",
+        doc: "Only these rules (names separated by `;`); all when empty",
+        default: "",
+    }],
+    create: |o: &PassOptions| {
+        let mut rules = Vec::new();
+        for name in o.get("rules").split(';').filter(|n| !n.is_empty()) {
+            rules.push(RULES.iter().find(|r| r.name == name).ok_or_else(|| format!("unknown bce rule `{name}`"))?.name);
+        }
+        if rules.is_empty() {
+            rules = RULES.iter().map(|r| r.name).collect();
+        }
+        Ok(PassImpl::Module(Box::new(Bce { rules })))
+    },
 };
 
 /// `bounds-checks-explicit`.
@@ -119,9 +132,11 @@ impl FunctionPass for BoundsChecksExplicit {
     }
 }
 
-/// `bce`.
-#[derive(Debug, Clone, Copy)]
-pub struct Bce;
+/// `bce`, with the rules it may apply.
+#[derive(Debug, Clone)]
+pub struct Bce {
+    pub rules: Vec<&'static str>,
+}
 
 /// The smallest size each memory is known to have, in bytes.
 fn memory_minimums(ctx: &Context, module: &Module) -> FxHashMap<String, u64> {
@@ -154,6 +169,7 @@ impl ModulePass for Bce {
             let mut bce = FunctionBce {
                 ctx,
                 minimums: &minimums,
+                rules: &self.rules,
                 removed: Vec::new(),
                 removed_by: Vec::new(),
                 remarks: &mut remarks,
@@ -178,6 +194,7 @@ enum Fact {
 struct FunctionBce<'a> {
     ctx: &'a Context,
     minimums: &'a FxHashMap<String, u64>,
+    rules: &'a [&'static str],
     removed: Vec<Op>,
     /// Each removed check with the rule that removed it.
     removed_by: Vec<(Op, &'static str)>,
@@ -193,10 +210,14 @@ enum Check {
 impl FunctionBce<'_> {
     fn run(&mut self, body: &mut Body) {
         let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
-        for block in &roots {
-            self.merge_neighbours(body, *block);
+        if self.enabled("merge-neighbours") {
+            for block in &roots {
+                self.merge_neighbours(body, *block);
+            }
         }
-        self.hoist_loop_checks(body);
+        if self.enabled("loop-induction") {
+            self.hoist_loop_checks(body);
+        }
         for block in roots {
             self.eliminate(body, block, &mut FxHashMap::default());
         }
@@ -255,6 +276,10 @@ impl FunctionBce<'_> {
             at = body.parent_op(current);
         }
         false
+    }
+
+    fn enabled(&self, rule_name: &str) -> bool {
+        self.rules.contains(&rule_name)
     }
 
     fn explain(&mut self, body: &Body, op: Op, rule_name: &'static str) {
@@ -362,7 +387,8 @@ impl FunctionBce<'_> {
                 match check {
                     Check::Address { memory, address, end } => {
                         let minimum = self.minimums.get(&memory).copied().unwrap_or(0);
-                        if let Some((bound, _)) = self.upper_bound(body, address)
+                        if self.enabled("constant-address")
+                            && let Some((bound, _)) = self.upper_bound(body, address)
                             && bound.saturating_add(end) <= minimum
                         {
                             self.explain(body, op, "constant-address");
@@ -381,12 +407,13 @@ impl FunctionBce<'_> {
                                 })
                         });
                         let key = Fact::Address(memory, address);
+                        let dominated_on = self.enabled("dominated");
                         match facts.get(&key) {
-                            Some(&known) if known >= end => {
+                            Some(&known) if dominated_on && known >= end => {
                                 self.explain(body, op, "dominated");
                                 self.removed.push(op);
                             }
-                            _ if via_base => {
+                            _ if dominated_on && via_base => {
                                 self.explain(body, op, "dominated");
                                 self.removed.push(op);
                             }
@@ -401,8 +428,9 @@ impl FunctionBce<'_> {
                         }
                     }
                     Check::Index { region, index } => {
-                        if let (Some((bound, _)), Some(len)) =
-                            (self.upper_bound(body, index), self.constant_len(body, region))
+                        if self.enabled("constant-index")
+                            && let (Some((bound, _)), Some(len)) =
+                                (self.upper_bound(body, index), self.constant_len(body, region))
                             && bound < len
                         {
                             self.explain(body, op, "constant-index");
@@ -410,7 +438,7 @@ impl FunctionBce<'_> {
                             continue;
                         }
                         let key = Fact::Index(region, index);
-                        if facts.contains_key(&key) {
+                        if self.enabled("dominated") && facts.contains_key(&key) {
                             self.explain(body, op, "dominated");
                             self.removed.push(op);
                         } else {

@@ -7,6 +7,7 @@ mod bce;
 mod canonicalize;
 mod cse;
 mod dce;
+pub mod egraph;
 mod rules;
 mod symbol_dce;
 
@@ -28,7 +29,8 @@ pub fn register_passes(registry: &mut PassRegistry) {
         .register(dce::INFO)
         .register(symbol_dce::INFO)
         .register(bce::EXPLICIT_INFO)
-        .register(bce::BCE_INFO);
+        .register(bce::BCE_INFO)
+        .register(egraph::INFO);
 }
 
 /// Whether `op` can be erased when its results are unused: it is pure (no effect, no trap),

@@ -31,6 +31,11 @@ pub fn registered_rules(ctx: &Context) -> Vec<RewriteRule> {
             }
         }
     }
+    rules.extend(crate::egraph::RULES.iter().map(|r| RewriteRule {
+        name: format!("egraph-simplify.{}", r.name),
+        identity: r.identity,
+        citations: r.citations,
+    }));
     rules.extend(crate::bce::RULES.iter().map(|r| RewriteRule {
         name: format!("bce.{}", r.name),
         identity: r.identity,
