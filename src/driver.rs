@@ -74,6 +74,11 @@ pub struct Options {
     /// Pass pipeline, e.g. `canonicalize,cse` or `canonicalize{max-iterations=3}`.
     #[arg(long)]
     pub passes: Option<String>,
+    /// Optimization level: `-O0` (none), `-O1`, `-O2`, `-Os` (pipelines in the README). The
+    /// level's pipeline runs before `--passes`, and again after legalization when that
+    /// rewrote Wasm-native ops.
+    #[arg(short = 'O', value_name = "LEVEL", value_parser = ["0", "1", "2", "s"])]
+    pub opt_level: Option<String>,
     /// Treat `// -----` lines as separators between independent inputs.
     #[arg(long)]
     pub split_input_file: bool,
@@ -216,7 +221,7 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
         }
     };
     // Build the pipeline before reading IR so a bad pipeline fails fast.
-    let passes_text = opts.passes.clone().unwrap_or_default();
+    let passes_text = full_pipeline(opts);
     if let Err(e) = registry.parse_pipeline(&passes_text) {
         return fail(stderr, &format!("error: {e}\n"));
     }
@@ -290,7 +295,7 @@ fn run_wasm_input(
             "error: --split-input-file and --verify-diagnostics apply to WasmIR input only\n",
         );
     }
-    let passes_text = opts.passes.clone().unwrap_or_default();
+    let passes_text = full_pipeline(opts);
     if let Err(e) = pass_registry().parse_pipeline(&passes_text) {
         return fail(stderr, &format!("error: {e}\n"));
     }
@@ -397,6 +402,18 @@ fn process_chunk(
                 return outcome;
             }
         };
+        // Lowered regions and checks leave packing, unpacking and constant arithmetic that the
+        // level's pipeline cleans up.
+        let level = opts.opt_level.as_deref().map(level_pipeline).unwrap_or_default();
+        if rewritten && !level.is_empty() {
+            let passes = pass_registry().parse_pipeline(level).expect("the built-in pipelines parse");
+            let mut pm = PassManager::new(passes);
+            pm.verify_with(if opts.no_verify { None } else { Some(wasmir_verifier::verify_module) });
+            if let Err((_, errors)) = pm.run(ctx, &mut module) {
+                outcome.diagnostics = errors;
+                return outcome;
+            }
+        }
         if rewritten && !opts.no_verify {
             let errors = wasmir_verifier::verify_module(ctx, &module);
             if !errors.is_empty() {
@@ -421,6 +438,22 @@ fn process_chunk(
         Err(d) => outcome.diagnostics.push(d),
     }
     outcome
+}
+
+/// The pipeline of an optimization level.
+pub fn level_pipeline(level: &str) -> &'static str {
+    match level {
+        "1" => "canonicalize,cse,dce",
+        "2" | "s" => "canonicalize,egraph-simplify,canonicalize,cse,bce,dce,symbol-dce",
+        _ => "",
+    }
+}
+
+/// `-O`'s pipeline followed by `--passes`.
+fn full_pipeline(opts: &Options) -> String {
+    let level = opts.opt_level.as_deref().map(level_pipeline).unwrap_or_default();
+    let passes = opts.passes.as_deref().unwrap_or_default();
+    [level, passes].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(",")
 }
 
 /// Byte ranges of the chunks between `// -----` separator lines.

@@ -1,8 +1,8 @@
 //! Real programs: C and C++ sources in tests/programs, built with clang for wasm32-wasi at
 //! several optimization levels and feature sets, run in wasmtime (WASI preview 1) before and after
 //! `wasmir-opt in.wasm --emit=wasm`, after the `.wir` text detour, and with explicit bounds
-//! checks after bounds-check elimination (`--passes=bounds-checks-explicit,bce`); stdout,
-//! stderr and the exit status must be identical.
+//! checks after bounds-check elimination (`--passes=bounds-checks-explicit,bce`), and at
+//! `-O2` (e-graph included); stdout, stderr and the exit status must be identical.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -131,6 +131,7 @@ fn check_all() -> Vec<(String, String, Run)> {
             let text = base.with_extension("wir");
             let via_text = base.with_extension("via-text.wasm");
             let checked = base.with_extension("checked.wasm");
+            let optimized = base.with_extension("o2.wasm");
             build(&source, level, flags, &input);
             wasmir_opt(&[&input, Path::new("--emit=wasm"), Path::new("-o"), &direct]);
             wasmir_opt(&[&input, Path::new("-o"), &text]);
@@ -145,7 +146,8 @@ fn check_all() -> Vec<(String, String, Run)> {
             ]);
             let original = run(&engine, &std::fs::read(&input).expect("built"));
             assert!(original.status.is_ok(), "{stem} {level} does not run: {:?}", original.status);
-            for path in [&direct, &via_text, &checked] {
+            wasmir_opt(&[&input, Path::new("-O2"), Path::new("--emit=wasm"), Path::new("-o"), &optimized]);
+            for path in [&direct, &via_text, &checked, &optimized] {
                 let after = run(&engine, &std::fs::read(path).expect("emitted"));
                 if original != after {
                     failures.push(format!(

@@ -11,7 +11,7 @@ pub mod egraph;
 mod rules;
 mod symbol_dce;
 
-pub use bce::{Bce, BoundsChecksExplicit};
+pub use bce::{Bce, BoundsChecksExplicit, RULES as BCE_RULES};
 pub use canonicalize::{Canonicalize, CanonicalizeOutcome, canonicalize_body};
 pub use cse::{Cse, cse_body};
 pub use dce::{Dce, dce_body};
