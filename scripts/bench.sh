@@ -24,3 +24,4 @@ if ! command -v wasm-opt >/dev/null; then
 fi
 cargo bench --locked --bench wasm_roundtrip -- "$@"
 cargo bench --locked --bench text_throughput -- "$@"
+cargo bench --locked --bench rewrites -- "$@"

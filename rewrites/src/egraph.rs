@@ -337,18 +337,30 @@ pub fn simplify_body(ctx: &Context, body: &mut Body, limits: Limits, rules: &[&'
         }
     }
     let extractor = Extractor::new(&graph, Cost { ctx });
+    let order: FxHashMap<Op, usize> = body.preorder().into_iter().enumerate().map(|(i, op)| (op, i)).collect();
     for op in ops {
         if !body.is_alive(op) {
             continue;
         }
         let result = body.results(op)[0];
         let Some(&id) = class_of.get(&result) else { continue };
-        let (best_cost, best) = extractor.find_best(id);
-        let current = current_cost(ctx, body, op);
-        if best_cost >= current {
+        // The op's own node over its operands' cheapest forms: when the class's cheapest
+        // form costs as much, the op is already the best root and only operands may change
+        // (they are ops of their own).
+        let own = {
+            let node = Node::Op {
+                kind: body.op_kind(op),
+                attrs: body.op_attrs(op),
+                ty: body.value_type(result),
+                args: body.operands(op).iter().filter_map(|v| class_of.get(v).copied()).collect(),
+            };
+            Cost { ctx }.cost(&node, |c| extractor.find_best_cost(c))
+        };
+        if extractor.find_best_cost(id) >= own {
             continue;
         }
-        if let Some(value) = write_back(ctx, body, op, &best) {
+        let best = extractor.find_best(id).1;
+        if let Some(value) = write_back(ctx, body, op, &best, &order) {
             body.replace_all_uses(result, value);
             report.rewritten += 1;
         }
@@ -356,38 +368,9 @@ pub fn simplify_body(ctx: &Context, body: &mut Body, limits: Limits, rules: &[&'
     report
 }
 
-/// The cost of the expression tree an op currently computes (its pure operands' trees).
-fn current_cost(ctx: &Context, body: &Body, op: Op) -> u64 {
-    let mut cost = Cost { ctx };
-    let mut total = 0u64;
-    let mut stack = vec![op];
-    let mut seen = 0usize;
-    while let Some(o) = stack.pop() {
-        seen += 1;
-        if seen > 10_000 {
-            return u64::MAX;
-        }
-        let node = Node::Op {
-            kind: body.op_kind(o),
-            attrs: body.op_attrs(o),
-            ty: body.value_type(body.results(o)[0]),
-            args: SmallVec::new(),
-        };
-        total = total.saturating_add(cost.cost(&node, |_| 0));
-        for &v in body.operands(o) {
-            if let Some(d) = body.defining_op(v)
-                && participates(ctx, body, d)
-            {
-                stack.push(d);
-            }
-        }
-    }
-    total
-}
-
 /// Whether `value` is available at `op`: defined by an op earlier in `op`'s block or an
 /// enclosing one, or an argument of such a block.
-fn dominates(body: &Body, value: Value, op: Op) -> bool {
+fn dominates(body: &Body, value: Value, op: Op, order: &FxHashMap<Op, usize>) -> bool {
     let (def_block, def_op) = match body.value_def(value) {
         ValueDef::BlockArg { block, .. } => (block, None),
         ValueDef::Result { op: d, .. } => match body.op_block(d) {
@@ -399,14 +382,7 @@ fn dominates(body: &Body, value: Value, op: Op) -> bool {
     loop {
         if body.op_block(at) == Some(def_block) {
             let Some(d) = def_op else { return true };
-            let mut prev = body.prev_op(at);
-            while let Some(p) = prev {
-                if p == d {
-                    return true;
-                }
-                prev = body.prev_op(p);
-            }
-            return false;
+            return matches!((order.get(&d), order.get(&at)), (Some(a), Some(b)) if a < b);
         }
         match body.parent_op(at) {
             Some(p) => at = p,
@@ -416,11 +392,17 @@ fn dominates(body: &Body, value: Value, op: Op) -> bool {
 }
 
 /// Builds `expr` before `op`, reusing leaves; `None` when a leaf is not available there.
-fn write_back(ctx: &Context, body: &mut Body, op: Op, expr: &RecExpr<Node>) -> Option<Value> {
+fn write_back(
+    ctx: &Context,
+    body: &mut Body,
+    op: Op,
+    expr: &RecExpr<Node>,
+    order: &FxHashMap<Op, usize>,
+) -> Option<Value> {
     let nodes = expr.as_ref();
     if nodes
         .iter()
-        .any(|n| matches!(n, Node::Leaf(v) if !body.contains_value(*v) || !dominates(body, *v, op)))
+        .any(|n| matches!(n, Node::Leaf(v) if !body.contains_value(*v) || !dominates(body, *v, op, order)))
     {
         return None;
     }
