@@ -15,7 +15,14 @@ use wasmir::ir::{Context, Module};
 fn memory() -> Option<(u64, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let field = |name: &str| {
-        status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+        status
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse::<u64>()
+            .ok()
+            .map(|kb| kb * 1024)
     };
     Some((field("VmHWM:")?, field("VmRSS:")?))
 }
@@ -31,7 +38,11 @@ fn inputs(args: &[String]) -> Vec<PathBuf> {
     let data = PathBuf::from("target/bench-data");
     let _ = std::fs::create_dir_all(&data);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&data)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "wasm")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+                .collect()
+        })
         .unwrap_or_default();
     for program in ["sort_and_format", "interpreter", "text_and_hashes"] {
         let out = data.join(format!("{program}.O2.wasm"));
@@ -66,11 +77,8 @@ fn count_ops(module: &Module, name: &str, ctx: &Context) -> usize {
 fn egraph(ctx: &Context, path: &Path) {
     let Some(mut module) = import(ctx, path) else { return };
     let ops = module.root().total_op_count();
-    let limits = wasmir::rewrites::egraph::Limits {
-        nodes: 20_000,
-        iterations: 8,
-        time: Duration::from_millis(200),
-    };
+    let limits =
+        wasmir::rewrites::egraph::Limits { nodes: 20_000, iterations: 8, time: Duration::from_millis(200) };
     let rules: Vec<&'static str> = wasmir::rewrites::egraph::RULES.iter().map(|r| r.name).collect();
     let (mut nodes, mut rewritten, mut peak_per_node) = (0usize, 0usize, 0f64);
     let start = Instant::now();
@@ -154,7 +162,8 @@ fn kernel_time(pipeline: &str) -> Duration {
     let ctx = wasmir::context();
     let mut module = wasmir::parse(&ctx, "kernel.wir", KERNEL).expect("kernel parses");
     wasmir::run_pipeline(&ctx, &mut module, pipeline).expect("pipeline");
-    let wasm = wasmir::compile_to_wasm(&ctx, &module, &wasmir::lowering::Target::default()).expect("compiles");
+    let wasm =
+        wasmir::compile_to_wasm(&ctx, &module, &wasmir::lowering::Target::default()).expect("compiles");
     let engine = wasmtime::Engine::default();
     let m = wasmtime::Module::new(&engine, &wasm).expect("wasmtime compiles");
     let mut store = wasmtime::Store::new(&engine, ());
@@ -178,7 +187,9 @@ fn main() {
         egraph(&ctx, &path);
         bce(&ctx, &path);
     }
-    println!("loop kernel: 10M checked element loads (a 250k-element SharedSlice, 40 rounds), wasmtime, best of 5");
+    println!(
+        "loop kernel: 10M checked element loads (a 250k-element SharedSlice, 40 rounds), wasmtime, best of 5"
+    );
     let checked = kernel_time("bounds-checks-explicit");
     let eliminated = kernel_time("bounds-checks-explicit,bce");
     println!("  explicit checks:           {:>8.1} ms", checked.as_secs_f64() * 1e3);

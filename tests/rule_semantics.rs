@@ -46,7 +46,11 @@ impl Gen<'_> {
 
     fn constant(&mut self, ty: &str) -> String {
         // Identities live at 0, 1, -1 and powers of two: favour them.
-        let c = if self.rng.below(2) == 0 { self.rng.pick(&[0, 1, -1, 2, 8, 32]) } else { self.rng.pick(CONSTANTS) };
+        let c = if self.rng.below(2) == 0 {
+            self.rng.pick(&[0, 1, -1, 2, 8, 32])
+        } else {
+            self.rng.pick(CONSTANTS)
+        };
         let c = if ty == "i32" { i64::from(c as i32) } else { c };
         self.fresh(format!("arith.constant {c} : {ty}"))
     }
@@ -74,7 +78,9 @@ impl Gen<'_> {
         }
         match self.rng.below(10) {
             0..=4 => {
-                let op = self.rng.pick(&["addi", "subi", "muli", "andi", "ori", "xori", "shli", "shrui", "shrsi", "rotli"]);
+                let op = self.rng.pick(&[
+                    "addi", "subi", "muli", "andi", "ori", "xori", "shli", "shrui", "shrsi", "rotli",
+                ]);
                 let a = self.expr(ty, depth - 1);
                 let b = match self.rng.below(3) {
                     0 => a.clone(),
@@ -84,7 +90,8 @@ impl Gen<'_> {
                 self.fresh(format!("arith.{op} {a}, {b} : {ty}"))
             }
             5 if ty == "i32" => {
-                let a = if self.rng.below(2) == 0 { self.packed(depth - 1) } else { self.expr("i64", depth - 1) };
+                let a =
+                    if self.rng.below(2) == 0 { self.packed(depth - 1) } else { self.expr("i64", depth - 1) };
                 self.fresh(format!("arith.wrap {a} : i64 to i32"))
             }
             5 => {
@@ -141,12 +148,17 @@ fn arithmetic_program(seed: u64) -> String {
 fn memory_program(seed: u64) -> String {
     let mut rng = Rng(seed);
     let mut lines = Vec::new();
-    let bases = ["%arg0", "%b1", "%b2", "%b3"];
+    let bases = ["%arg0", "%b1", "%b2", "%b3", "%b4"];
     lines.push("  %k1 = arith.constant 4 : i32".to_string());
     lines.push("  %b1 = arith.addi %arg0, %k1 : i32".to_string());
     lines.push("  %k2 = arith.constant 65520 : i32".to_string());
     lines.push("  %b2 = arith.addi %arg0, %k2 : i32".to_string());
     lines.push("  %b3 = arith.constant 1024 : i32".to_string());
+    // Go's address shape: wrap(extend_u(x) + c).
+    lines.push("  %w0 = arith.extend_u %arg0 : i32 to i64".to_string());
+    lines.push("  %w1 = arith.constant 8 : i64".to_string());
+    lines.push("  %w2 = arith.addi %w0, %w1 : i64".to_string());
+    lines.push("  %b4 = arith.wrap %w2 : i64 to i32".to_string());
     lines.push("  %n = arith.constant 4 : i32".to_string());
     lines.push("  %s = memory.make_slice %arg1, %n : !memory.slice<i32, @mem>".to_string());
     let mut acc = "%arg0".to_string();
@@ -159,7 +171,9 @@ fn memory_program(seed: u64) -> String {
             0 => lines.push(format!("  memory.store @mem, {base}, {acc} {{offset = {offset} : u64}} : i32")),
             1 => {
                 let c = rng.pick(&["0", "3", "4", "%arg0"]);
-                let idx = if c.starts_with('%') { c.to_string() } else {
+                let idx = if c.starts_with('%') {
+                    c.to_string()
+                } else {
                     lines.push(format!("  %c{i} = arith.constant {c} : i32"));
                     format!("%c{i}")
                 };
@@ -267,7 +281,11 @@ fn the_canonicalizer_and_all_egraph_rules_together_preserve_behaviour() {
         let inputs = inputs(seed);
         for pipeline in ["canonicalize", "canonicalize,egraph-simplify,cse,dce"] {
             let with = compile(&text, pipeline);
-            assert_eq!(run(&engine, &without, &inputs, true), run(&engine, &with, &inputs, true), "{pipeline}:\n{text}");
+            assert_eq!(
+                run(&engine, &without, &inputs, true),
+                run(&engine, &with, &inputs, true),
+                "{pipeline}:\n{text}"
+            );
         }
     }
 }

@@ -71,7 +71,13 @@ pub(crate) const BCE_INFO: PassInfo = PassInfo {
     create: |o: &PassOptions| {
         let mut rules = Vec::new();
         for name in o.get("rules").split(';').filter(|n| !n.is_empty()) {
-            rules.push(RULES.iter().find(|r| r.name == name).ok_or_else(|| format!("unknown bce rule `{name}`"))?.name);
+            rules.push(
+                RULES
+                    .iter()
+                    .find(|r| r.name == name)
+                    .ok_or_else(|| format!("unknown bce rule `{name}`"))?
+                    .name,
+            );
         }
         if rules.is_empty() {
             rules = RULES.iter().map(|r| r.name).collect();
@@ -171,6 +177,7 @@ impl ModulePass for Bce {
                 minimums: &minimums,
                 rules: &self.rules,
                 removed: Vec::new(),
+                generation: 0,
                 removed_by: Vec::new(),
                 remarks: &mut remarks,
             };
@@ -184,11 +191,20 @@ impl ModulePass for Bce {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Fact {
     /// `address + end <= size(memory)`; keyed by memory and address, valued by the end.
-    Address(String, Value),
+    Address(String, Base),
     /// `index < len(region)`.
     Index(Value, Value),
     /// A check of `base + start` passed, reaching (relative to `base`) the value's end.
-    Span(String, Value, u64),
+    Span(String, Base, u64),
+}
+
+/// An address as far as equality goes: an SSA value, or a global read while no write to any
+/// global can have happened (Go and other compilers read their stack pointer from a global
+/// at every access).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Base {
+    Value(Value),
+    Global(wasmir_ir::Attr, u32),
 }
 
 struct FunctionBce<'a> {
@@ -196,6 +212,8 @@ struct FunctionBce<'a> {
     minimums: &'a FxHashMap<String, u64>,
     rules: &'a [&'static str],
     removed: Vec<Op>,
+    /// Bumped by every op that may write a global (a `global.set`, a call, a construct).
+    generation: u32,
     /// Each removed check with the rule that removed it.
     removed_by: Vec<(Op, &'static str)>,
     remarks: &'a mut Vec<Diagnostic>,
@@ -319,9 +337,30 @@ impl FunctionBce<'_> {
         Some(if body.value_type(v) == Type::I32 { u64::from(value as u32) } else { value as u64 })
     }
 
+    /// What `v` is equal to for the facts: a global's read in this generation, or itself.
+    fn base_of(&self, body: &Body, v: Value) -> Base {
+        let ctx = self.ctx;
+        if let Some(def) = body.defining_op(v)
+            && ctx.op_def(body.op_kind(def)).name == "global.get"
+            && let Some(global) = ctx.dict_get(body.op_attrs(def), "global")
+        {
+            return Base::Global(global, self.generation);
+        }
+        Base::Value(v)
+    }
+
     /// `(x, c)` when `v = x + c` with a constant `c` (unsigned, as Wasm adds).
+    /// Also `wrap(extend_u(x) + c)`, which is `x + c` modulo 2^32 (how Go computes addresses).
     fn constant_offset(&self, body: &Body, v: Value) -> Option<(Value, u64)> {
         let def = body.defining_op(v)?;
+        if self.ctx.op_def(body.op_kind(def)).name == "arith.wrap" {
+            let (wide, c) = self.constant_offset(body, body.operands(def)[0])?;
+            let ext = body.defining_op(wide)?;
+            if self.ctx.op_def(body.op_kind(ext)).name != "arith.extend_u" {
+                return None;
+            }
+            return Some((body.operands(ext)[0], c & 0xFFFF_FFFF));
+        }
         if self.ctx.op_def(body.op_kind(def)).name != "arith.addi" {
             return None;
         }
@@ -383,6 +422,9 @@ impl FunctionBce<'_> {
             if leaves_early && on_exit.is_none() {
                 on_exit = Some(facts.clone());
             }
+            if def.has(Traits::CALL_LIKE) || def.name == "global.set" {
+                self.generation += 1;
+            }
             if let Some(check) = self.decode(body, op) {
                 match check {
                     Check::Address { memory, address, end } => {
@@ -398,7 +440,8 @@ impl FunctionBce<'_> {
                         // `x + c` is covered by a passed check of `x + c'` with `c' <= c` reaching
                         // at least `c + end` (for `c' = 0`, a check of `x` itself): either both
                         // sums wrap or neither does, so `x + c + end` is within that check's end.
-                        let span = self.constant_offset(body, address);
+                        let span =
+                            self.constant_offset(body, address).map(|(b, c)| (self.base_of(body, b), c));
                         let via_base = span.as_ref().is_some_and(|&(base, c)| {
                             facts.get(&Fact::Address(memory.clone(), base)).is_some_and(|&known| known >= c.saturating_add(end))
                                 || facts.iter().any(|(fact, &reach)| {
@@ -406,7 +449,7 @@ impl FunctionBce<'_> {
                                         && reach >= c.saturating_add(end)
                                 })
                         });
-                        let key = Fact::Address(memory, address);
+                        let key = Fact::Address(memory, self.base_of(body, address));
                         let dominated_on = self.enabled("dominated");
                         match facts.get(&key) {
                             Some(&known) if dominated_on && known >= end => {
@@ -469,6 +512,9 @@ impl FunctionBce<'_> {
             {
                 *facts = after;
             }
+            if !body.op_regions(op).is_empty() {
+                self.generation += 1;
+            }
         }
         on_exit.unwrap_or_else(|| facts.clone())
     }
@@ -485,7 +531,7 @@ impl FunctionBce<'_> {
             None => {}
         }
         (def.has(Traits::PURE) && body.op_regions(op).is_empty())
-            || def.name == "memory.load"
+            || matches!(def.name, "memory.load" | "global.get")
             || (def.name == "memory.elem_load" && self.ctx.dict_get(body.op_attrs(op), "unchecked").is_some())
     }
 
@@ -509,7 +555,9 @@ impl FunctionBce<'_> {
                     continue;
                 }
                 match self.decode(body, later) {
-                    Some(Check::Address { memory: m, address: a, end: e }) if m == memory && a == address => {
+                    Some(Check::Address { memory: m, address: a, end: e })
+                        if m == memory && self.base_of(body, a) == self.base_of(body, address) =>
+                    {
                         if e > widest {
                             widest = e;
                         }

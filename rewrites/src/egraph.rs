@@ -15,33 +15,95 @@ use std::time::{Duration, Instant};
 use wasmir_dialects::arith::semantics;
 use wasmir_ir::pass::{FunctionPass, FunctionUnit, PassImpl, PassInfo, PassOptionSpec, PassOptions};
 use wasmir_ir::registry::OpKind;
-use wasmir_ir::{Attr, AttrData, Body, Builder, Context, Diagnostic, FxHashMap, Op, Traits, Type, Value, ValueDef};
+use wasmir_ir::{
+    Attr, AttrData, Body, Builder, Context, Diagnostic, FxHashMap, Op, Traits, Type, Value, ValueDef,
+};
 
 /// The rules, for `--list-rewrites` and the contract verifier.
 pub const RULES: &[PassRule] = &[
-    PassRule { name: "fold", identity: "op(c1, c2) == c, Wasm's exact integer semantics", citations: &["INV-ARITH-001", "INV-ARITH-002", "INV-ARITH-006"] },
-    PassRule { name: "add-zero", identity: "x + 0 == x, x - 0 == x, x | 0 == x, x ^ 0 == x", citations: &["INV-ARITH-001"] },
+    PassRule {
+        name: "fold",
+        identity: "op(c1, c2) == c, Wasm's exact integer semantics",
+        citations: &["INV-ARITH-001", "INV-ARITH-002", "INV-ARITH-006"],
+    },
+    PassRule {
+        name: "add-zero",
+        identity: "x + 0 == x, x - 0 == x, x | 0 == x, x ^ 0 == x",
+        citations: &["INV-ARITH-001"],
+    },
     PassRule { name: "mul-one", identity: "x * 1 == x", citations: &["INV-ARITH-001"] },
-    PassRule { name: "mul-zero", identity: "x * 0 == 0, x & 0 == 0", citations: &["INV-ARITH-001", "INV-CORE-006"] },
-    PassRule { name: "self-cancel", identity: "x - x == 0, x ^ x == 0", citations: &["INV-ARITH-001", "INV-CORE-006"] },
-    PassRule { name: "idempotent", identity: "x & x == x, x | x == x, x & -1 == x", citations: &["INV-ARITH-001"] },
-    PassRule { name: "shift-zero", identity: "x << 0 == x, x >> 0 == x (counts modulo the width)", citations: &["INV-ARITH-002"] },
-    PassRule { name: "mul-pow2", identity: "x * 2^k == x << k (wrapping)", citations: &["INV-ARITH-001", "INV-ARITH-002"] },
-    PassRule { name: "add-add-const", identity: "(x + c1) + c2 == x + (c1 + c2) (wrapping)", citations: &["INV-ARITH-001"] },
-    PassRule { name: "wrap-extend", identity: "wrap(extend_u x) == x, wrap(extend_s x) == x", citations: &["INV-ARITH-008"] },
-    PassRule { name: "wrap-or-high", identity: "wrap(x | h) == wrap(x) when h's low 32 bits are 0 (h = y << 32 or a constant)", citations: &["INV-ARITH-008", "INV-ARITH-002"] },
-    PassRule { name: "shr-or-high", identity: "(x | (y << 32)) >>u 32 == y when x, y < 2^32 (and for a constant high half)", citations: &["INV-ARITH-008", "INV-ARITH-002"] },
-    PassRule { name: "and-below-mask", identity: "x & m == x when x <= m and m + 1 is a power of two", citations: &["INV-ARITH-001"] },
+    PassRule {
+        name: "mul-zero",
+        identity: "x * 0 == 0, x & 0 == 0",
+        citations: &["INV-ARITH-001", "INV-CORE-006"],
+    },
+    PassRule {
+        name: "self-cancel",
+        identity: "x - x == 0, x ^ x == 0",
+        citations: &["INV-ARITH-001", "INV-CORE-006"],
+    },
+    PassRule {
+        name: "idempotent",
+        identity: "x & x == x, x | x == x, x & -1 == x",
+        citations: &["INV-ARITH-001"],
+    },
+    PassRule {
+        name: "shift-zero",
+        identity: "x << 0 == x, x >> 0 == x (counts modulo the width)",
+        citations: &["INV-ARITH-002"],
+    },
+    PassRule {
+        name: "mul-pow2",
+        identity: "x * 2^k == x << k (wrapping)",
+        citations: &["INV-ARITH-001", "INV-ARITH-002"],
+    },
+    PassRule {
+        name: "add-add-const",
+        identity: "(x + c1) + c2 == x + (c1 + c2) (wrapping)",
+        citations: &["INV-ARITH-001"],
+    },
+    PassRule {
+        name: "wrap-extend",
+        identity: "wrap(extend_u x) == x, wrap(extend_s x) == x",
+        citations: &["INV-ARITH-008"],
+    },
+    PassRule {
+        name: "wrap-or-high",
+        identity: "wrap(x | h) == wrap(x) when h's low 32 bits are 0 (h = y << 32 or a constant)",
+        citations: &["INV-ARITH-008", "INV-ARITH-002"],
+    },
+    PassRule {
+        name: "shr-or-high",
+        identity: "(x | (y << 32)) >>u 32 == y when x, y < 2^32 (and for a constant high half)",
+        citations: &["INV-ARITH-008", "INV-ARITH-002"],
+    },
+    PassRule {
+        name: "and-below-mask",
+        identity: "x & m == x when x <= m and m + 1 is a power of two",
+        citations: &["INV-ARITH-001"],
+    },
 ];
 
 pub(crate) const INFO: PassInfo = PassInfo {
     name: "egraph-simplify",
     summary: "Equality saturation over pure dataflow (egg): folding, identities, strength reduction",
     options: &[
-        PassOptionSpec { name: "node-limit", doc: "Stop saturating past this many e-nodes", default: "20000" },
+        PassOptionSpec {
+            name: "node-limit",
+            doc: "Stop saturating past this many e-nodes",
+            default: "20000",
+        },
         PassOptionSpec { name: "iter-limit", doc: "At most this many rounds of all rules", default: "8" },
-        PassOptionSpec { name: "time-limit-ms", doc: "Stop saturating after this long per function", default: "200" },
-        PassOptionSpec { name: "rules", doc: "Only these rules (names separated by `;`); all when empty", default: "" },
+        PassOptionSpec {
+            name: "time-limit-ms",
+            doc: "Stop saturating after this long per function",
+            default: "200",
+        },
+        PassOptionSpec {
+            name: "rules",
+            doc: "Only these rules (names separated by `;`); all when empty",
+            default: "",
+        },
     ],
     create: |o: &PassOptions| {
         let rules: Vec<&'static str> = if o.get("rules").is_empty() {
@@ -49,7 +111,10 @@ pub(crate) const INFO: PassInfo = PassInfo {
         } else {
             let mut chosen = Vec::new();
             for name in o.get("rules").split(';').filter(|n| !n.is_empty()) {
-                let rule = RULES.iter().find(|r| r.name == name).ok_or_else(|| format!("unknown e-graph rule `{name}`"))?;
+                let rule = RULES
+                    .iter()
+                    .find(|r| r.name == name)
+                    .ok_or_else(|| format!("unknown e-graph rule `{name}`"))?;
                 chosen.push(rule.name);
             }
             chosen
@@ -184,7 +249,9 @@ impl egg::Analysis<Node> for Analysis<'_> {
                 constant = match (c.as_slice(), short) {
                     ([a, b], "cmpi") => {
                         let pred = ctx.dict_get(attrs, "predicate").and_then(|p| ctx.attr_as_str(p));
-                        pred.zip(from).and_then(|(p, fw)| semantics::int_compare(p, fw, *a, *b)).map(u64::from)
+                        pred.zip(from)
+                            .and_then(|(p, fw)| semantics::int_compare(p, fw, *a, *b))
+                            .map(u64::from)
                     }
                     ([a, b], op) if from == Some(w) => semantics::int_binary(op, w, *a, *b),
                     ([a], "eqz") => from.map(|fw| u64::from(*a & semantics::mask(fw) == 0)),
@@ -273,7 +340,10 @@ pub struct Report {
 /// Whether `op` joins the e-graph: pure, one result, no regions.
 fn participates(ctx: &Context, body: &Body, op: Op) -> bool {
     let def = ctx.op_def(body.op_kind(op));
-    def.has(Traits::PURE) && body.results(op).len() == 1 && body.op_regions(op).is_empty() && body.child(op).is_none()
+    def.has(Traits::PURE)
+        && body.results(op).len() == 1
+        && body.op_regions(op).is_empty()
+        && body.child(op).is_none()
 }
 
 /// The largest value a zero-extending load narrower than its type gives (any op with `width`
@@ -315,7 +385,8 @@ pub fn simplify_body(ctx: &Context, body: &mut Body, limits: Limits, rules: &[&'
             })
             .collect();
         let result = body.results(op)[0];
-        let node = Node::Op { kind: body.op_kind(op), attrs: body.op_attrs(op), ty: body.value_type(result), args };
+        let node =
+            Node::Op { kind: body.op_kind(op), attrs: body.op_attrs(op), ty: body.value_type(result), args };
         let id = graph.add(node);
         class_of.insert(result, id);
         origin.entry(id).or_insert(op);
@@ -328,7 +399,8 @@ pub fn simplify_body(ctx: &Context, body: &mut Body, limits: Limits, rules: &[&'
     report.nodes = graph.total_number_of_nodes();
     if ctx.explain_rewrites() {
         for (class, rule_name) in log {
-            let loc = origin.get(&class).or_else(|| origin.get(&graph.find(class))).map(|&op| body.op_loc(op));
+            let loc =
+                origin.get(&class).or_else(|| origin.get(&graph.find(class))).map(|&op| body.op_loc(op));
             let r = RULES.iter().find(|r| r.name == rule_name).expect("a declared rule");
             report.remarks.push(Diagnostic::remark(
                 loc.unwrap_or(wasmir_ir::Location::Unknown),
@@ -337,7 +409,8 @@ pub fn simplify_body(ctx: &Context, body: &mut Body, limits: Limits, rules: &[&'
         }
     }
     let extractor = Extractor::new(&graph, Cost { ctx });
-    let order: FxHashMap<Op, usize> = body.preorder().into_iter().enumerate().map(|(i, op)| (op, i)).collect();
+    let order: FxHashMap<Op, usize> =
+        body.preorder().into_iter().enumerate().map(|(i, op)| (op, i)).collect();
     for op in ops {
         if !body.is_alive(op) {
             continue;
@@ -533,24 +606,34 @@ impl Saturation<'_, '_> {
             self.union(class, k, "fold");
         }
         match (name, args.len()) {
-            ("arith.addi" | "arith.subi" | "arith.ori" | "arith.xori", 2) if self.enabled("add-zero") && c(self, 1) == Some(0) => {
+            ("arith.addi" | "arith.subi" | "arith.ori" | "arith.xori", 2)
+                if self.enabled("add-zero") && c(self, 1) == Some(0) =>
+            {
                 self.union(class, args[0], "add-zero");
             }
-            ("arith.muli", 2) if self.enabled("mul-one") && c(self, 1) == Some(1) => self.union(class, args[0], "mul-one"),
+            ("arith.muli", 2) if self.enabled("mul-one") && c(self, 1) == Some(1) => {
+                self.union(class, args[0], "mul-one")
+            }
             ("arith.muli" | "arith.andi", 2) if self.enabled("mul-zero") && c(self, 1) == Some(0) => {
                 if let Some(k) = self.constant_node(ty, 0) {
                     self.union(class, k, "mul-zero");
                 }
             }
-            ("arith.subi" | "arith.xori", 2) if self.enabled("self-cancel") && self.graph.find(args[0]) == self.graph.find(args[1]) => {
+            ("arith.subi" | "arith.xori", 2)
+                if self.enabled("self-cancel") && self.graph.find(args[0]) == self.graph.find(args[1]) =>
+            {
                 if let Some(k) = self.constant_node(ty, 0) {
                     self.union(class, k, "self-cancel");
                 }
             }
-            ("arith.andi" | "arith.ori", 2) if self.enabled("idempotent") && self.graph.find(args[0]) == self.graph.find(args[1]) => {
+            ("arith.andi" | "arith.ori", 2)
+                if self.enabled("idempotent") && self.graph.find(args[0]) == self.graph.find(args[1]) =>
+            {
                 self.union(class, args[0], "idempotent");
             }
-            ("arith.andi", 2) if self.enabled("idempotent") && c(self, 1) == Some(mask) => self.union(class, args[0], "idempotent"),
+            ("arith.andi", 2) if self.enabled("idempotent") && c(self, 1) == Some(mask) => {
+                self.union(class, args[0], "idempotent")
+            }
             ("arith.shli" | "arith.shrui" | "arith.shrsi" | "arith.rotli" | "arith.rotri", 2)
                 if self.enabled("shift-zero") && c(self, 1).is_some_and(|k| k % u64::from(w) == 0) =>
             {
@@ -595,7 +678,9 @@ impl Saturation<'_, '_> {
                     && self.graph[or[0]].data.max.is_some_and(|m| m <= 0xFFFF_FFFF)
                 {
                     match self.is_high_half(or[1]) {
-                        Some(HighHalf::Shifted(y)) if self.graph[y].data.max.is_some_and(|m| m <= 0xFFFF_FFFF) => {
+                        Some(HighHalf::Shifted(y))
+                            if self.graph[y].data.max.is_some_and(|m| m <= 0xFFFF_FFFF) =>
+                        {
                             self.union(class, y, "shr-or-high");
                         }
                         Some(HighHalf::Constant(k)) => {
