@@ -1,7 +1,8 @@
-//! Rewrites over WasmIR. Now: the dialect-agnostic passes `canonicalize` (each dialect's
-//! folders and patterns), `cse`, `dce` and `symbol-dce`, all driven by op traits rather than
-//! op names. The e-graph rewriter (egg) and the rewrites that cite invariants arrive with
-//! issue 5, in this crate.
+//! Rewrites over WasmIR: the dialect-agnostic passes `canonicalize` (each dialect's folders
+//! and patterns), `cse`, `dce` and `symbol-dce`, driven by op traits rather than op names; the
+//! e-graph rewriter `egraph-simplify` (egg); and bounds checks (`bounds-checks-explicit`,
+//! `bce`). Every rule cites the invariants of specs/invariants.md it relies on
+//! (`registered_rules`).
 
 mod bce;
 mod canonicalize;

@@ -33,7 +33,8 @@
 //!    above passed for it.
 //!
 //! Not checked yet: types of values yielded by structured control (arrives with the control
-//! dialect), and contract invariants of rewrites (the contract verifier, issue 5).
+//! dialect). The contract invariants of rewrites are checked by `contracts.rs` (citations) and
+//! tests/rule_semantics.rs (behaviour), not per module.
 
 pub mod contracts;
 mod values;
