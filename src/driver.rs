@@ -444,7 +444,7 @@ fn process_chunk(
 pub fn level_pipeline(level: &str) -> &'static str {
     match level {
         "1" => "canonicalize,cse,dce",
-        "2" | "s" => "canonicalize,egraph-simplify,canonicalize,cse,bce,dce,symbol-dce",
+        "2" | "s" => "canonicalize,directize,egraph-simplify,canonicalize,cse,bce,dce,symbol-dce",
         _ => "",
     }
 }

@@ -196,6 +196,70 @@ fn memory_program(seed: u64) -> String {
     )
 }
 
+/// Indirect calls at constant and variable indices through a private table (slots of two
+/// types, a null, past the end), and table sets followed by gets.
+fn table_program(seed: u64) -> String {
+    let mut rng = Rng(seed);
+    let k = rng.pick(&[0i64, 1, 7, -3]);
+    let mut lines = Vec::new();
+    let mut acc = "%arg0".to_string();
+    for i in 0..rng.below(5) + 2 {
+        match rng.below(3) {
+            0 | 1 => {
+                let index = if rng.below(4) == 0 {
+                    "%arg1".to_string()
+                } else {
+                    lines.push(format!("  %k{i} = arith.constant {} : i32", rng.below(7)));
+                    format!("%k{i}")
+                };
+                lines.push(format!("  %c{i} = refs.call_indirect @t, {index} ({acc}) : (i32) -> i32"));
+                acc = format!("%c{i}");
+            }
+            _ => {
+                lines.push(format!("  %r{i} = refs.func @f2 : !refs.ref<(i32) -> i32>"));
+                lines.push(format!("  refs.table_set @u, %arg1, %r{i} : !refs.ref<(i32) -> i32>"));
+                lines.push(format!("  %g{i} = refs.table_get @u, %arg1 : !refs.ref<null, func>"));
+                lines.push(format!("  %n{i} = refs.is_null %g{i} : !refs.ref<null, func>"));
+                lines.push(format!("  %a{i} = arith.addi {acc}, %n{i} : i32"));
+                acc = format!("%a{i}");
+            }
+        }
+    }
+    format!(
+        r#"refs.table @t : i32, !refs.ref<null, func> {{min = 5 : u64}}
+refs.table @u : i32, !refs.ref<null, func> {{min = 4 : u64}}
+func.func @f1(%x: i32) -> i32 {{
+  %c = arith.constant {k} : i32
+  %y = arith.addi %x, %c : i32
+  func.return %y : i32
+}}
+func.func @f2(%x: i32) -> i32 {{
+  %y = arith.muli %x, %x : i32
+  func.return %y : i32
+}}
+func.func @g(%x: i64) -> i64 {{
+  func.return %x : i64
+}}
+refs.elem @e : !refs.ref<null, func> attributes {{table = @t}} {{
+  %0 = refs.func @f1 : !refs.ref<(i32) -> i32>
+  %1 = refs.func @g : !refs.ref<(i64) -> i64>
+  %2 = refs.null : !refs.ref<null, func>
+  %3 = refs.func @f2 : !refs.ref<(i32) -> i32>
+  control.yield %0, %1, %2, %3 : !refs.ref<(i32) -> i32>, !refs.ref<(i64) -> i64>, !refs.ref<null, func>, !refs.ref<(i32) -> i32>
+}} offset {{
+  %0 = arith.constant 1 : i32
+  control.yield %0 : i32
+}}
+func.func @f(%arg0: i32, %arg1: i32) -> i32 {{
+{}
+  func.return {acc} : i32
+}}
+wasm.export "f" @f
+"#,
+        lines.join("\n")
+    )
+}
+
 fn compile(text: &str, pipeline: &str) -> Vec<u8> {
     let ctx = wasmir::context();
     let mut module = wasmir::parse(&ctx, "generated.wir", text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -313,5 +377,28 @@ fn every_bce_rule_preserves_behaviour_traps_included() {
         if rule.name != "loop-induction" {
             assert!(fired > 0, "rule `{}` never fired on a generated program", rule.name);
         }
+    }
+}
+
+#[test]
+fn every_directize_rule_preserves_behaviour_traps_included() {
+    let engine = Engine::default();
+    for rule in wasmir::rewrites::DIRECTIZE_RULES {
+        let mut fired = 0;
+        for seed in 0..cases() {
+            let text = table_program(seed * 131 + 7);
+            let without = compile(&text, "");
+            let with = compile(&text, &format!("directize{{rules={}}}", rule.name));
+            fired += usize::from(with != without);
+            let mut inputs = inputs(seed);
+            inputs.extend([(3, 1), (5, 3), (2, 9)]);
+            assert_eq!(
+                run(&engine, &without, &inputs, false),
+                run(&engine, &with, &inputs, false),
+                "rule `{}` changes behaviour of:\n{text}",
+                rule.name
+            );
+        }
+        assert!(fired > 0, "rule `{}` never fired on a generated program", rule.name);
     }
 }

@@ -8,6 +8,7 @@ mod bce;
 mod canonicalize;
 mod cse;
 mod dce;
+mod directize;
 pub mod egraph;
 mod rules;
 mod symbol_dce;
@@ -16,6 +17,7 @@ pub use bce::{Bce, BoundsChecksExplicit, RULES as BCE_RULES};
 pub use canonicalize::{Canonicalize, CanonicalizeOutcome, canonicalize_body};
 pub use cse::{Cse, cse_body};
 pub use dce::{Dce, dce_body};
+pub use directize::{Directize, RULES as DIRECTIZE_RULES};
 pub use rules::{PassRule, registered_rules};
 pub use symbol_dce::SymbolDce;
 
@@ -31,7 +33,8 @@ pub fn register_passes(registry: &mut PassRegistry) {
         .register(symbol_dce::INFO)
         .register(bce::EXPLICIT_INFO)
         .register(bce::BCE_INFO)
-        .register(egraph::INFO);
+        .register(egraph::INFO)
+        .register(directize::INFO);
 }
 
 /// Whether `op` can be erased when its results are unused: it is pure (no effect, no trap),

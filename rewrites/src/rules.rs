@@ -41,6 +41,11 @@ pub fn registered_rules(ctx: &Context) -> Vec<RewriteRule> {
         identity: r.identity,
         citations: r.citations,
     }));
+    rules.extend(crate::directize::RULES.iter().map(|r| RewriteRule {
+        name: format!("directize.{}", r.name),
+        identity: r.identity,
+        citations: r.citations,
+    }));
     rules
 }
 
