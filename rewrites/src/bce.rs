@@ -471,6 +471,17 @@ impl FunctionBce<'_> {
                         }
                     }
                     Check::Index { region, index } => {
+                        // The region rules rely on INV-MEM-002 and INV-POD-001: a region whose
+                        // element type is not Pod (IR that skipped verification) is an error.
+                        let elem = wasmir_dialects::memory::region_type(ctx, body.value_type(region))
+                            .map(|r| r.elem);
+                        if !elem.is_some_and(|t| wasmir_dialects::memory::is_pod(ctx, t)) {
+                            self.remarks.push(Diagnostic::error(
+                                body.op_loc(op),
+                                "'memory.check' op: bce's region rules need a region of Pod elements (INV-POD-001, INV-MEM-002); this check's subject is not one",
+                            ));
+                            continue;
+                        }
                         if self.enabled("constant-index")
                             && let (Some((bound, _)), Some(len)) =
                                 (self.upper_bound(body, index), self.constant_len(body, region))
