@@ -425,6 +425,10 @@ impl FunctionBce<'_> {
             if def.has(Traits::CALL_LIKE) || def.name == "global.set" {
                 self.generation += 1;
             }
+            // A check merge-neighbours already folded into an earlier one is gone.
+            if self.removed.contains(&op) {
+                continue;
+            }
             if let Some(check) = self.decode(body, op) {
                 match check {
                     Check::Address { memory, address, end } => {
