@@ -402,15 +402,11 @@ impl FunctionBce<'_> {
     }
 
     /// Removes the checks of `block` (and nested blocks) that a fact in scope or a constant
-    /// proves; `facts` holds what dominating checks established. Returns the facts that hold
-    /// on every path out of the block: those established before its first op that may leave
-    /// it early (a branch, a return, or a construct that might hold one).
-    fn eliminate(
-        &mut self,
-        body: &Body,
-        block: Block,
-        facts: &mut FxHashMap<Fact, u64>,
-    ) -> FxHashMap<Fact, u64> {
+    /// proves; `facts` holds what dominating checks established. Returns what holds where
+    /// control leaves the block: the facts established before its first op that may leave it
+    /// early (a branch, a return, or a construct that might hold one), which hold at every
+    /// branch out; and the facts at its end when it falls through (`None` when it cannot).
+    fn eliminate(&mut self, body: &Body, block: Block, facts: &mut FxHashMap<Fact, u64>) -> Exits {
         let ctx = self.ctx;
         let ops: Vec<Op> = body.block_ops(block).collect();
         let mut on_exit: Option<FxHashMap<Fact, u64>> = None;
@@ -506,19 +502,29 @@ impl FunctionBce<'_> {
                 }
                 continue;
             }
-            // Facts proved inside a region hold after it only when every way out passed them:
-            // the prefix of a block or loop body, the prefixes common to both arms of an `if`.
+            // After a construct, control arrives from the fallthrough of its regions and from
+            // branches to it (a loop's branches to it continue it instead): a region reached
+            // by such a branch contributes the facts that hold at every branch, its prefix; one
+            // that only falls through contributes its end. What every contribution has, holds.
             let mut after: Option<FxHashMap<Fact, u64>> = None;
             for &region in body.op_regions(op) {
-                let exits = match body.region_blocks(region).first() {
-                    Some(&inner) => self.eliminate(body, inner, &mut facts.clone()),
-                    None => facts.clone(),
+                let contribution = match body.region_blocks(region).first() {
+                    Some(&inner) => {
+                        let exits = self.eliminate(body, inner, &mut facts.clone());
+                        if !def.has(Traits::LOOP) && branches_to(ctx, body, region, op) {
+                            Some(exits.prefix)
+                        } else {
+                            exits.end
+                        }
+                    }
+                    None => Some(facts.clone()),
                 };
+                let Some(contribution) = contribution else { continue };
                 after = Some(match after {
-                    None => exits,
+                    None => contribution,
                     Some(previous) => previous
                         .into_iter()
-                        .filter_map(|(fact, end)| exits.get(&fact).map(|&e| (fact, end.min(e))))
+                        .filter_map(|(fact, end)| contribution.get(&fact).map(|&e| (fact, end.min(e))))
                         .collect(),
                 });
             }
@@ -531,7 +537,15 @@ impl FunctionBce<'_> {
                 self.generation += 1;
             }
         }
-        on_exit.unwrap_or_else(|| facts.clone())
+        // The block falls through unless it ends by branching, returning or trapping.
+        let falls_through = body.block_last(block).is_none_or(|last| {
+            let def = ctx.op_def(body.op_kind(last));
+            !def.has(Traits::TERMINATOR)
+                || (def.branch_depths.is_none()
+                    && !def.has(Traits::RETURN_LIKE)
+                    && !def.has(Traits::MAY_TRAP))
+        });
+        Exits { prefix: on_exit.unwrap_or_else(|| facts.clone()), end: falls_through.then(|| facts.clone()) }
     }
 
     /// Whether `op` can sit between two checks without the order of failure being observable:
@@ -694,6 +708,21 @@ impl FunctionBce<'_> {
         });
         is_len || made_with
     }
+}
+
+/// What holds where control leaves a block (see `FunctionBce::eliminate`).
+struct Exits {
+    prefix: FxHashMap<Fact, u64>,
+    end: Option<FxHashMap<Fact, u64>>,
+}
+
+/// Whether a branch inside `region` targets the construct `label` (not an outer one).
+fn branches_to(ctx: &Context, body: &Body, region: wasmir_ir::Region, label: Op) -> bool {
+    body.preorder_region(region).into_iter().any(|op| {
+        let Some(depths) = ctx.op_def(body.op_kind(op)).branch_depths else { return false };
+        let depth = labels_between(ctx, body, op, label);
+        depths(wasmir_ir::OpRef::new(ctx, body, op)).contains(&depth)
+    })
 }
 
 fn key_memory(fact: &Fact) -> String {
