@@ -364,6 +364,16 @@ fn process_chunk(
             return outcome;
         }
     };
+    // Passes and lowerings index ops by their declared shape: without the verifier, at least
+    // that is checked before they run.
+    let transforms = !passes.is_empty() || opts.target.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat);
+    if opts.no_verify && transforms {
+        let errors = wasmir_verifier::verify_shapes(ctx, &module);
+        if !errors.is_empty() {
+            outcome.diagnostics = errors;
+            return outcome;
+        }
+    }
     if !passes.is_empty() {
         let mut pm = PassManager::new(passes);
         pm.verify_with(if opts.no_verify { None } else { Some(wasmir_verifier::verify_module) })

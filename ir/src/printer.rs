@@ -323,12 +323,15 @@ impl<'a> OpPrinter<'_, 'a> {
         }
         let view = OpRef::new(self.ctx, self.body, op);
         let def = view.def();
+        // Custom forms assume the declared shape; IR that skipped verification may not have
+        // it, and the generic form prints anything.
+        let custom = !self.opts.generic && view.shape_problem().is_none();
         match def.syntax {
-            Syntax::Format(fmt) if !self.opts.generic => {
+            Syntax::Format(fmt) if custom => {
                 self.out.push_str(custom_name(def));
                 self.print_format(view, fmt);
             }
-            Syntax::Custom { print, .. } if !self.opts.generic => {
+            Syntax::Custom { print, .. } if custom => {
                 self.out.push_str(custom_name(def));
                 print(self, view);
             }

@@ -91,6 +91,28 @@ impl<'a> OpRef<'a> {
             None => (self.body, self.body.op_regions(self.op)),
         }
     }
+    /// What keeps the op from having the shape its declaration gives (operand and result
+    /// counts, region count, required attributes), if anything. Custom printers, folders and
+    /// passes index operands by that shape, so IR that skipped verification is checked
+    /// against it before they see it.
+    pub fn shape_problem(&self) -> Option<String> {
+        let def = self.def();
+        let (operands, results) = (self.operands().len(), self.results().len());
+        if !counts_fit(def.operands, operands) {
+            return Some(format!("has {operands} operands, which its declaration does not allow"));
+        }
+        if !counts_fit(def.results, results) {
+            return Some(format!("has {results} results, which its declaration does not allow"));
+        }
+        let regions = self.regions().1.len();
+        if regions != def.regions.len() {
+            return Some(format!("has {regions} regions, but its declaration has {}", def.regions.len()));
+        }
+        def.attrs
+            .iter()
+            .find(|a| !a.optional && self.attr(a.name).is_none())
+            .map(|a| format!("lacks the required attribute `{}`", a.name))
+    }
     /// The operands of the declared group `name`.
     pub fn operand_group(&self, name: &str) -> &'a [Value] {
         let range = group_range(self.def().operands, self.operands().len(), name);
@@ -120,6 +142,13 @@ pub fn group_ranges(specs: &[ValueSpec], count: usize) -> Option<Vec<Range<usize
         at += len;
     }
     Some(ranges)
+}
+
+/// Whether `count` values fit the groups `specs` (as `group_ranges` would split them), without
+/// allocating.
+fn counts_fit(specs: &[ValueSpec], count: usize) -> bool {
+    let fixed = specs.iter().filter(|s| !s.variadic).count();
+    count == fixed || (count > fixed && specs.iter().any(|s| s.variadic))
 }
 
 /// The range of the group `name` among `count` values.

@@ -52,6 +52,23 @@ pub fn verify_module(ctx: &Context, module: &Module) -> Vec<Diagnostic> {
     sorted_by_location(v.errors)
 }
 
+/// Checks only that every op has its declared shape (operand, result and region counts,
+/// required attributes): what passes and lowerings index by. `wasmir-opt --no-verify` runs this
+/// instead of the full verifier before it transforms or lowers IR, so unverified IR gives a
+/// located error there rather than a crash.
+pub fn verify_shapes(ctx: &Context, module: &Module) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    module.root().for_each_body(&mut |body| {
+        for op in body.preorder() {
+            let view = OpRef::new(ctx, body, op);
+            if let Some(problem) = view.shape_problem() {
+                errors.push(op_error(ctx, body, op, problem));
+            }
+        }
+    });
+    sorted_by_location(errors)
+}
+
 /// Orders errors by where they point in the source (stable, so equal places keep the order
 /// in which they were found), which is the order a reader goes through the file.
 fn sorted_by_location(mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
