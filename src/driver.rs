@@ -366,7 +366,8 @@ fn process_chunk(
     };
     // Passes and lowerings index ops by their declared shape: without the verifier, at least
     // that is checked before they run.
-    let transforms = !passes.is_empty() || opts.target.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat);
+    let transforms =
+        !passes.is_empty() || opts.target.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat);
     if opts.no_verify && transforms {
         let errors = wasmir_verifier::verify_shapes(ctx, &module);
         if !errors.is_empty() {

@@ -6,24 +6,11 @@
 //! `WASMIR_DIFF_CASES` sets the number of generated modules (default 150; the longer
 //! run behind the closing note used 5000) and `WASMIR_DIFF_SEED` the first seed.
 
+mod common;
+
+use common::Rng;
 use wasm_smith::Config;
 use wasmtime::{Engine, Instance, Module, Store, Val, ValType};
-
-/// SplitMix64: a small deterministic generator for seeds and arguments.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
 
 fn config() -> Config {
     Config {

@@ -218,8 +218,9 @@ fn local_frames_live_on_the_shadow_stack_and_are_released() {
     }
 }
 
-/// A Greeter is a host object; the module sees `!refs.externref<Greeter>`.
-fn greeter_program(ctx: &Context) -> Module {
+/// A Greeter is a host object; the module sees `!refs.externref<Greeter>`. `pass` hands one
+/// straight to an import; with `handles`, `keep`, `len_of` and `release` use the managed table.
+fn greeter_program(ctx: &Context, handles: bool) -> Module {
     let mut module = Module::new(ctx);
     let greeter = refs::make_externref(ctx, "Greeter", false);
     func::build_import(ctx, &mut module, "name_len", &[greeter], &[Type::I32], ("host", "name_len"));
@@ -227,6 +228,10 @@ fn greeter_program(ctx: &Context) -> Module {
         let n = func::call(b, "name_len", &[args[0]], &[Type::I32]);
         func::ret(b, &n);
     });
+    wasm::export(ctx, &mut module, "pass", "pass");
+    if !handles {
+        return module;
+    }
     func::build_func(ctx, &mut module, "keep", &[greeter], &[Type::I32], |b, args| {
         let h = refs::to_handle(b, args[0]);
         func::ret(b, &[h]);
@@ -240,22 +245,9 @@ fn greeter_program(ctx: &Context) -> Module {
         refs::release_handle(b, args[0]);
         func::ret(b, &[]);
     });
-    for name in ["pass", "keep", "len_of", "release"] {
+    for name in ["keep", "len_of", "release"] {
         wasm::export(ctx, &mut module, name, name);
     }
-    module
-}
-
-/// Just the pass-through: a reference received and handed to an import.
-fn pass_through_program(ctx: &Context) -> Module {
-    let mut module = Module::new(ctx);
-    let greeter = refs::make_externref(ctx, "Greeter", false);
-    func::build_import(ctx, &mut module, "name_len", &[greeter], &[Type::I32], ("host", "name_len"));
-    func::build_func(ctx, &mut module, "pass", &[greeter], &[Type::I32], |b, args| {
-        let n = func::call(b, "name_len", &[args[0]], &[Type::I32]);
-        func::ret(b, &n);
-    });
-    wasm::export(ctx, &mut module, "pass", "pass");
     module
 }
 
@@ -286,7 +278,7 @@ fn name_len(caller: &Caller<'_, ()>, r: Option<Rooted<ExternRef>>) -> i32 {
 #[test]
 fn externref_pass_through_uses_externref_and_no_table() {
     let ctx = wasmir::context();
-    let wasm = compile(&ctx, &pass_through_program(&ctx), "browser");
+    let wasm = compile(&ctx, &greeter_program(&ctx, false), "browser");
     assert_eq!(table_count(&wasm), 0, "a pass-through needs no table slot");
     let text = wasmprinter::print_bytes(&wasm).expect("prints");
     assert!(text.contains("(func (param externref) (result i32))"), "{text}");
@@ -309,7 +301,7 @@ fn externref_pass_through_uses_externref_and_no_table() {
 #[test]
 fn the_managed_reference_table_hands_out_and_reuses_slots() {
     let ctx = wasmir::context();
-    let wasm = compile(&ctx, &greeter_program(&ctx), "wasmtime");
+    let wasm = compile(&ctx, &greeter_program(&ctx, true), "wasmtime");
     assert_eq!(table_count(&wasm), 1, "handles need the managed table");
     let engine = engine();
     let m = wasmtime::Module::new(&engine, &wasm).unwrap();
@@ -347,7 +339,7 @@ fn the_managed_reference_table_hands_out_and_reuses_slots() {
 #[test]
 fn without_reference_types_externrefs_are_host_table_handles() {
     let ctx = wasmir::context();
-    let wasm = compile(&ctx, &greeter_program(&ctx), "embedded");
+    let wasm = compile(&ctx, &greeter_program(&ctx, true), "embedded");
     assert_eq!(table_count(&wasm), 0);
     let text = wasmprinter::print_bytes(&wasm).expect("prints");
     assert!(!text.contains("externref"), "{text}");

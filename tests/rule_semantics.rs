@@ -7,25 +7,10 @@
 //!
 //! `WASMIR_RULE_CASES` sets the programs per rule (default 40).
 
+mod common;
+
+use common::Rng;
 use wasmtime::{Engine, Instance, Module, Store, Trap};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 const CONSTANTS: &[i64] = &[0, 1, -1, 2, 3, 8, 32, 255, 1 << 31, 0x1_0000_0000, 65_535, 7];
 

@@ -63,25 +63,9 @@ pub(crate) const EXPLICIT_INFO: PassInfo = PassInfo {
 pub(crate) const BCE_INFO: PassInfo = PassInfo {
     name: "bce",
     summary: "Remove the bounds checks that are proved (constant, dominated, merged, loop induction)",
-    options: &[wasmir_ir::pass::PassOptionSpec {
-        name: "rules",
-        doc: "Only these rules (names separated by `;`); all when empty",
-        default: "",
-    }],
+    options: &[crate::rules::RULES_OPTION],
     create: |o: &PassOptions| {
-        let mut rules = Vec::new();
-        for name in o.get("rules").split(';').filter(|n| !n.is_empty()) {
-            rules.push(
-                RULES
-                    .iter()
-                    .find(|r| r.name == name)
-                    .ok_or_else(|| format!("unknown bce rule `{name}`"))?
-                    .name,
-            );
-        }
-        if rules.is_empty() {
-            rules = RULES.iter().map(|r| r.name).collect();
-        }
+        let rules = crate::rules::selected_rules(o, "bce", RULES)?;
         Ok(PassImpl::Module(Box::new(Bce { rules })))
     },
 };
@@ -270,30 +254,13 @@ impl FunctionBce<'_> {
                 continue;
             }
             let key = (body.operands(op)[0], body.operands(op)[1]);
-            if self.index_check_dominates(body, op, key) {
+            if wasmir_dialects::memory::check_dominates(ctx, body, op, key.0, key.1) {
                 continue;
             }
             let rule_name = proofs.iter().find(|(k, _)| *k == key).map_or("dominated", |&(_, r)| r);
             let proof = ctx.string_attr(&format!("bce.{rule_name}"));
             body.set_attrs(op, ctx.dict_with(attrs, "unchecked", Some(proof)));
         }
-    }
-
-    /// Whether a region check of `key` comes earlier in `op`'s block or an enclosing one.
-    fn index_check_dominates(&self, body: &Body, op: Op, key: (Value, Value)) -> bool {
-        let mut at = Some(op);
-        while let Some(current) = at {
-            let mut prev = body.prev_op(current);
-            while let Some(p) = prev {
-                if matches!(self.decode(body, p), Some(Check::Index { region, index }) if (region, index) == key)
-                {
-                    return true;
-                }
-                prev = body.prev_op(p);
-            }
-            at = body.parent_op(current);
-        }
-        false
     }
 
     fn enabled(&self, rule_name: &str) -> bool {
@@ -449,7 +416,7 @@ impl FunctionBce<'_> {
                                         && reach >= c.saturating_add(end)
                                 })
                         });
-                        let key = Fact::Address(memory, self.base_of(body, address));
+                        let key = Fact::Address(memory.clone(), self.base_of(body, address));
                         let dominated_on = self.enabled("dominated");
                         match facts.get(&key) {
                             Some(&known) if dominated_on && known >= end => {
@@ -462,8 +429,7 @@ impl FunctionBce<'_> {
                             }
                             _ => {
                                 if let Some((base, c)) = span {
-                                    let reach =
-                                        facts.entry(Fact::Span(key_memory(&key), base, c)).or_insert(0);
+                                    let reach = facts.entry(Fact::Span(memory, base, c)).or_insert(0);
                                     *reach = (*reach).max(c.saturating_add(end));
                                 }
                                 facts.insert(key, end);
@@ -723,13 +689,6 @@ fn branches_to(ctx: &Context, body: &Body, region: wasmir_ir::Region, label: Op)
         let depth = labels_between(ctx, body, op, label);
         depths(wasmir_ir::OpRef::new(ctx, body, op)).contains(&depth)
     })
-}
-
-fn key_memory(fact: &Fact) -> String {
-    match fact {
-        Fact::Address(m, _) | Fact::Span(m, _, _) => m.clone(),
-        Fact::Index(..) => String::new(),
-    }
 }
 
 /// How many labels lie between `op` and `target` (the depth a branch in `op`'s place uses to

@@ -28,25 +28,9 @@ pub const RULES: &[PassRule] = &[
 pub(crate) const INFO: PassInfo = PassInfo {
     name: "directize",
     summary: "Direct calls for call_indirect through private unwritten tables; table.get after table.set",
-    options: &[wasmir_ir::pass::PassOptionSpec {
-        name: "rules",
-        doc: "Only these rules (names separated by `;`); all when empty",
-        default: "",
-    }],
+    options: &[crate::rules::RULES_OPTION],
     create: |o: &PassOptions| {
-        let mut rules = Vec::new();
-        for name in o.get("rules").split(';').filter(|n| !n.is_empty()) {
-            rules.push(
-                RULES
-                    .iter()
-                    .find(|r| r.name == name)
-                    .ok_or_else(|| format!("unknown directize rule `{name}`"))?
-                    .name,
-            );
-        }
-        if rules.is_empty() {
-            rules = RULES.iter().map(|r| r.name).collect();
-        }
+        let rules = crate::rules::selected_rules(o, "directize", RULES)?;
         Ok(PassImpl::Module(Box::new(Directize { rules })))
     },
 };

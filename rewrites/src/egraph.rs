@@ -99,26 +99,10 @@ pub(crate) const INFO: PassInfo = PassInfo {
             doc: "Stop saturating after this long per function",
             default: "200",
         },
-        PassOptionSpec {
-            name: "rules",
-            doc: "Only these rules (names separated by `;`); all when empty",
-            default: "",
-        },
+        crate::rules::RULES_OPTION,
     ],
     create: |o: &PassOptions| {
-        let rules: Vec<&'static str> = if o.get("rules").is_empty() {
-            RULES.iter().map(|r| r.name).collect()
-        } else {
-            let mut chosen = Vec::new();
-            for name in o.get("rules").split(';').filter(|n| !n.is_empty()) {
-                let rule = RULES
-                    .iter()
-                    .find(|r| r.name == name)
-                    .ok_or_else(|| format!("unknown e-graph rule `{name}`"))?;
-                chosen.push(rule.name);
-            }
-            chosen
-        };
+        let rules = crate::rules::selected_rules(o, "egraph-simplify", RULES)?;
         Ok(PassImpl::Function(Box::new(EgraphSimplify {
             limits: Limits {
                 nodes: o.get_u32("node-limit")? as usize,

@@ -31,22 +31,49 @@ pub fn registered_rules(ctx: &Context) -> Vec<RewriteRule> {
             }
         }
     }
-    rules.extend(crate::egraph::RULES.iter().map(|r| RewriteRule {
-        name: format!("egraph-simplify.{}", r.name),
-        identity: r.identity,
-        citations: r.citations,
-    }));
-    rules.extend(crate::bce::RULES.iter().map(|r| RewriteRule {
-        name: format!("bce.{}", r.name),
-        identity: r.identity,
-        citations: r.citations,
-    }));
-    rules.extend(crate::directize::RULES.iter().map(|r| RewriteRule {
-        name: format!("directize.{}", r.name),
-        identity: r.identity,
-        citations: r.citations,
-    }));
+    let passes: [(&str, &[PassRule]); 3] = [
+        ("egraph-simplify", crate::egraph::RULES),
+        ("bce", crate::bce::RULES),
+        ("directize", crate::directize::RULES),
+    ];
+    for (pass, pass_rules) in passes {
+        rules.extend(pass_rules.iter().map(|r| RewriteRule {
+            name: format!("{pass}.{}", r.name),
+            identity: r.identity,
+            citations: r.citations,
+        }));
+    }
     rules
+}
+
+/// The `rules` option every rule-based pass takes: rule names separated by `;`, all of them
+/// when empty.
+pub(crate) const RULES_OPTION: wasmir_ir::pass::PassOptionSpec = wasmir_ir::pass::PassOptionSpec {
+    name: "rules",
+    doc: "Only these rules (names separated by `;`); all when empty",
+    default: "",
+};
+
+/// The rules the `rules` option selects from `rules` (the pass's own), by name.
+pub(crate) fn selected_rules(
+    options: &wasmir_ir::pass::PassOptions,
+    pass: &str,
+    rules: &[PassRule],
+) -> Result<Vec<&'static str>, String> {
+    let requested: Vec<&str> = options.get("rules").split(';').filter(|n| !n.is_empty()).collect();
+    if requested.is_empty() {
+        return Ok(rules.iter().map(|r| r.name).collect());
+    }
+    requested
+        .into_iter()
+        .map(|name| {
+            rules
+                .iter()
+                .find(|r| r.name == name)
+                .map(|r| r.name)
+                .ok_or_else(|| format!("unknown {pass} rule `{name}`"))
+        })
+        .collect()
 }
 
 /// A rule of a rewrite pass, declared once beside the code that applies it.

@@ -55,7 +55,7 @@ fn uses_native_abstractions(ctx: &Context, module: &Module) -> bool {
         .map(|(_, def)| {
             regions::REGION_OPS.contains(&def.name)
                 || def.name.starts_with("memory.atomic_")
-                || matches!(def.name, "refs.to_handle" | "refs.from_handle" | "refs.release_handle")
+                || refs::is_handle_op(def.name)
         })
         .collect();
     let mut found = false;
@@ -91,11 +91,10 @@ fn uses_native_abstractions(ctx: &Context, module: &Module) -> bool {
 
 fn type_is_native(ctx: &Context, ty: Type) -> bool {
     match ctx.type_data(ty) {
-        TypeData::Dialect { name, params } => {
-            matches!(
-                ctx.ident_str(*name),
-                "memory.slice" | "memory.extern" | "memory.local" | "refs.externref"
-            ) || params.iter().any(|p| matches!(p, Param::Type(t) if type_is_native(ctx, *t)))
+        TypeData::Dialect { params, .. } => {
+            wasmir_dialects::memory::region_type(ctx, ty).is_some()
+                || wasmir_dialects::refs::externref_type(ctx, ty).is_some()
+                || params.iter().any(|p| matches!(p, Param::Type(t) if type_is_native(ctx, *t)))
         }
         TypeData::Function { inputs, results } => {
             inputs.iter().chain(results.iter()).any(|&t| type_is_native(ctx, t))

@@ -83,8 +83,7 @@ func.func private @__wasmir_refs_release(%arg0: i32) {
 
 pub(crate) fn lower_refs(ctx: &Context, module: &mut Module, target: &Target) -> Vec<Diagnostic> {
     let has_refs = target.has(Capabilities::REFERENCE_TYPES);
-    let uses_handles =
-        any_op(ctx, module, &|n| matches!(n, "refs.to_handle" | "refs.from_handle" | "refs.release_handle"));
+    let uses_handles = any_op(ctx, module, &is_handle_op);
     if uses_handles {
         if let Err(e) = add_runtime(ctx, module, if has_refs { RUNTIME } else { HOST_RUNTIME }) {
             return vec![e];
@@ -100,14 +99,8 @@ pub(crate) fn lower_refs(ctx: &Context, module: &mut Module, target: &Target) ->
 }
 
 fn lower_handle_ops(ctx: &Context, body: &mut Body, has_refs: bool) {
-    let ops: Vec<Op> = body
-        .preorder()
-        .into_iter()
-        .filter(|&op| {
-            ctx.op_def(body.op_kind(op)).name.starts_with("refs.")
-                && is_handle_op(ctx.op_def(body.op_kind(op)).name)
-        })
-        .collect();
+    let ops: Vec<Op> =
+        body.preorder().into_iter().filter(|&op| is_handle_op(ctx.op_def(body.op_kind(op)).name)).collect();
     for op in ops {
         let name = ctx.op_def(body.op_kind(op)).name;
         let operand = body.operands(op)[0];
@@ -130,7 +123,8 @@ fn lower_handle_ops(ctx: &Context, body: &mut Body, has_refs: bool) {
     }
 }
 
-fn is_handle_op(name: &str) -> bool {
+/// The managed reference table's ops.
+pub(crate) fn is_handle_op(name: &str) -> bool {
     matches!(name, "refs.to_handle" | "refs.from_handle" | "refs.release_handle")
 }
 
