@@ -152,8 +152,14 @@ fn memory_program(seed: u64) -> String {
         let offset = rng.pick(&[0u64, 4, 8, 12, 65_532]);
         let width = rng.pick(&["", " width = 8 : u32,"]);
         let sign = if width.is_empty() { "" } else { " sign = \"u\"," };
-        match rng.below(5) {
+        match rng.below(6) {
             0 => lines.push(format!("  memory.store @mem, {base}, {acc} {{offset = {offset} : u64}} : i32")),
+            // A call of the private helper, whose own check goes when every call site passes a
+            // pointer checked far enough (checked-by-callers).
+            5 => {
+                lines.push(format!("  %a{i} = func.call @helper({base}, {acc}) : (i32, i32) -> i32"));
+                acc = format!("%a{i}");
+            }
             1 => {
                 let c = rng.pick(&["0", "3", "4", "%arg0"]);
                 let idx = if c.starts_with('%') {
@@ -175,8 +181,9 @@ fn memory_program(seed: u64) -> String {
             }
         }
     }
+    let helper_offset = rng.pick(&[0u64, 4, 8, 12]);
     format!(
-        "memory.memory @mem : i32 {{max = 1 : u64, min = 1 : u64}}\nfunc.func @f(%arg0: i32, %arg1: i32) -> i32 {{\n{}\n  func.return {acc} : i32\n}}\nwasm.export \"f\" @f\nwasm.export \"mem\" @mem\n",
+        "memory.memory @mem : i32 {{max = 1 : u64, min = 1 : u64}}\nfunc.func @f(%arg0: i32, %arg1: i32) -> i32 {{\n{}\n  func.return {acc} : i32\n}}\nfunc.func private @helper(%p: i32, %v: i32) -> i32 {{\n  %x = memory.load @mem, %p {{offset = {helper_offset} : u64}} : i32\n  memory.store @mem, %p, %v {{offset = 8 : u64}} : i32\n  %y = arith.addi %x, %v : i32\n  func.return %y : i32\n}}\nwasm.export \"f\" @f\nwasm.export \"mem\" @mem\n",
         lines.join("\n")
     )
 }

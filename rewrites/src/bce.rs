@@ -10,7 +10,10 @@
 //! - `merge-neighbours`: of two checks of the same address in one block with nothing
 //!   observable between them, the first is widened to the second's end and the second goes;
 //! - `loop-induction`: a region index that is a loop counter from 0, continued only while
-//!   below the region's length, is checked once (for 0) before the loop.
+//!   below the region's length, is checked once (for 0) before the loop;
+//! - `checked-by-callers`: in a private function that is only ever called directly, an
+//!   argument that every call site passes already checked (to at least the same end) needs
+//!   no check of its own. Callers are visited before their callees for this.
 //!
 //! Removing a check never moves a failure past an observable effect: the rules only use facts
 //! that hold at the check (INV-MEM-002, INV-MEM-008) or move a check across pure ops and loads.
@@ -18,7 +21,10 @@
 use crate::constant_of;
 use crate::rules::PassRule;
 use wasmir_ir::pass::{FunctionPass, FunctionUnit, ModulePass, PassImpl, PassInfo, PassOptions};
-use wasmir_ir::{Block, Body, Builder, Context, Diagnostic, FxHashMap, Module, Op, Traits, Type, Value};
+use wasmir_ir::{
+    AttrData, Block, Body, Builder, Context, Diagnostic, FxHashMap, FxHashSet, Module, Op, Traits, Type, Value,
+    is_private_symbol, symbol_name,
+};
 
 /// The rules of `bce`, for `--list-rewrites` and the contract verifier.
 pub const RULES: &[PassRule] = &[
@@ -46,6 +52,11 @@ pub const RULES: &[PassRule] = &[
         name: "loop-induction",
         identity: "loop(i = 0) { check(r[i]) ...; br_if (i + 1 < len r) } == check(r[0]); loop { ... }",
         citations: &["INV-MEM-002", "INV-MEM-003"],
+    },
+    PassRule {
+        name: "checked-by-callers",
+        identity: "f(p) { check(p + k) } == f(p) { } when f is private, only called directly, and every call f(a) follows a passed check(a + k') with k' >= k",
+        citations: &["INV-MEM-008", "INV-CORE-007"],
     },
 ];
 
@@ -149,25 +160,175 @@ fn memory_minimums(ctx: &Context, module: &Module) -> FxHashMap<String, u64> {
 impl ModulePass for Bce {
     fn run(&self, ctx: &Context, module: &mut Module) -> Vec<Diagnostic> {
         let minimums = memory_minimums(ctx, module);
+        let calls = CallGraph::of(ctx, module);
+        let interprocedural = self.rules.contains(&"checked-by-callers");
         let mut remarks = Vec::new();
-        let funcs: Vec<Op> = {
-            let body = module.body();
-            body.block_ops(module.block()).filter(|&op| body.child(op).is_some()).collect()
-        };
-        for func in funcs {
+        let mut sites: FxHashMap<String, CallSiteFacts> = FxHashMap::default();
+        let mut visited: FxHashSet<String> = FxHashSet::default();
+        for (func, name) in calls.callers_first() {
+            // Entry facts only when every call site has been seen: all callers visited, and
+            // none of them is the function itself (its own call sites come after its entry).
+            let entry = match calls.callers.get(&name) {
+                Some(callers) if interprocedural && callers.iter().all(|c| *c != name && visited.contains(c)) => {
+                    sites.get(&name).map(|s| s.args.clone())
+                }
+                _ => None,
+            };
             let Some(body) = module.body_mut().child_mut(func) else { continue };
             let mut bce = FunctionBce {
                 ctx,
                 minimums: &minimums,
                 rules: &self.rules,
+                closed: &calls.callers,
+                sites: &mut sites,
+                branched_into: FxHashSet::default(),
                 removed: Vec::new(),
                 generation: 0,
                 removed_by: Vec::new(),
                 remarks: &mut remarks,
             };
-            bce.run(body);
+            bce.run(body, entry.as_deref());
+            visited.insert(name);
         }
         remarks
+    }
+}
+
+/// The direct calls between a module's functions, for `checked-by-callers`.
+struct CallGraph {
+    /// Every function with a body, with its name, in module order.
+    funcs: Vec<(Op, String)>,
+    /// The closed functions (private, referenced only as the callee of direct calls), each
+    /// with the functions that call it.
+    callers: FxHashMap<String, Vec<String>>,
+}
+
+impl CallGraph {
+    fn of(ctx: &Context, module: &Module) -> CallGraph {
+        let body = module.body();
+        let mut funcs = Vec::new();
+        let mut escaping: FxHashSet<String> = FxHashSet::default();
+        let mut callers: FxHashMap<String, Vec<String>> = FxHashMap::default();
+        for op in body.block_ops(module.block()) {
+            let name = symbol_name(ctx, body, op).unwrap_or_default().to_string();
+            if !is_private_symbol(ctx, body, op) {
+                escaping.insert(name.clone());
+            }
+            // References from module-level ops (exports, start, element segments, global
+            // initializers) escape.
+            let mut escape = |a| {
+                crate::for_each_symbol_ref(ctx, a, &mut |n| {
+                    if n != name {
+                        escaping.insert(n.to_string());
+                    }
+                })
+            };
+            escape(body.op_attrs(op));
+            let Some(child) = body.child(op) else {
+                for &region in body.op_regions(op) {
+                    body.preorder_region(region).into_iter().for_each(|inner| escape(body.op_attrs(inner)));
+                }
+                continue;
+            };
+            child.for_each_body(&mut |b| {
+                for inner in b.preorder() {
+                    let def = ctx.op_def(b.op_kind(inner));
+                    let AttrData::Dict(entries) = ctx.attr_data(b.op_attrs(inner)) else { continue };
+                    for &(key, value) in entries.iter() {
+                        let is_call = def.has(Traits::CALL_LIKE) && ctx.ident_str(key) == "callee";
+                        crate::for_each_symbol_ref(ctx, value, &mut |n| {
+                            if is_call {
+                                callers.entry(n.to_string()).or_default().push(name.clone());
+                            } else {
+                                escaping.insert(n.to_string());
+                            }
+                        });
+                    }
+                }
+            });
+            funcs.push((op, name));
+        }
+        let with_body: FxHashSet<&String> = funcs.iter().map(|(_, n)| n).collect();
+        callers.retain(|callee, _| with_body.contains(callee) && !escaping.contains(callee));
+        for list in callers.values_mut() {
+            list.sort();
+            list.dedup();
+        }
+        // A closed function nobody calls has no call sites: it is dead, and gets no facts.
+        CallGraph { funcs, callers }
+    }
+
+    /// The functions, each after all its callers where the calls form no cycle (a cycle is
+    /// entered at its first function in module order).
+    fn callers_first(&self) -> Vec<(Op, String)> {
+        let index: FxHashMap<&str, usize> =
+            self.funcs.iter().enumerate().map(|(i, (_, n))| (n.as_str(), i)).collect();
+        let mut waiting: Vec<usize> = vec![0; self.funcs.len()];
+        let mut callees: Vec<Vec<usize>> = vec![Vec::new(); self.funcs.len()];
+        for (callee, callers) in &self.callers {
+            let Some(&to) = index.get(callee.as_str()) else { continue };
+            for caller in callers {
+                if let Some(&from) = index.get(caller.as_str())
+                    && from != to
+                {
+                    waiting[to] += 1;
+                    callees[from].push(to);
+                }
+            }
+        }
+        let mut ready: std::collections::BTreeSet<usize> = (0..self.funcs.len()).filter(|&i| waiting[i] == 0).collect();
+        let mut done = vec![false; self.funcs.len()];
+        let mut order = Vec::with_capacity(self.funcs.len());
+        let mut next_unvisited = 0;
+        while order.len() < self.funcs.len() {
+            let i = match ready.pop_first() {
+                Some(i) => i,
+                None => {
+                    while done[next_unvisited] {
+                        next_unvisited += 1;
+                    }
+                    next_unvisited
+                }
+            };
+            if done[i] {
+                continue;
+            }
+            done[i] = true;
+            order.push(self.funcs[i].clone());
+            for &to in &callees[i] {
+                waiting[to] = waiting[to].saturating_sub(1);
+                if waiting[to] == 0 && !done[to] {
+                    ready.insert(to);
+                }
+            }
+        }
+        order
+    }
+}
+
+/// What holds for each argument at every call of one function seen so far: per argument,
+/// per memory, the end up to which it was checked.
+#[derive(Default)]
+struct CallSiteFacts {
+    args: Vec<FxHashMap<String, u64>>,
+}
+
+impl CallSiteFacts {
+    /// Keeps what this call site also has (the smaller end where both have one).
+    fn meet(&mut self, site: Vec<FxHashMap<String, u64>>, first: bool) {
+        if first {
+            self.args = site;
+            return;
+        }
+        for (known, here) in self.args.iter_mut().zip(site) {
+            known.retain(|memory, end| match here.get(memory) {
+                Some(&e) => {
+                    *end = (*end).min(e);
+                    true
+                }
+                None => false,
+            });
+        }
     }
 }
 
@@ -180,6 +341,8 @@ enum Fact {
     Index(Value, Value),
     /// A check of `base + start` passed, reaching (relative to `base`) the value's end.
     Span(String, Base, u64),
+    /// `Address` as every caller established it before the call (`checked-by-callers`).
+    Entry(String, Base),
 }
 
 /// An address as far as equality goes: an SSA value, or a global read while no write to any
@@ -195,6 +358,11 @@ struct FunctionBce<'a> {
     ctx: &'a Context,
     minimums: &'a FxHashMap<String, u64>,
     rules: &'a [&'static str],
+    /// The closed functions (see `CallGraph`), whose call sites are recorded in `sites`.
+    closed: &'a FxHashMap<String, Vec<String>>,
+    sites: &'a mut FxHashMap<String, CallSiteFacts>,
+    /// The constructs (and which of their regions) that branches inside them target.
+    branched_into: FxHashSet<(Op, wasmir_ir::Region)>,
     removed: Vec<Op>,
     /// Bumped by every op that may write a global (a `global.set`, a call, a construct).
     generation: u32,
@@ -210,8 +378,10 @@ enum Check {
 }
 
 impl FunctionBce<'_> {
-    fn run(&mut self, body: &mut Body) {
+    /// `entry` holds, per argument, what every caller checked it against.
+    fn run(&mut self, body: &mut Body, entry: Option<&[FxHashMap<String, u64>]>) {
         let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
+        self.branched_into = branched_into(self.ctx, body);
         if self.enabled("merge-neighbours") {
             for block in &roots {
                 self.merge_neighbours(body, *block);
@@ -220,8 +390,19 @@ impl FunctionBce<'_> {
         if self.enabled("loop-induction") {
             self.hoist_loop_checks(body);
         }
-        for block in roots {
-            self.eliminate(body, block, &mut FxHashMap::default());
+        for (i, block) in roots.into_iter().enumerate() {
+            let mut facts = FxHashMap::default();
+            if i == 0
+                && let Some(entry) = entry
+            {
+                for (&arg, checked) in body.block_args(block).iter().zip(entry) {
+                    for (memory, &end) in checked {
+                        facts.insert(Fact::Address(memory.clone(), Base::Value(arg)), end);
+                        facts.insert(Fact::Entry(memory.clone(), Base::Value(arg)), end);
+                    }
+                }
+            }
+            self.eliminate(body, block, &mut facts);
         }
         // Region checks that went away: which rule proved each (region, index).
         let mut proofs: Vec<((Value, Value), &'static str)> = Vec::new();
@@ -261,6 +442,30 @@ impl FunctionBce<'_> {
             let proof = ctx.string_attr(&format!("bce.{rule_name}"));
             body.set_attrs(op, ctx.dict_with(attrs, "unchecked", Some(proof)));
         }
+    }
+
+    /// At a direct call of a closed function: what each argument is checked against here.
+    fn record_call_site(&mut self, body: &Body, op: Op, facts: &FxHashMap<Fact, u64>) {
+        let ctx = self.ctx;
+        let Some(callee) = ctx.dict_get(body.op_attrs(op), "callee").and_then(|a| ctx.attr_as_symbol(a)) else {
+            return;
+        };
+        if !self.closed.contains_key(callee) {
+            return;
+        }
+        let site: Vec<FxHashMap<String, u64>> = body
+            .operands(op)
+            .iter()
+            .map(|&arg| {
+                let base = self.base_of(body, arg);
+                self.minimums
+                    .keys()
+                    .filter_map(|m| facts.get(&Fact::Address(m.clone(), base)).map(|&end| (m.clone(), end)))
+                    .collect()
+            })
+            .collect();
+        let first = !self.sites.contains_key(callee);
+        self.sites.entry(callee.to_string()).or_default().meet(site, first);
     }
 
     fn enabled(&self, rule_name: &str) -> bool {
@@ -385,6 +590,9 @@ impl FunctionBce<'_> {
             if leaves_early && on_exit.is_none() {
                 on_exit = Some(facts.clone());
             }
+            if def.has(Traits::CALL_LIKE) {
+                self.record_call_site(body, op, facts);
+            }
             if def.has(Traits::CALL_LIKE) || def.name == "global.set" {
                 self.generation += 1;
             }
@@ -418,7 +626,12 @@ impl FunctionBce<'_> {
                         });
                         let key = Fact::Address(memory.clone(), self.base_of(body, address));
                         let dominated_on = self.enabled("dominated");
+                        let entry = Fact::Entry(memory.clone(), self.base_of(body, address));
                         match facts.get(&key) {
+                            Some(_) if facts.get(&entry).is_some_and(|&e| e >= end) => {
+                                self.explain(body, op, "checked-by-callers");
+                                self.removed.push(op);
+                            }
                             Some(&known) if dominated_on && known >= end => {
                                 self.explain(body, op, "dominated");
                                 self.removed.push(op);
@@ -477,7 +690,7 @@ impl FunctionBce<'_> {
                 let contribution = match body.region_blocks(region).first() {
                     Some(&inner) => {
                         let exits = self.eliminate(body, inner, &mut facts.clone());
-                        if !def.has(Traits::LOOP) && branches_to(ctx, body, region, op) {
+                        if !def.has(Traits::LOOP) && self.branched_into.contains(&(op, region)) {
                             Some(exits.prefix)
                         } else {
                             exits.end
@@ -682,13 +895,44 @@ struct Exits {
     end: Option<FxHashMap<Fact, u64>>,
 }
 
-/// Whether a branch inside `region` targets the construct `label` (not an outer one).
-fn branches_to(ctx: &Context, body: &Body, region: wasmir_ir::Region, label: Op) -> bool {
-    body.preorder_region(region).into_iter().any(|op| {
-        let Some(depths) = ctx.op_def(body.op_kind(op)).branch_depths else { return false };
-        let depth = labels_between(ctx, body, op, label);
-        depths(wasmir_ir::OpRef::new(ctx, body, op)).contains(&depth)
-    })
+/// Every (construct, region of it) that a branch inside that region targets, found in one walk
+/// with the stack of enclosing labels (a branch of depth d targets the d-th label out).
+fn branched_into(ctx: &Context, body: &Body) -> FxHashSet<(Op, wasmir_ir::Region)> {
+    fn walk(
+        ctx: &Context,
+        body: &Body,
+        region: wasmir_ir::Region,
+        labels: &mut Vec<(Op, wasmir_ir::Region)>,
+        out: &mut FxHashSet<(Op, wasmir_ir::Region)>,
+    ) {
+        for &block in body.region_blocks(region) {
+            for op in body.block_ops(block) {
+                let def = ctx.op_def(body.op_kind(op));
+                if let Some(depths) = def.branch_depths {
+                    for depth in depths(wasmir_ir::OpRef::new(ctx, body, op)) {
+                        if let Some(&target) = labels.len().checked_sub(1 + depth as usize).map(|i| &labels[i]) {
+                            out.insert(target);
+                        }
+                    }
+                }
+                let is_label = def.has(Traits::LABEL);
+                for &inner in body.op_regions(op) {
+                    if is_label {
+                        labels.push((op, inner));
+                    }
+                    walk(ctx, body, inner, labels, out);
+                    if is_label {
+                        labels.pop();
+                    }
+                }
+            }
+        }
+    }
+    let mut out = FxHashSet::default();
+    for &root in body.roots() {
+        walk(ctx, body, root, &mut Vec::new(), &mut out);
+    }
+    out
 }
 
 /// How many labels lie between `op` and `target` (the depth a branch in `op`'s place uses to
