@@ -31,6 +31,10 @@ pub enum Emit {
     Wasm,
     /// WebAssembly text (the binary, printed by wasmprinter).
     Wat,
+    /// Cranelift IR of every function, before Cranelift optimizes it.
+    Clif,
+    /// A native relocatable object for the host (with `--backend=cranelift`).
+    Obj,
 }
 
 const AFTER_HELP: &str = "\
@@ -41,8 +45,11 @@ Examples:
   wasmir-opt input.wir --passes='canonicalize{max-iterations=3}' --print-ir-after-all
   wasmir-opt cases.wir --split-input-file --verify-diagnostics
   cat input.wir | wasmir-opt - --timing
+  wasmir-opt fac.wat --run=fac --args=20 --backend=cranelift
+  wasmir-opt input.wir --emit=obj --backend=cranelift -o input.o
 
-Exit status: 0 on success, 1 on any error in the input (diagnostics go to stderr).";
+Exit status: 0 on success, 1 on any error in the input (diagnostics go to stderr), 2 when
+the function given to --run traps.";
 
 /// How to read the input.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -121,6 +128,16 @@ pub struct Options {
     /// pipeline; `--emit=wasm|wat` legalizes for `wasmtime` when no target is given.
     #[arg(long)]
     pub target: Option<String>,
+    /// Run the exported function FUNC in a fresh instance and print each result on its own
+    /// line as `<type> <value>` (a trap prints `trap: <reason>` and exits with status 2).
+    #[arg(long, value_name = "FUNC")]
+    pub run: Option<String>,
+    /// Arguments for `--run`, comma-separated: integers (wrapping), floats, `nan`, `inf`.
+    #[arg(long, value_name = "A,B,...", allow_hyphen_values = true)]
+    pub args: Option<String>,
+    /// Where `--run` runs and what `--emit=obj` compiles with: wasmtime, cranelift or llvm.
+    #[arg(long, default_value = "wasmtime")]
+    pub backend: String,
     /// Deepest nesting of regions, attributes and types accepted.
     #[arg(long, default_value_t = DRIVER_MAX_NESTING)]
     pub max_nesting: u32,
@@ -230,6 +247,7 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
     let file = ctx.sources().add(name, text);
     let mut outputs = Vec::new();
     let mut failed = false;
+    let mut trapped = false;
     let mut diagnostics_text = String::new();
     let mut timings: Vec<(String, Duration)> = Vec::new();
     for range in chunks {
@@ -249,6 +267,7 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
             failed |= outcome.diagnostics.iter().any(Diagnostic::is_error);
             diagnostics_text.push_str(&render(&ctx, &outcome.diagnostics));
         }
+        trapped |= outcome.trapped;
         if let Some(out) = outcome.output {
             outputs.push(out);
         }
@@ -270,13 +289,26 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
     if opts.timing {
         let _ = stderr.write_all(wasmir_ir::pass::timing_table(&timings).as_bytes());
     }
-    i32::from(failed)
+    exit_status(failed, trapped)
+}
+
+/// 1 for errors in the input, 2 when `--run`'s function trapped, 0 otherwise.
+fn exit_status(failed: bool, trapped: bool) -> i32 {
+    if failed {
+        1
+    } else if trapped {
+        2
+    } else {
+        0
+    }
 }
 
 struct ChunkOutcome {
     output: Option<Vec<u8>>,
     diagnostics: Vec<Diagnostic>,
     dumps: String,
+    /// The function `--run` ran trapped.
+    trapped: bool,
 }
 
 /// Reads a `.wasm` or `.wat` input and runs the same pipeline and output as for WasmIR.
@@ -326,7 +358,7 @@ fn run_wasm_input(
     if opts.timing {
         let _ = stderr.write_all(wasmir_ir::pass::timing_table(&timings).as_bytes());
     }
-    i32::from(failed)
+    exit_status(failed, outcome.trapped)
 }
 
 fn process_chunk(
@@ -336,7 +368,7 @@ fn process_chunk(
     passes_text: &str,
     timings: &mut Vec<(String, Duration)>,
 ) -> ChunkOutcome {
-    let mut outcome = ChunkOutcome { output: None, diagnostics: Vec::new(), dumps: String::new() };
+    let mut outcome = ChunkOutcome { output: None, diagnostics: Vec::new(), dumps: String::new(), trapped: false };
     let start = Instant::now();
     let parsed = parse(ctx);
     timings.push(("parse".into(), start.elapsed()));
@@ -366,8 +398,7 @@ fn process_chunk(
     };
     // Passes and lowerings index ops by their declared shape: without the verifier, at least
     // that is checked before they run.
-    let transforms =
-        !passes.is_empty() || opts.target.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat);
+    let transforms = !passes.is_empty() || opts.target.is_some() || lowers(opts);
     if opts.no_verify && transforms {
         let errors = wasmir_verifier::verify_shapes(ctx, &module);
         if !errors.is_empty() {
@@ -395,9 +426,21 @@ fn process_chunk(
             }
         }
     }
-    if opts.target.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat) {
+    let backend = match crate::run::Backend::parse(&opts.backend) {
+        Ok(b) => b,
+        Err(e) => {
+            outcome.diagnostics.push(Diagnostic::error(Location::Unknown, format!("--backend: {e}")));
+            return outcome;
+        }
+    };
+    if opts.target.is_some() || lowers(opts) {
         let start = Instant::now();
-        let target = match wasmir_lowering::Target::parse(opts.target.as_deref().unwrap_or("wasmtime")) {
+        let default_target = if opts.run.is_some() || matches!(opts.emit, Emit::Clif | Emit::Obj) {
+            backend.target()
+        } else {
+            "wasmtime"
+        };
+        let target = match wasmir_lowering::Target::parse(opts.target.as_deref().unwrap_or(default_target)) {
             Ok(t) => t,
             Err(e) => {
                 outcome.diagnostics.push(Diagnostic::error(Location::Unknown, format!("--target: {e}")));
@@ -438,10 +481,32 @@ fn process_chunk(
         }
     }
     let start = Instant::now();
+    if let Some(func) = &opts.run {
+        let ran = run_function(ctx, &module, func, opts.args.as_deref().unwrap_or(""), backend);
+        timings.push(("run".into(), start.elapsed()));
+        match ran {
+            Ok(result) => {
+                outcome.trapped = matches!(result, crate::run::Outcome::Trapped(_));
+                outcome.output = Some(result.to_string().into_bytes());
+            }
+            Err(d) => outcome.diagnostics.push(d),
+        }
+        return outcome;
+    }
     let output = match opts.emit {
         Emit::Ir | Emit::Generic => Ok(print_module(ctx, &module, print_opts).into_bytes()),
         Emit::Wasm => wasmir_lowering::emit_wasm(ctx, &module),
         Emit::Wat => wasmir_lowering::emit_wat(ctx, &module).map(String::into_bytes),
+        Emit::Clif => wasmir_lowering::cranelift::emit_clif(ctx, &module).map(String::into_bytes),
+        Emit::Obj => match backend {
+            crate::run::Backend::Cranelift => {
+                wasmir_lowering::cranelift::emit_object(ctx, &module, Default::default())
+            }
+            other => Err(Diagnostic::error(
+                Location::Unknown,
+                format!("--emit=obj needs --backend=cranelift (not {other:?})"),
+            )),
+        },
     };
     timings.push(("output".into(), start.elapsed()));
     match output {
@@ -449,6 +514,36 @@ fn process_chunk(
         Err(d) => outcome.diagnostics.push(d),
     }
     outcome
+}
+
+/// Whether the output needs the module lowered (legalized for a target first).
+fn lowers(opts: &Options) -> bool {
+    opts.run.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat | Emit::Clif | Emit::Obj)
+}
+
+/// `--run`: parses the arguments by the export's parameter types and runs it.
+fn run_function(
+    ctx: &Context,
+    module: &wasmir_ir::Module,
+    func: &str,
+    args: &str,
+    backend: crate::run::Backend,
+) -> Result<crate::run::Outcome, Diagnostic> {
+    let (params, _) = crate::run::export_signature(ctx, module, func)?;
+    let texts: Vec<&str> = if args.trim().is_empty() { Vec::new() } else { args.split(',').collect() };
+    if texts.len() != params.len() {
+        return Err(Diagnostic::error(
+            Location::Unknown,
+            format!("--args: \"{func}\" takes {} arguments, {} given", params.len(), texts.len()),
+        ));
+    }
+    let bits = texts
+        .iter()
+        .zip(&params)
+        .enumerate()
+        .map(|(i, (t, &k))| crate::run::parse_arg(t, k).map_err(|e| Diagnostic::error(Location::Unknown, format!("--args: argument {}: {e}", i + 1))))
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::run::run(ctx, module, func, &bits, backend)
 }
 
 /// The pipeline of an optimization level.

@@ -41,6 +41,7 @@
 //! ```
 
 pub mod driver;
+pub mod run;
 
 pub use wasmir_dialects as dialects;
 pub use wasmir_frontends as frontends;

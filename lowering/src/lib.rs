@@ -1,7 +1,9 @@
-//! Lowerings out of WasmIR. Now: `.wasm` through wasm-encoder (validated with wasmparser
-//! before it is returned) and `.wat` through wasmprinter. Cranelift, LLVM and WIT arrive with
-//! later issues. This crate is the only one that depends on wasm-encoder, cranelift or inkwell.
+//! Lowerings out of WasmIR: `.wasm` through wasm-encoder (validated with wasmparser before it
+//! is returned), `.wat` through wasmprinter, and native code through Cranelift (CLIF text, a
+//! JIT that runs exported functions, relocatable objects). LLVM and WIT arrive with later
+//! issues. This crate is the only one that depends on wasm-encoder, cranelift or inkwell.
 
+pub mod cranelift;
 pub mod legalize;
 pub mod wasm;
 

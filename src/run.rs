@@ -1,0 +1,277 @@
+//! Running an exported function of a legalized module on a backend (`wasmir-opt --run`):
+//! wasmtime on the emitted `.wasm`, or native code from the Cranelift JIT. Arguments are parsed
+//! from text by the function's parameter types; results print as `<type> <value>` and traps as
+//! `trap: <reason>`, in the same words on every backend so that runs can be compared.
+
+use wasmir_ir::{Context, Diagnostic, Location, Module, Type};
+use wasmir_lowering::cranelift::{self, CraneliftOptions, TrapCode};
+
+/// Where a function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The `.wasm` lowering, run by wasmtime.
+    Wasmtime,
+    /// Native code from the Cranelift JIT.
+    Cranelift,
+    /// Native code from LLVM (not built yet).
+    Llvm,
+}
+
+impl Backend {
+    pub fn parse(name: &str) -> Result<Backend, String> {
+        match name {
+            "wasmtime" => Ok(Backend::Wasmtime),
+            "cranelift" => Ok(Backend::Cranelift),
+            "llvm" => Ok(Backend::Llvm),
+            other => Err(format!("unknown backend `{other}` (expected wasmtime, cranelift or llvm)")),
+        }
+    }
+
+    /// The target legalization prepares a module for before this backend runs it. The native
+    /// backends have no threads: atomics on unshared memories become plain accesses.
+    pub fn target(self) -> &'static str {
+        match self {
+            Backend::Wasmtime => "wasmtime",
+            Backend::Cranelift | Backend::Llvm => "wasmtime,-threads",
+        }
+    }
+}
+
+/// A value a function returned: its type and raw bits (an f32 in the low 32 bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunValue {
+    pub kind: ValueKind,
+    pub bits: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    I32,
+    I64,
+    F32,
+    F64,
+    /// A reference; only its nullness is printed (addresses differ between backends).
+    Ref,
+}
+
+impl ValueKind {
+    fn of(ctx: &Context, ty: Type) -> Option<ValueKind> {
+        Some(match ty {
+            Type::I32 => ValueKind::I32,
+            Type::I64 => ValueKind::I64,
+            Type::F32 => ValueKind::F32,
+            Type::F64 => ValueKind::F64,
+            _ if wasmir_dialects::refs::ref_type(ctx, ty).is_some() => ValueKind::Ref,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for RunValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            ValueKind::I32 => write!(f, "i32 {}", self.bits as u32 as i32),
+            ValueKind::I64 => write!(f, "i64 {}", self.bits as i64),
+            ValueKind::F32 => {
+                let x = f32::from_bits(self.bits as u32);
+                if x.is_nan() { write!(f, "f32 nan") } else { write!(f, "f32 {x}") }
+            }
+            ValueKind::F64 => {
+                let x = f64::from_bits(self.bits);
+                if x.is_nan() { write!(f, "f64 nan") } else { write!(f, "f64 {x}") }
+            }
+            ValueKind::Ref => write!(f, "ref {}", if self.bits == 0 { "null" } else { "non-null" }),
+        }
+    }
+}
+
+/// What a run did: returned values, or trapped with a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Returned(Vec<RunValue>),
+    Trapped(String),
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Returned(values) => values.iter().try_for_each(|v| writeln!(f, "{v}")),
+            Outcome::Trapped(reason) => writeln!(f, "trap: {reason}"),
+        }
+    }
+}
+
+/// Parses one argument for a parameter of `kind`: integers wrap (18446744073709551615 is -1
+/// as an i64), floats take decimals, `nan`, `inf` and `-inf`.
+pub fn parse_arg(text: &str, kind: ValueKind) -> Result<u64, String> {
+    let text = text.trim();
+    let int = |bits: u32| -> Result<u64, String> {
+        let v: i128 = text.parse().map_err(|_| format!("`{text}` is not an integer"))?;
+        let (lo, hi) = (-(1i128 << (bits - 1)), (1i128 << bits) - 1);
+        if v < lo || v > hi {
+            return Err(format!("`{text}` does not fit in {bits} bits"));
+        }
+        Ok((v as u128 as u64) & if bits == 64 { u64::MAX } else { (1 << bits) - 1 })
+    };
+    let float = || -> Result<f64, String> {
+        match text {
+            "nan" => Ok(f64::NAN),
+            "-nan" => Ok(-f64::NAN),
+            "inf" | "+inf" => Ok(f64::INFINITY),
+            "-inf" => Ok(f64::NEG_INFINITY),
+            _ => text.parse::<f64>().map_err(|_| format!("`{text}` is not a number")),
+        }
+    };
+    match kind {
+        ValueKind::I32 => int(32),
+        ValueKind::I64 => int(64),
+        ValueKind::F32 => Ok(u64::from((float()? as f32).to_bits())),
+        ValueKind::F64 => Ok(float()?.to_bits()),
+        ValueKind::Ref => Err("reference arguments cannot be given on the command line".into()),
+    }
+}
+
+/// The parameter and result kinds of the function exported as `name`.
+pub fn export_signature(ctx: &Context, module: &Module, name: &str) -> Result<(Vec<ValueKind>, Vec<ValueKind>), Diagnostic> {
+    let layout = cranelift::Layout::of_exports(ctx, module);
+    let fty = layout
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, ty)| ty)
+        .ok_or_else(|| Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\"")))?;
+    let (params, results) = ctx.function_signature(fty).expect("a function type");
+    let kinds = |tys: &[Type]| {
+        tys.iter()
+            .map(|&t| {
+                ValueKind::of(ctx, t).ok_or_else(|| {
+                    Diagnostic::error(
+                        Location::Unknown,
+                        format!("--run: the type `{}` cannot be passed or printed", wasmir_ir::printer::type_to_string(ctx, t)),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok((kinds(params)?, kinds(results)?))
+}
+
+/// Runs export `name` of a legalized `module` with `args` (raw bits) on `backend`, in a
+/// fresh instance.
+pub fn run(ctx: &Context, module: &Module, name: &str, args: &[u64], backend: Backend) -> Result<Outcome, Diagnostic> {
+    let (_, results) = export_signature(ctx, module, name)?;
+    let wrap = |bits: Vec<u64>| Outcome::Returned(results.iter().zip(bits).map(|(&kind, bits)| RunValue { kind, bits }).collect());
+    match backend {
+        Backend::Cranelift => {
+            let (mut instance, trap) = cranelift::instantiate(ctx, module, CraneliftOptions::default())?;
+            if let Some(trap) = trap {
+                return Ok(Outcome::Trapped(trap.message().to_string()));
+            }
+            Ok(match instance.call(name, args)? {
+                Ok(bits) => wrap(bits),
+                Err(trap) => Outcome::Trapped(trap.message().to_string()),
+            })
+        }
+        Backend::Wasmtime => {
+            let wasm = wasmir_lowering::emit_wasm(ctx, module)?;
+            run_wasmtime(&wasm, name, args).map(|r| r.map_or_else(Outcome::Trapped, wrap))
+        }
+        Backend::Llvm => Err(Diagnostic::error(
+            Location::Unknown,
+            "the LLVM backend is not built yet (issue 6 is in progress); use --backend=wasmtime or --backend=cranelift",
+        )),
+    }
+}
+
+/// Runs an export of a `.wasm` binary in wasmtime with spectest's imports; `Err` is a trap's
+/// reason in the shared wording.
+fn run_wasmtime(wasm: &[u8], name: &str, args: &[u64]) -> Result<Result<Vec<u64>, String>, Diagnostic> {
+    use wasmtime::{Engine, Func, Global, GlobalType, Linker, Memory, MemoryType, Module as WModule, Mutability, Ref, RefType, Store, Table, TableType, Val, ValType};
+    let internal = |e: wasmtime::Error| Diagnostic::error(Location::Unknown, format!("wasmtime: {e:#}"));
+    let engine = Engine::new(&wasmtime::Config::new()).map_err(internal)?;
+    let module = WModule::new(&engine, wasm).map_err(internal)?;
+    let mut store = Store::new(&engine, ());
+    let mut linker: Linker<()> = Linker::new(&engine);
+    for (field, params) in [
+        ("print", vec![]),
+        ("print_i32", vec![ValType::I32]),
+        ("print_i64", vec![ValType::I64]),
+        ("print_f32", vec![ValType::F32]),
+        ("print_f64", vec![ValType::F64]),
+        ("print_i32_f32", vec![ValType::I32, ValType::F32]),
+        ("print_f64_f64", vec![ValType::F64, ValType::F64]),
+    ] {
+        let ty = wasmtime::FuncType::new(&engine, params, []);
+        let f = Func::new(&mut store, ty, |_, _, _| Ok(()));
+        linker.define(&store, "spectest", field, f).map_err(internal)?;
+    }
+    for (field, val) in [
+        ("global_i32", Val::I32(666)),
+        ("global_i64", Val::I64(666)),
+        ("global_f32", Val::F32(666.6f32.to_bits())),
+        ("global_f64", Val::F64(666.6f64.to_bits())),
+    ] {
+        let ty = GlobalType::new(val.ty(&store).map_err(internal)?, Mutability::Const);
+        let g = Global::new(&mut store, ty, val).map_err(internal)?;
+        linker.define(&store, "spectest", field, g).map_err(internal)?;
+    }
+    let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 10, Some(20)), Ref::Func(None)).map_err(internal)?;
+    linker.define(&store, "spectest", "table", table).map_err(internal)?;
+    let memory = Memory::new(&mut store, MemoryType::new(1, Some(2))).map_err(internal)?;
+    linker.define(&store, "spectest", "memory", memory).map_err(internal)?;
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(i) => i,
+        Err(e) => return trap_reason(&e).map(Err).ok_or_else(|| internal(e)),
+    };
+    let func = instance
+        .get_func(&mut store, name)
+        .ok_or_else(|| Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\"")))?;
+    let ty = func.ty(&store);
+    let params: Vec<Val> = ty
+        .params()
+        .zip(args)
+        .map(|(t, &bits)| match t {
+            ValType::I32 => Val::I32(bits as u32 as i32),
+            ValType::I64 => Val::I64(bits as i64),
+            ValType::F32 => Val::F32(bits as u32),
+            ValType::F64 => Val::F64(bits),
+            _ => Val::I32(0),
+        })
+        .collect();
+    let mut results = vec![Val::I32(0); ty.results().len()];
+    match func.call(&mut store, &params, &mut results) {
+        Ok(()) => Ok(Ok(results
+            .iter()
+            .map(|v| match v {
+                Val::I32(x) => *x as u32 as u64,
+                Val::I64(x) => *x as u64,
+                Val::F32(x) => u64::from(*x),
+                Val::F64(x) => *x,
+                Val::FuncRef(f) => u64::from(f.is_some()),
+                Val::ExternRef(r) => u64::from(r.is_some()),
+                Val::AnyRef(r) => u64::from(r.is_some()),
+                _ => 0,
+            })
+            .collect())),
+        Err(e) => trap_reason(&e).map(Err).ok_or_else(|| internal(e)),
+    }
+}
+
+/// A wasmtime trap in the words `TrapCode::message` uses.
+fn trap_reason(e: &wasmtime::Error) -> Option<String> {
+    use wasmtime::Trap as T;
+    let trap = e.downcast_ref::<T>()?;
+    let code = match trap {
+        T::UnreachableCodeReached => TrapCode::Unreachable,
+        T::MemoryOutOfBounds => TrapCode::MemoryOutOfBounds,
+        T::IntegerDivisionByZero => TrapCode::DivisionByZero,
+        T::IntegerOverflow => TrapCode::IntegerOverflow,
+        T::BadConversionToInteger => TrapCode::BadConversion,
+        T::TableOutOfBounds => TrapCode::TableOutOfBounds,
+        T::IndirectCallToNull => TrapCode::UninitializedElement,
+        T::BadSignature => TrapCode::BadSignature,
+        T::StackOverflow => TrapCode::StackExhausted,
+        T::NullReference => TrapCode::NullReference,
+        other => return Some(other.to_string()),
+    };
+    Some(code.message().to_string())
+}
