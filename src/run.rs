@@ -158,38 +158,118 @@ pub fn export_signature(ctx: &Context, module: &Module, name: &str) -> Result<(V
 /// Runs export `name` of a legalized `module` with `args` (raw bits) on `backend`, in a
 /// fresh instance.
 pub fn run(ctx: &Context, module: &Module, name: &str, args: &[u64], backend: Backend) -> Result<Outcome, Diagnostic> {
-    let (_, results) = export_signature(ctx, module, name)?;
-    let wrap = |bits: Vec<u64>| Outcome::Returned(results.iter().zip(bits).map(|(&kind, bits)| RunValue { kind, bits }).collect());
-    match backend {
-        Backend::Cranelift => {
-            let (mut instance, trap) = cranelift::instantiate(ctx, module, CraneliftOptions::default())?;
-            if let Some(trap) = trap {
-                return Ok(Outcome::Trapped(trap.message().to_string()));
-            }
-            Ok(match instance.call(name, args)? {
-                Ok(bits) => wrap(bits),
-                Err(trap) => Outcome::Trapped(trap.message().to_string()),
-            })
-        }
-        Backend::Wasmtime => {
-            let wasm = wasmir_lowering::emit_wasm(ctx, module)?;
-            run_wasmtime(&wasm, name, args).map(|r| r.map_or_else(Outcome::Trapped, wrap))
-        }
-        Backend::Llvm => Err(Diagnostic::error(
-            Location::Unknown,
-            "the LLVM backend is not built yet (issue 6 is in progress); use --backend=wasmtime or --backend=cranelift",
-        )),
+    match Session::new(ctx, module, backend)? {
+        (_, Some(trap)) => Ok(Outcome::Trapped(trap)),
+        (mut session, None) => session.call(name, args),
     }
 }
 
-/// Runs an export of a `.wasm` binary in wasmtime with spectest's imports; `Err` is a trap's
-/// reason in the shared wording.
-fn run_wasmtime(wasm: &[u8], name: &str, args: &[u64]) -> Result<Result<Vec<u64>, String>, Diagnostic> {
+/// An instantiated module on one backend; calls share its state (memories, globals, tables),
+/// as the calls of a spec test script do.
+pub struct Session {
+    exports: Vec<(String, Vec<ValueKind>)>,
+    /// `None` when instantiation trapped.
+    instance: Option<Instance>,
+}
+
+enum Instance {
+    Wasmtime(wasmtime::Store<()>, wasmtime::Instance),
+    Cranelift(cranelift::Instance),
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("exports", &self.exports).finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Instantiates a legalized module. A trap while instantiating (a segment out of range,
+    /// a trapping start function) comes back as its reason beside the session.
+    pub fn new(ctx: &Context, module: &Module, backend: Backend) -> Result<(Session, Option<String>), Diagnostic> {
+        let mut exports = Vec::new();
+        for (name, _) in cranelift::Layout::of_exports(ctx, module) {
+            if let Ok((_, results)) = export_signature(ctx, module, &name) {
+                exports.push((name, results));
+            }
+        }
+        match backend {
+            Backend::Cranelift => {
+                let (instance, trap) = cranelift::instantiate(ctx, module, CraneliftOptions::default())?;
+                let instance = trap.is_none().then_some(Instance::Cranelift(instance));
+                Ok((Session { exports, instance }, trap.map(|t| t.message().to_string())))
+            }
+            Backend::Wasmtime => {
+                let wasm = wasmir_lowering::emit_wasm(ctx, module)?;
+                let (store, instance) = instantiate_wasmtime(&wasm)?;
+                Ok(match instance {
+                    Ok(instance) => (Session { exports, instance: Some(Instance::Wasmtime(store, instance)) }, None),
+                    Err(trap) => (Session { exports, instance: None }, Some(trap)),
+                })
+            }
+            Backend::Llvm => Err(Diagnostic::error(
+                Location::Unknown,
+                "the LLVM backend is not built yet (issue 6 is in progress); use --backend=wasmtime or --backend=cranelift",
+            )),
+        }
+    }
+
+    /// Limits every later call: wasmtime counts `fuel` in instructions, the native backends
+    /// in calls and loop iterations, so only whether a call runs out is comparable, not
+    /// where.
+    pub fn set_fuel(&mut self, fuel: u64) {
+        match &mut self.instance {
+            Some(Instance::Cranelift(instance)) => instance.set_fuel(fuel.min(i64::MAX as u64) as i64),
+            Some(Instance::Wasmtime(store, _)) => {
+                let _ = store.set_fuel(fuel.saturating_mul(WASMTIME_FUEL_PER_UNIT));
+            }
+            None => {}
+        }
+    }
+
+    /// Calls export `name` with raw argument bits.
+    pub fn call(&mut self, name: &str, args: &[u64]) -> Result<Outcome, Diagnostic> {
+        let results = self
+            .exports
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r.clone())
+            .ok_or_else(|| Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\"")))?;
+        let raw = match &mut self.instance {
+            Some(Instance::Cranelift(instance)) => instance.call(name, args)?.map_err(|t| t.message().to_string()),
+            Some(Instance::Wasmtime(store, instance)) => call_wasmtime(store, instance, name, args)?,
+            None => return Err(Diagnostic::error(Location::Unknown, "the module trapped while instantiating")),
+        };
+        Ok(match raw {
+            Ok(bits) => Outcome::Returned(results.iter().zip(bits).map(|(&kind, bits)| RunValue { kind, bits }).collect()),
+            Err(reason) => Outcome::Trapped(reason),
+        })
+    }
+}
+
+type Trapped<T> = Result<T, String>;
+
+/// Wasmtime's fuel is per instruction; a unit of native fuel is a call or a loop iteration.
+const WASMTIME_FUEL_PER_UNIT: u64 = 64;
+
+/// Instantiates a `.wasm` binary in wasmtime with spectest's imports.
+fn instantiate_wasmtime(wasm: &[u8]) -> Result<(wasmtime::Store<()>, Trapped<wasmtime::Instance>), Diagnostic> {
     use wasmtime::{Engine, Func, Global, GlobalType, Linker, Memory, MemoryType, Module as WModule, Mutability, Ref, RefType, Store, Table, TableType, Val, ValType};
-    let internal = |e: wasmtime::Error| Diagnostic::error(Location::Unknown, format!("wasmtime: {e:#}"));
-    let engine = Engine::new(&wasmtime::Config::new()).map_err(internal)?;
-    let module = WModule::new(&engine, wasm).map_err(internal)?;
+    let mut config = wasmtime::Config::new();
+    config
+        .wasm_multi_memory(true)
+        .wasm_memory64(true)
+        .wasm_tail_call(true)
+        .wasm_function_references(true)
+        .wasm_gc(true)
+        .wasm_extended_const(true)
+        .wasm_threads(true)
+        .shared_memory(true)
+        .consume_fuel(true);
+    let engine = Engine::new(&config).map_err(wasmtime_error)?;
+    let module = WModule::new(&engine, wasm).map_err(wasmtime_error)?;
     let mut store = Store::new(&engine, ());
+    store.set_fuel(u64::MAX).map_err(wasmtime_error)?;
     let mut linker: Linker<()> = Linker::new(&engine);
     for (field, params) in [
         ("print", vec![]),
@@ -202,7 +282,7 @@ fn run_wasmtime(wasm: &[u8], name: &str, args: &[u64]) -> Result<Result<Vec<u64>
     ] {
         let ty = wasmtime::FuncType::new(&engine, params, []);
         let f = Func::new(&mut store, ty, |_, _, _| Ok(()));
-        linker.define(&store, "spectest", field, f).map_err(internal)?;
+        linker.define(&store, "spectest", field, f).map_err(wasmtime_error)?;
     }
     for (field, val) in [
         ("global_i32", Val::I32(666)),
@@ -210,22 +290,32 @@ fn run_wasmtime(wasm: &[u8], name: &str, args: &[u64]) -> Result<Result<Vec<u64>
         ("global_f32", Val::F32(666.6f32.to_bits())),
         ("global_f64", Val::F64(666.6f64.to_bits())),
     ] {
-        let ty = GlobalType::new(val.ty(&store).map_err(internal)?, Mutability::Const);
-        let g = Global::new(&mut store, ty, val).map_err(internal)?;
-        linker.define(&store, "spectest", field, g).map_err(internal)?;
+        let ty = GlobalType::new(val.ty(&store).map_err(wasmtime_error)?, Mutability::Const);
+        let g = Global::new(&mut store, ty, val).map_err(wasmtime_error)?;
+        linker.define(&store, "spectest", field, g).map_err(wasmtime_error)?;
     }
-    let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 10, Some(20)), Ref::Func(None)).map_err(internal)?;
-    linker.define(&store, "spectest", "table", table).map_err(internal)?;
-    let memory = Memory::new(&mut store, MemoryType::new(1, Some(2))).map_err(internal)?;
-    linker.define(&store, "spectest", "memory", memory).map_err(internal)?;
+    let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 10, Some(20)), Ref::Func(None)).map_err(wasmtime_error)?;
+    linker.define(&store, "spectest", "table", table).map_err(wasmtime_error)?;
+    let memory = Memory::new(&mut store, MemoryType::new(1, Some(2))).map_err(wasmtime_error)?;
+    linker.define(&store, "spectest", "memory", memory).map_err(wasmtime_error)?;
     let instance = match linker.instantiate(&mut store, &module) {
-        Ok(i) => i,
-        Err(e) => return trap_reason(&e).map(Err).ok_or_else(|| internal(e)),
+        Ok(i) => Ok(i),
+        Err(e) => Err(trap_reason(&e).ok_or_else(|| wasmtime_error(e))?),
     };
+    Ok((store, instance))
+}
+
+fn wasmtime_error(e: wasmtime::Error) -> Diagnostic {
+    Diagnostic::error(Location::Unknown, format!("wasmtime: {e:#}"))
+}
+
+/// Calls an export in wasmtime; `Err` inside is a trap's reason in the shared wording.
+fn call_wasmtime(store: &mut wasmtime::Store<()>, instance: &wasmtime::Instance, name: &str, args: &[u64]) -> Result<Trapped<Vec<u64>>, Diagnostic> {
+    use wasmtime::{Val, ValType};
     let func = instance
-        .get_func(&mut store, name)
+        .get_func(&mut *store, name)
         .ok_or_else(|| Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\"")))?;
-    let ty = func.ty(&store);
+    let ty = func.ty(&*store);
     let params: Vec<Val> = ty
         .params()
         .zip(args)
@@ -238,7 +328,7 @@ fn run_wasmtime(wasm: &[u8], name: &str, args: &[u64]) -> Result<Result<Vec<u64>
         })
         .collect();
     let mut results = vec![Val::I32(0); ty.results().len()];
-    match func.call(&mut store, &params, &mut results) {
+    match func.call(&mut *store, &params, &mut results) {
         Ok(()) => Ok(Ok(results
             .iter()
             .map(|v| match v {
@@ -252,7 +342,7 @@ fn run_wasmtime(wasm: &[u8], name: &str, args: &[u64]) -> Result<Result<Vec<u64>
                 _ => 0,
             })
             .collect())),
-        Err(e) => trap_reason(&e).map(Err).ok_or_else(|| internal(e)),
+        Err(e) => Ok(Err(trap_reason(&e).ok_or_else(|| wasmtime_error(e))?)),
     }
 }
 
@@ -271,6 +361,7 @@ fn trap_reason(e: &wasmtime::Error) -> Option<String> {
         T::BadSignature => TrapCode::BadSignature,
         T::StackOverflow => TrapCode::StackExhausted,
         T::NullReference => TrapCode::NullReference,
+        T::OutOfFuel => TrapCode::OutOfFuel,
         other => return Some(other.to_string()),
     };
     Some(code.message().to_string())

@@ -59,7 +59,8 @@ fn substitute(command: &str, path: &Path, scratch: &Path, tools: &[(&str, &Path)
         .replace("%s", &path.display().to_string())
         .replace("%S", &dir.display().to_string())
         .replace("%t", &scratch.display().to_string());
-    // Tool names are replaced only where a command starts: after a pipe, `&&`, or `not`.
+    // Tool names are replaced only where a command starts: after a pipe, `&&`, `;`, a
+    // subshell's `(`, or `not`.
     let mut out = Vec::new();
     let mut at_command_start = true;
     for token in replaced.split(' ') {
@@ -68,7 +69,7 @@ fn substitute(command: &str, path: &Path, scratch: &Path, tools: &[(&str, &Path)
             t = p.display().to_string();
         }
         at_command_start =
-            matches!(token, "|" | "&&" | "||" | ";" | "not") || (at_command_start && token.is_empty());
+            matches!(token, "|" | "&&" | "||" | ";" | "(" | "not") || (at_command_start && token.is_empty());
         out.push(t);
     }
     out.join(" ")

@@ -8,12 +8,13 @@ use wasmir_dialects::refs;
 use wasmir_ir::{Body, Context, Diagnostic, FxHashMap, Location, Module, Op, OpRef, Region, Type};
 
 /// The `vmctx` block is an array of 8-byte slots: the trap code, the call depth, the runtime
-/// pointer, then two slots per memory (base, byte length), two per table (base, length in
-/// elements) and one per global.
+/// pointer, the fuel left, then two slots per memory (base, byte length), two per table (base,
+/// length in elements) and one per global.
 pub const TRAP_SLOT: i32 = 0;
 pub const DEPTH_SLOT: i32 = 8;
 pub const RUNTIME_SLOT: i32 = 16;
-const FIRST_FREE_SLOT: usize = 3;
+pub const FUEL_SLOT: i32 = 24;
+const FIRST_FREE_SLOT: usize = 4;
 
 /// How deep calls may nest before the call stack counts as exhausted.
 pub const MAX_CALL_DEPTH: i64 = 20_000;
@@ -42,6 +43,7 @@ pub struct MemoryInfo {
 pub struct TableInfo {
     pub op: Op,
     pub name: String,
+    pub is64: bool,
     pub min: u64,
     pub max: Option<u64>,
     pub import: Option<(String, String)>,
@@ -134,10 +136,8 @@ impl Layout {
                     layout.memories.push(MemoryInfo { name, min: int("min").unwrap_or(0), max: int("max"), is64, import });
                 }
                 "refs.table" => {
-                    if v.attr("address_type").and_then(|a| ctx.attr_as_type(a)) == Some(Type::I64) {
-                        return Err(Diagnostic::error(v.loc(), "64-bit tables are not supported by the native backends yet"));
-                    }
-                    layout.tables.push(TableInfo { op, name, min: int("min").unwrap_or(0), max: int("max"), import });
+                    let is64 = v.attr("address_type").and_then(|a| ctx.attr_as_type(a)) == Some(Type::I64);
+                    layout.tables.push(TableInfo { op, name, is64, min: int("min").unwrap_or(0), max: int("max"), import });
                 }
                 "global.global" => {
                     let ty = v.attr("type").and_then(|a| ctx.attr_as_type(a)).unwrap_or(Type::NONE);

@@ -6,7 +6,7 @@
 //! JIT, and the runtime functions that machine code calls back with its `vmctx` pointer.
 #![allow(unsafe_code)]
 
-use super::layout::{Layout, RUNTIME_SLOT, SPECTEST, TRAP_SLOT, eval_const_region};
+use super::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, RUNTIME_SLOT, SPECTEST, TRAP_SLOT, eval_const_region};
 use wasmir_ir::{Body, Context, Diagnostic, Location};
 
 /// Why native code trapped; stored in the `vmctx` trap slot (0 = no trap).
@@ -24,10 +24,11 @@ pub enum TrapCode {
     StackExhausted,
     NullReference,
     TableOutOfBounds,
+    OutOfFuel,
 }
 
 impl TrapCode {
-    const ALL: [TrapCode; 11] = [
+    const ALL: [TrapCode; 12] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::DivisionByZero,
@@ -39,6 +40,7 @@ impl TrapCode {
         TrapCode::StackExhausted,
         TrapCode::NullReference,
         TrapCode::TableOutOfBounds,
+        TrapCode::OutOfFuel,
     ];
 
     fn from_slot(code: u64) -> Option<TrapCode> {
@@ -59,6 +61,7 @@ impl TrapCode {
             TrapCode::BadSignature => "indirect call type mismatch",
             TrapCode::StackExhausted => "call stack exhausted",
             TrapCode::NullReference => "null reference",
+            TrapCode::OutOfFuel => "fuel exhausted",
         }
     }
 }
@@ -269,6 +272,8 @@ pub struct Instance {
     /// Number of parameters and results by function index.
     arity: Vec<(usize, usize)>,
     exports: Vec<(String, usize)>,
+    /// Fuel each call starts with (calls plus loop iterations).
+    fuel: i64,
 }
 
 impl std::fmt::Debug for Instance {
@@ -372,6 +377,7 @@ impl Instance {
             entries: compiled.entries,
             arity,
             exports: layout.exports.clone(),
+            fuel: i64::MAX,
         };
         // Segments: active ones are applied in order and then dropped; a segment out of
         // range traps instantiation, as in Wasm.
@@ -385,7 +391,8 @@ impl Instance {
                 Some(table) => {
                     let t = *layout.table_index.get(table).ok_or_else(|| Diagnostic::error(v.loc(), "unknown table"))?;
                     let offset = eval_const_region(ctx, body, regions[1], layout, &globals, &func_ref)?.pop().unwrap_or(0);
-                    match rt.table_range(t, offset & 0xFFFF_FFFF, items.len() as u64) {
+                    let offset = if layout.tables[t].is64 { offset } else { offset & 0xFFFF_FFFF };
+                    match rt.table_range(t, offset, items.len() as u64) {
                         Some(r) => rt.tables[t].entries[r].copy_from_slice(&items),
                         None => return Ok((instance, Some(TrapCode::TableOutOfBounds))),
                     }
@@ -420,6 +427,12 @@ impl Instance {
         Ok((instance, None))
     }
 
+    /// Limits each later call to `fuel` units (one per call and per loop iteration); a call
+    /// that runs out traps with `TrapCode::OutOfFuel`.
+    pub fn set_fuel(&mut self, fuel: i64) {
+        self.fuel = fuel;
+    }
+
     /// The exported functions, by export name and function index.
     pub fn exports(&self) -> &[(String, usize)] {
         &self.exports
@@ -443,8 +456,9 @@ impl Instance {
         values[..args.len().min(params)].copy_from_slice(&args[..args.len().min(params)]);
         // SAFETY: the runtime is alive; no native code runs while Rust holds this reference.
         let rt = unsafe { &mut *self.runtime };
-        rt.vmctx[0] = 0;
-        rt.vmctx[1] = 0;
+        rt.vmctx[(TRAP_SLOT / 8) as usize] = 0;
+        rt.vmctx[(DEPTH_SLOT / 8) as usize] = 0;
+        rt.vmctx[(FUEL_SLOT / 8) as usize] = self.fuel as u64;
         let vmctx = rt.vmctx.as_mut_ptr();
         // SAFETY: `entry` is this module's trampoline of type `Entry` (defined with the host's
         // default calling convention and the `(i64, i64)` signature), `vmctx` is this

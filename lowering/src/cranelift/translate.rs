@@ -4,7 +4,7 @@
 //! their code in `vmctx` and return, and every caller checks that slot after each call, so
 //! native code never faults and needs no signal handler.
 
-use super::layout::{DEPTH_SLOT, Layout, MAX_CALL_DEPTH, TRAP_SLOT, is_ref, unsupported};
+use super::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, MAX_CALL_DEPTH, TRAP_SLOT, is_ref, unsupported};
 use super::runtime::TrapCode;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
@@ -223,6 +223,7 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
         t.b.ins().store(mem_flags(), deeper, vmctx, DEPTH_SLOT);
         let too_deep = t.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, deeper, MAX_CALL_DEPTH);
         t.trap_if(too_deep, TrapCode::StackExhausted);
+        t.burn_fuel();
         let root = *body.roots().first().ok_or_else(|| Diagnostic::error(wasmir_ir::Location::Unknown, "a function without a body"))?;
         let block = *body.region_blocks(root).first().ok_or_else(|| Diagnostic::error(wasmir_ir::Location::Unknown, "a function without a body"))?;
         for (&arg, &param) in body.block_args(block).iter().zip(&params[1..]) {
@@ -268,6 +269,16 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
             types::F64 => self.b.ins().f64const(0.0),
             _ => self.b.ins().iconst(ty, 0),
         }
+    }
+
+    /// One unit of fuel per call and per loop iteration; none left is a trap, so that a run
+    /// with a budget always ends.
+    fn burn_fuel(&mut self) {
+        let fuel = self.b.ins().load(types::I64, mem_flags(), self.vmctx, FUEL_SLOT);
+        let left = self.b.ins().iadd_imm_s(fuel, -1);
+        self.b.ins().store(mem_flags(), left, self.vmctx, FUEL_SLOT);
+        let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+        self.trap_if(out, TrapCode::OutOfFuel);
     }
 
     fn leave_frame(&mut self) {
@@ -478,6 +489,7 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 for (&a, &p) in body.block_args(block).iter().zip(&params) {
                     self.values.insert(a, p);
                 }
+                self.burn_fuel();
                 self.labels.push(Label { target: header });
                 self.yield_target_region(region, cont)?;
                 self.labels.pop();
@@ -558,7 +570,7 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 let operands = self.operands(op);
                 let (index, rest) = operands.split_first().expect("an index");
                 let len = self.vm_load(types::I64, self.refs.layout.table_len_offset(table));
-                let index64 = self.b.ins().uextend(types::I64, *index);
+                let index64 = self.address64(*index, self.refs.layout.tables[table].is64);
                 let out = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index64, len);
                 self.trap_if(out, TrapCode::UndefinedElement);
                 let base = self.vm_load(types::I64, self.refs.layout.table_base_offset(table));
@@ -571,8 +583,8 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
             }
             "refs.call_ref" | "refs.return_call_ref" => {
                 let operands = self.operands(op);
-                let (record, rest) = operands.split_last().map(|(r, rest)| (*r, rest)).expect("a callee");
-                let callee_ty = body.value_type(*body.operands(op).last().expect("a callee"));
+                let (record, rest) = operands.split_first().map(|(r, rest)| (*r, rest)).expect("a callee");
+                let callee_ty = body.value_type(body.operands(op)[0]);
                 let fty = match wasmir_dialects::refs::ref_type(ctx, callee_ty).map(|r| r.heap) {
                     Some(wasmir_dialects::refs::Heap::Typed(f)) => f,
                     _ => return Err(unsupported(loc, "call_ref on an untyped reference")),
@@ -580,6 +592,23 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 let null = self.b.ins().icmp_imm_s(IntCC::Equal, record, 0);
                 self.trap_if(null, TrapCode::NullReference);
                 self.call_record(op, record, fty, rest, name == "refs.return_call_ref")?;
+            }
+            "control.br_on_null" | "control.br_on_non_null" => {
+                let target = self.label(op)?;
+                let values = self.operands(op);
+                let reference = values[0];
+                let next = self.b.create_block();
+                if name == "control.br_on_null" {
+                    let null = self.b.ins().icmp_imm_s(IntCC::Equal, reference, 0);
+                    self.b.ins().brif(null, target, &args(&values[1..]), next, &[]);
+                    self.b.switch_to_block(next);
+                    self.set_results(op, &[reference]);
+                } else {
+                    let mut carried = values[1..].to_vec();
+                    carried.push(reference);
+                    self.b.ins().brif(reference, target, &args(&carried), next, &[]);
+                    self.b.switch_to_block(next);
+                }
             }
             "refs.func" => {
                 let f = self.index(op, "function", &self.refs.layout.func_index)?;
@@ -606,7 +635,7 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 let table = self.index(op, "table", &self.refs.layout.table_index)?;
                 let operands = self.operands(op);
                 let len = self.vm_load(types::I64, self.refs.layout.table_len_offset(table));
-                let index64 = self.b.ins().uextend(types::I64, operands[0]);
+                let index64 = self.address64(operands[0], self.refs.layout.tables[table].is64);
                 let out = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index64, len);
                 self.trap_if(out, TrapCode::TableOutOfBounds);
                 let base = self.vm_load(types::I64, self.refs.layout.table_base_offset(table));
@@ -622,29 +651,41 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
             "refs.table_size" => {
                 let table = self.index(op, "table", &self.refs.layout.table_index)?;
                 let len = self.vm_load(types::I64, self.refs.layout.table_len_offset(table));
-                let v = self.b.ins().ireduce(types::I32, len);
+                let v = if self.refs.layout.tables[table].is64 { len } else { self.b.ins().ireduce(types::I32, len) };
                 self.set_results(op, &[v]);
             }
             "refs.table_grow" => {
                 let table = self.index(op, "table", &self.refs.layout.table_index)?;
                 let operands = self.operands(op);
                 let t = self.b.ins().iconst(types::I32, table as i64);
-                let r = self.libcall(Libcall::TableGrow, &[t, operands[0], operands[1]]);
-                self.set_results(op, &r);
+                let delta = self.table_operand(operands[1], table);
+                let r = self.libcall(Libcall::TableGrow, &[t, operands[0], delta])[0];
+                let r = if self.refs.layout.tables[table].is64 { self.b.ins().sextend(types::I64, r) } else { r };
+                self.set_results(op, &[r]);
             }
             "refs.table_fill" => {
                 let table = self.index(op, "table", &self.refs.layout.table_index)?;
                 let operands = self.operands(op);
                 let t = self.b.ins().iconst(types::I32, table as i64);
-                self.libcall(Libcall::TableFill, &[t, operands[0], operands[1], operands[2]]);
+                let dst = self.table_operand(operands[0], table);
+                let len = self.table_operand(operands[2], table);
+                self.libcall(Libcall::TableFill, &[t, dst, operands[1], len]);
             }
             "refs.table_copy" => {
-                let dst = self.index(op, "dst", &self.refs.layout.table_index)?;
-                let src = self.index(op, "src", &self.refs.layout.table_index)?;
+                let dst = self.index(op, "table", &self.refs.layout.table_index)?;
+                let src = self.index(op, "src_table", &self.refs.layout.table_index)?;
                 let operands = self.operands(op);
                 let d = self.b.ins().iconst(types::I32, dst as i64);
                 let s = self.b.ins().iconst(types::I32, src as i64);
-                self.libcall(Libcall::TableCopy, &[d, s, operands[0], operands[1], operands[2]]);
+                let at_dst = self.table_operand(operands[0], dst);
+                let at_src = self.table_operand(operands[1], src);
+                // The length has the smaller of the two index types.
+                let len = if self.refs.layout.tables[dst].is64 && self.refs.layout.tables[src].is64 {
+                    self.table_operand(operands[2], dst)
+                } else {
+                    operands[2]
+                };
+                self.libcall(Libcall::TableCopy, &[d, s, at_dst, at_src, len]);
             }
             "refs.table_init" => {
                 let table = self.index(op, "table", &self.refs.layout.table_index)?;
@@ -652,7 +693,8 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 let operands = self.operands(op);
                 let t = self.b.ins().iconst(types::I32, table as i64);
                 let s = self.b.ins().iconst(types::I32, segment as i64);
-                self.libcall(Libcall::TableInit, &[t, s, operands[0], operands[1], operands[2]]);
+                let dst = self.table_operand(operands[0], table);
+                self.libcall(Libcall::TableInit, &[t, s, dst, operands[1], operands[2]]);
             }
             "refs.elem_drop" => {
                 let segment = self.index(op, "segment", &self.refs.layout.elem_index)?;
@@ -699,8 +741,8 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 self.libcall(Libcall::MemoryFill, &[mi, dst, operands[1], len]);
             }
             "memory.copy" => {
-                let dst = self.index(op, "dst", &self.refs.layout.memory_index)?;
-                let src = self.index(op, "src", &self.refs.layout.memory_index)?;
+                let dst = self.index(op, "memory", &self.refs.layout.memory_index)?;
+                let src = self.index(op, "src_memory", &self.refs.layout.memory_index)?;
                 let operands = self.operands(op);
                 let (dst64, src64) = (self.refs.layout.memories[dst].is64, self.refs.layout.memories[src].is64);
                 let d = self.address64(operands[0], dst64);
@@ -728,6 +770,17 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
             other => return Err(unsupported(loc, format!("`{other}`"))),
         }
         Ok(())
+    }
+
+    /// A table index or length for the runtime (32 bits): a 64-bit one above 2^32 - 1 becomes
+    /// 2^32 - 1, which is out of range for every table just the same.
+    fn table_operand(&mut self, v: ir::Value, table: usize) -> ir::Value {
+        if !self.refs.layout.tables[table].is64 {
+            return v;
+        }
+        let max = self.b.ins().iconst(types::I64, 0xFFFF_FFFF);
+        let clamped = self.b.ins().umin(v, max);
+        self.b.ins().ireduce(types::I32, clamped)
     }
 
     fn address64(&mut self, v: ir::Value, is64: bool) -> ir::Value {

@@ -1,0 +1,259 @@
+//! Differential execution across backends: every module of the spec test suite that WasmIR
+//! imports and whose only imports are spectest's is instantiated once per backend (wasmtime
+//! on the emitted `.wasm`, and native code from the Cranelift JIT), the script's own calls
+//! (`invoke`, `assert_return`, `assert_trap`, `assert_exhaustion`) run on each in order, then
+//! every export with numeric parameters runs on generated arguments. Results and traps must be
+//! the same, as `wasmir-opt --run` prints them (any NaN is `nan`). Any disagreement fails.
+//!
+//! The suite is read from `$WASMIR_TESTSUITE` (default `../shared/testsuite`);
+//! `WASMIR_BACKEND_FILES` limits the run to files whose name contains its value.
+
+mod common;
+
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use wasmir::run::{Backend, Outcome, Session, ValueKind};
+use wast::core::WastArgCore;
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
+
+const BACKENDS: [Backend; 2] = [Backend::Wasmtime, Backend::Cranelift];
+
+fn suite_dir() -> PathBuf {
+    std::env::var_os("WASMIR_TESTSUITE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/testsuite"))
+}
+
+/// One module on every backend, with its exports' parameter kinds.
+struct Instances {
+    sessions: Vec<Session>,
+    exports: Vec<(String, Vec<ValueKind>)>,
+}
+
+#[derive(Default)]
+struct Tally {
+    modules: usize,
+    /// Modules a backend cannot take yet, with the reason.
+    unsupported: Vec<String>,
+    calls: usize,
+    /// Calls not compared because a backend ran out of fuel.
+    out_of_fuel: usize,
+    mismatches: Vec<String>,
+}
+
+/// Imports, legalizes and instantiates a module on every backend. `Err` is why a backend
+/// cannot take it (not a disagreement); instantiation traps are compared.
+fn instantiate(bytes: &[u8], tally: &mut Tally, at: &str) -> Result<Instances, String> {
+    let mut sessions = Vec::new();
+    let mut traps = Vec::new();
+    let mut exports = Vec::new();
+    for backend in BACKENDS {
+        let ctx = wasmir::context();
+        let mut module = wasmir::frontends::import_wasm(&ctx, "spec.wasm", bytes).map_err(|d| d.message)?;
+        let target = wasmir::lowering::Target::parse(backend.target()).expect("a known target");
+        wasmir::lowering::legalize(&ctx, &mut module, &target)
+            .map_err(|d| d.into_iter().map(|d| d.message).collect::<Vec<_>>().join("; "))?;
+        if exports.is_empty() {
+            for (name, _) in wasmir::lowering::cranelift::Layout::of_exports(&ctx, &module) {
+                if let Ok((params, _)) = wasmir::run::export_signature(&ctx, &module, &name) {
+                    exports.push((name, params));
+                }
+            }
+        }
+        let (session, trap) = Session::new(&ctx, &module, backend).map_err(|d| d.message)?;
+        sessions.push(session);
+        traps.push(trap);
+    }
+    if traps.windows(2).any(|w| w[0] != w[1]) {
+        tally.mismatches.push(format!("{at}: instantiation differs: {traps:?}"));
+    }
+    Ok(Instances { sessions, exports })
+}
+
+fn arg_bits(arg: &WastArg<'_>) -> Option<u64> {
+    match arg {
+        WastArg::Core(WastArgCore::I32(x)) => Some(*x as u32 as u64),
+        WastArg::Core(WastArgCore::I64(x)) => Some(*x as u64),
+        WastArg::Core(WastArgCore::F32(x)) => Some(u64::from(x.bits)),
+        WastArg::Core(WastArgCore::F64(x)) => Some(x.bits),
+        _ => None,
+    }
+}
+
+/// Fuel for each call of the script (its loops run up to a few million times) and for each
+/// call with generated arguments, which can make a loop run for ever (a count of 2^63). A call
+/// where any backend runs out proves nothing and is not compared.
+const SCRIPT_FUEL: u64 = 50_000_000;
+const GENERATED_FUEL: u64 = 100_000;
+
+/// Calls `name` on every backend and compares.
+fn compare(instances: &mut Instances, name: &str, args: &[u64], fuel: u64, tally: &mut Tally, at: &str) {
+    let outcomes: Vec<Result<Outcome, String>> = instances
+        .sessions
+        .iter_mut()
+        .map(|s| {
+            s.set_fuel(fuel);
+            s.call(name, args).map_err(|d| d.message)
+        })
+        .collect();
+    if outcomes.iter().any(|o| matches!(o, Ok(Outcome::Trapped(r)) if r == "fuel exhausted")) {
+        tally.out_of_fuel += 1;
+        return;
+    }
+    tally.calls += 1;
+    let text: Vec<String> = outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(outcome) => outcome.to_string(),
+            Err(e) => format!("error: {e}"),
+        })
+        .collect();
+    if text.windows(2).any(|w| w[0] != w[1]) {
+        let shown: Vec<String> = BACKENDS.iter().zip(&text).map(|(b, t)| format!("{b:?}: {}", t.trim())).collect();
+        tally.mismatches.push(format!("{at}: {name}({args:x?}): {}", shown.join(" | ")));
+    }
+}
+
+/// Arguments for generated calls: edge values of each kind, picked by `rng`.
+fn generated_args(kinds: &[ValueKind], rng: &mut common::Rng) -> Option<Vec<u64>> {
+    kinds
+        .iter()
+        .map(|k| {
+            Some(match k {
+                ValueKind::I32 => {
+                    let random = rng.next() & 0xFFFF_FFFF;
+                    rng.pick(&[0u64, 1, 2, 7, 0xFFFF_FFFF, 0x8000_0000, 0x7FFF_FFFF, 65536, random])
+                }
+                ValueKind::I64 => {
+                    let random = rng.next();
+                    rng.pick(&[0u64, 1, 3, u64::MAX, 1 << 63, (1 << 63) - 1, 1 << 32, random])
+                }
+                ValueKind::F32 => u64::from(rng.pick(&[0.0f32, -0.0, 1.5, -2.5, f32::NAN, f32::INFINITY, 3e9, -1e30]).to_bits()),
+                ValueKind::F64 => rng.pick(&[0.0f64, -0.0, 1.5, -2.5, f64::NAN, f64::NEG_INFINITY, 1e19, 4294967296.5]).to_bits(),
+                ValueKind::Ref => return None,
+            })
+        })
+        .collect()
+}
+
+fn run_file(path: &Path) -> Tally {
+    let mut tally = Tally::default();
+    let Ok(text) = std::fs::read_to_string(path) else { return tally };
+    let mut lexer = wast::lexer::Lexer::new(&text);
+    lexer.allow_confusing_unicode(true);
+    let Ok(buf) = ParseBuffer::new_with_lexer(lexer) else { return tally };
+    let Ok(wast) = parser::parse::<Wast<'_>>(&buf) else { return tally };
+    let file = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+    let line = |offset: usize| text[..offset].lines().count() + 1;
+    let mut current: Option<usize> = None;
+    let mut named: Vec<(String, usize)> = Vec::new();
+    let mut modules: Vec<Option<Instances>> = Vec::new();
+    let mut rng = common::Rng(0x5eed ^ text.len() as u64);
+    for directive in wast.directives {
+        let invoke: Option<WastInvoke<'_>> = match directive {
+            WastDirective::Module(mut module) => {
+                let at = format!("{file}:{}", line(module.span().offset()));
+                let id = match &module {
+                    QuoteWat::Wat(Wat::Module(m)) => m.id.map(|id| id.name().to_string()),
+                    _ => None,
+                };
+                let instances = match module.encode() {
+                    Ok(bytes) => match instantiate(&bytes, &mut tally, &at) {
+                        Ok(i) => {
+                            tally.modules += 1;
+                            Some(i)
+                        }
+                        Err(why) => {
+                            tally.unsupported.push(format!("{at}: {why}"));
+                            None
+                        }
+                    },
+                    Err(_) => None,
+                };
+                modules.push(instances);
+                current = Some(modules.len() - 1);
+                if let Some(id) = id {
+                    named.push((id, modules.len() - 1));
+                }
+                None
+            }
+            WastDirective::Invoke(i) => Some(i),
+            WastDirective::AssertReturn { exec: WastExecute::Invoke(i), .. }
+            | WastDirective::AssertTrap { exec: WastExecute::Invoke(i), .. }
+            | WastDirective::AssertExhaustion { call: i, .. } => Some(i),
+            _ => None,
+        };
+        let Some(invoke) = invoke else { continue };
+        let index = match invoke.module {
+            Some(id) => named.iter().rev().find(|(n, _)| n == id.name()).map(|&(_, i)| i),
+            None => current,
+        };
+        let Some(Some(instances)) = index.map(|i| &mut modules[i]) else { continue };
+        let Some(args) = invoke.args.iter().map(arg_bits).collect::<Option<Vec<_>>>() else { continue };
+        let at = format!("{file}:{}", line(invoke.span.offset()));
+        compare(instances, invoke.name, &args, SCRIPT_FUEL, &mut tally, &at);
+    }
+    // Generated arguments, after the script's own calls.
+    for instances in modules.iter_mut().flatten() {
+        let exports = instances.exports.clone();
+        for (name, kinds) in exports {
+            for _ in 0..3 {
+                let Some(args) = generated_args(&kinds, &mut rng) else { break };
+                compare(instances, &name, &args, GENERATED_FUEL, &mut tally, &format!("{file} (generated)"));
+            }
+        }
+    }
+    tally
+}
+
+#[test]
+fn spec_functions_agree_on_every_backend() {
+    let dir = suite_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("\n*** SKIPPED: no spec test suite at {} (set WASMIR_TESTSUITE) ***\n", dir.display());
+        return;
+    };
+    let filter = std::env::var("WASMIR_BACKEND_FILES").unwrap_or_default();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(&filter)))
+        .collect();
+    files.sort();
+    // Deep recursion in the scripts (and the native backend's depth limit) needs room.
+    let pool = rayon::ThreadPoolBuilder::new().stack_size(256 << 20).build().expect("a thread pool");
+    let tallies: Vec<Tally> = pool.install(|| files.par_iter().map(|p| run_file(p)).collect());
+    let mut total = Tally::default();
+    for t in tallies {
+        total.modules += t.modules;
+        total.calls += t.calls;
+        total.out_of_fuel += t.out_of_fuel;
+        total.unsupported.extend(t.unsupported);
+        total.mismatches.extend(t.mismatches);
+    }
+    eprintln!(
+        "backends: {} files, {} modules on {} backends, {} calls compared ({} not: out of fuel), {} modules not taken by a backend",
+        files.len(),
+        total.modules,
+        BACKENDS.len(),
+        total.calls,
+        total.out_of_fuel,
+        total.unsupported.len()
+    );
+    // Why modules were not taken, most common first (offsets and names stripped).
+    let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for u in &total.unsupported {
+        let why = u.split_once(": ").map_or(u.as_str(), |(_, w)| w);
+        let why: String = why.split(" at offset").next().unwrap_or(why).split(" @").next().unwrap_or(why).to_string();
+        *reasons.entry(why).or_default() += 1;
+    }
+    let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (why, n) in reasons {
+        eprintln!("  {n:5} modules not taken: {why}");
+    }
+    assert!(total.mismatches.is_empty(), "{} disagreements:\n{}", total.mismatches.len(), total.mismatches.join("\n"));
+    if filter.is_empty() {
+        // The share of the suite compared must not silently collapse.
+        assert!(total.calls > 20_000, "only {} calls compared", total.calls);
+    }
+}
