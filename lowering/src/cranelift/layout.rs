@@ -85,8 +85,16 @@ pub struct Layout {
     pub data_index: FxHashMap<String, usize>,
 }
 
+/// Which imports a layout accepts: running needs every import provided (spectest's are), an
+/// object file leaves them to the linker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Imports {
+    SpectestOnly,
+    Any,
+}
+
 impl Layout {
-    pub fn of(ctx: &Context, module: &Module) -> Result<Layout, Diagnostic> {
+    pub fn of(ctx: &Context, module: &Module, imports: Imports) -> Result<Layout, Diagnostic> {
         let body = module.body();
         let view = |op| OpRef::new(ctx, body, op);
         let mut layout = Layout {
@@ -115,6 +123,7 @@ impl Layout {
             let int = |key: &str| v.attr(key).and_then(|a| ctx.attr_as_int(a)).map(|i| i as u64);
             if let Some((module_name, field)) = &import
                 && module_name != SPECTEST
+                && imports == Imports::SpectestOnly
             {
                 return Err(Diagnostic::error(
                     v.loc(),

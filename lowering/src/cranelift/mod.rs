@@ -12,7 +12,7 @@ mod layout;
 mod runtime;
 mod translate;
 
-pub use layout::{Layout, MAX_CALL_DEPTH};
+pub use layout::{Imports, Layout, MAX_CALL_DEPTH};
 pub use runtime::{CallOutcome, Instance, TrapCode};
 
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, types};
@@ -87,7 +87,12 @@ fn define_module<M: Module>(
     let mut func_ids = Vec::new();
     for (i, f) in layout.funcs.iter().enumerate() {
         let sig = signature(ctx, f.ty, WASM_CALL_CONV).map_err(|d| at(d, module.body().op_loc(f.op)))?;
-        let id = m.declare_function(&format!("wasm_{i}_{}", f.name), Linkage::Local, &sig).map_err(internal)?;
+        let id = match &f.import {
+            Some((module_name, field)) if module_name != layout::SPECTEST => {
+                m.declare_function(&format!("{module_name}.{field}"), Linkage::Import, &sig).map_err(internal)?
+            }
+            _ => m.declare_function(&format!("wasm_{i}_{}", f.name), Linkage::Local, &sig).map_err(internal)?,
+        };
         func_ids.push(id);
     }
     // Function reference records: 16 bytes each, the code address then the type id.
@@ -114,6 +119,9 @@ fn define_module<M: Module>(
         if runtime::is_spectest(&f.import) {
             // spectest's print functions: they print nothing here, on every backend.
             stub(b, m.isa().frontend_config());
+        } else if f.import.is_some() {
+            // Another module's function: the linker (or host) provides it.
+            continue;
         } else {
             let child = body.child(f.op).ok_or_else(|| internal(format!("@{} has no body", f.name)))?;
             FunctionTranslator::translate(ctx, child, f.ty, &refs, m, b).map_err(|d| at(d, body.op_loc(f.op)))?;
@@ -189,7 +197,7 @@ fn stub(mut b: FunctionBuilder<'_>, config: cranelift_codegen::isa::TargetFronte
 
 /// The CLIF of every function (before Cranelift's optimizations), with its WasmIR name.
 pub fn emit_clif(ctx: &Context, module: &wasmir_ir::Module) -> Result<String, Diagnostic> {
-    let layout = Layout::of(ctx, module)?;
+    let layout = Layout::of(ctx, module, Imports::Any)?;
     let isa = host_isa(CraneliftOptions::default())?;
     let builder = cranelift_object::ObjectBuilder::new(isa, "wasmir", cranelift_module::default_libcall_names())
         .map_err(internal)?;
@@ -200,9 +208,10 @@ pub fn emit_clif(ctx: &Context, module: &wasmir_ir::Module) -> Result<String, Di
 }
 
 /// A relocatable object file for the host (ELF on Linux) with every function; the runtime
-/// functions (`wasmir_rt_*`) stay undefined symbols, the entry trampolines are exported.
+/// functions (`wasmir_rt_*`) and imported functions (`module.field`) stay undefined symbols,
+/// the entry trampolines are exported.
 pub fn emit_object(ctx: &Context, module: &wasmir_ir::Module, options: CraneliftOptions) -> Result<Vec<u8>, Diagnostic> {
-    let layout = Layout::of(ctx, module)?;
+    let layout = Layout::of(ctx, module, Imports::Any)?;
     let isa = host_isa(options)?;
     let builder = cranelift_object::ObjectBuilder::new(isa, "wasmir", cranelift_module::default_libcall_names())
         .map_err(internal)?;
@@ -218,7 +227,7 @@ pub fn instantiate(
     module: &wasmir_ir::Module,
     options: CraneliftOptions,
 ) -> Result<(Instance, Option<TrapCode>), Diagnostic> {
-    let layout = Layout::of(ctx, module)?;
+    let layout = Layout::of(ctx, module, Imports::SpectestOnly)?;
     let isa = host_isa(options)?;
     let mut builder = cranelift_jit::JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
     for (name, ptr) in runtime::libcall_symbols() {
