@@ -5,6 +5,7 @@
 
 pub mod cranelift;
 pub mod legalize;
+pub mod native;
 pub mod wasm;
 
 pub use legalize::{Capabilities, Target, legalize};

@@ -8,19 +8,18 @@
 //! trap is a code stored in the instance's context block followed by returns up to the host
 //! (see translate.rs).
 
-mod layout;
-mod runtime;
 mod translate;
 
-pub use layout::{Imports, Layout, MAX_CALL_DEPTH};
-pub use runtime::{CallOutcome, Instance, TrapCode};
+pub use crate::native::{CallOutcome, Imports, Instance, Layout, MAX_CALL_DEPTH, TrapCode};
+use crate::native::{layout, runtime};
 
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, types};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{DataDescription, FuncId, Linkage, Module};
-use translate::{FunctionTranslator, Libcall, ModuleRefs, WASM_CALL_CONV, clif_type, signature};
+use crate::native::Libcall;
+use translate::{FunctionTranslator, ModuleRefs, WASM_CALL_CONV, clif_type, libcall_signature, signature};
 use wasmir_ir::{Context, Diagnostic, FxHashMap, Location};
 
 /// How hard Cranelift optimizes.
@@ -81,7 +80,7 @@ fn define_module<M: Module>(
     let host_cc = m.isa().default_call_conv();
     let mut libcalls = FxHashMap::default();
     for call in Libcall::ALL {
-        let id = m.declare_function(call.symbol(), Linkage::Import, &call.signature(host_cc)).map_err(internal)?;
+        let id = m.declare_function(call.symbol(), Linkage::Import, &libcall_signature(call, host_cc)).map_err(internal)?;
         libcalls.insert(call, id);
     }
     let mut func_ids = Vec::new();
@@ -238,5 +237,6 @@ pub fn instantiate(
     jit.finalize_definitions().map_err(internal)?;
     let entries = defined.entries.iter().map(|e| e.map(|id| jit.get_finalized_function(id))).collect();
     let (records, _) = jit.get_finalized_data(defined.records);
-    Instance::new(ctx, module, &layout, runtime::Compiled { jit, entries, records })
+    let code = Box::new(runtime::CraneliftCode(jit));
+    Instance::new(ctx, module, &layout, runtime::Compiled { code, entries, records })
 }

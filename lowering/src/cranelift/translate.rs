@@ -4,8 +4,9 @@
 //! their code in `vmctx` and return, and every caller checks that slot after each call, so
 //! native code never faults and needs no signal handler.
 
-use super::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, MAX_CALL_DEPTH, TRAP_SLOT, is_ref, unsupported};
-use super::runtime::TrapCode;
+use crate::native::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, MAX_CALL_DEPTH, TRAP_SLOT, is_ref, unsupported};
+use crate::native::runtime::TrapCode;
+use crate::native::{Libcall, Word};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
@@ -57,77 +58,14 @@ fn type_error(ctx: &Context, t: Type) -> Diagnostic {
     )
 }
 
-/// Host functions the generated code calls (`wasmir_rt_*`), each taking `vmctx` first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Libcall {
-    /// (vmctx, memory, delta: i64) -> i64 old pages or -1
-    MemoryGrow,
-    /// (vmctx, memory, dst: i64, value: i32, len: i64)
-    MemoryFill,
-    /// (vmctx, dst memory, src memory, dst: i64, src: i64, len: i64)
-    MemoryCopy,
-    /// (vmctx, memory, segment, dst: i64, src: i32, len: i32)
-    MemoryInit,
-    /// (vmctx, segment)
-    DataDrop,
-    /// (vmctx, table, init: i64, delta: i32) -> i32 old size or -1
-    TableGrow,
-    /// (vmctx, table, dst: i32, value: i64, len: i32)
-    TableFill,
-    /// (vmctx, dst table, src table, dst: i32, src: i32, len: i32)
-    TableCopy,
-    /// (vmctx, table, segment, dst: i32, src: i32, len: i32)
-    TableInit,
-    /// (vmctx, segment)
-    ElemDrop,
-}
-
-impl Libcall {
-    pub const ALL: [Libcall; 10] = [
-        Libcall::MemoryGrow,
-        Libcall::MemoryFill,
-        Libcall::MemoryCopy,
-        Libcall::MemoryInit,
-        Libcall::DataDrop,
-        Libcall::TableGrow,
-        Libcall::TableFill,
-        Libcall::TableCopy,
-        Libcall::TableInit,
-        Libcall::ElemDrop,
-    ];
-
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Libcall::MemoryGrow => "wasmir_rt_memory_grow",
-            Libcall::MemoryFill => "wasmir_rt_memory_fill",
-            Libcall::MemoryCopy => "wasmir_rt_memory_copy",
-            Libcall::MemoryInit => "wasmir_rt_memory_init",
-            Libcall::DataDrop => "wasmir_rt_data_drop",
-            Libcall::TableGrow => "wasmir_rt_table_grow",
-            Libcall::TableFill => "wasmir_rt_table_fill",
-            Libcall::TableCopy => "wasmir_rt_table_copy",
-            Libcall::TableInit => "wasmir_rt_table_init",
-            Libcall::ElemDrop => "wasmir_rt_elem_drop",
-        }
-    }
-
-    pub fn signature(self, call_conv: CallConv) -> Signature {
-        use types::{I32, I64};
-        let (params, returns): (&[ir::Type], &[ir::Type]) = match self {
-            Libcall::MemoryGrow => (&[I64, I32, I64], &[I64]),
-            Libcall::MemoryFill => (&[I64, I32, I64, I32, I64], &[]),
-            Libcall::MemoryCopy => (&[I64, I32, I32, I64, I64, I64], &[]),
-            Libcall::MemoryInit => (&[I64, I32, I32, I64, I32, I32], &[]),
-            Libcall::DataDrop | Libcall::ElemDrop => (&[I64, I32], &[]),
-            Libcall::TableGrow => (&[I64, I32, I64, I32], &[I32]),
-            Libcall::TableFill => (&[I64, I32, I32, I64, I32], &[]),
-            Libcall::TableCopy | Libcall::TableInit => (&[I64, I32, I32, I32, I32, I32], &[]),
-        };
-        let mut sig = Signature::new(call_conv);
-        sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
-        sig.returns.extend(returns.iter().map(|&t| AbiParam::new(t)));
-        sig
-    }
+/// The Cranelift signature of a runtime function.
+pub fn libcall_signature(call: Libcall, call_conv: CallConv) -> Signature {
+    let (params, returns) = call.params();
+    let ty = |w: &Word| if *w == Word::I32 { types::I32 } else { types::I64 };
+    let mut sig = Signature::new(call_conv);
+    sig.params.extend(params.iter().map(|w| AbiParam::new(ty(w))));
+    sig.returns.extend(returns.iter().map(|w| AbiParam::new(ty(w))));
+    sig
 }
 
 /// What the translation of one function refers to at module level.

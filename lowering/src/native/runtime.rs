@@ -6,7 +6,7 @@
 //! JIT, and the runtime functions that machine code calls back with its `vmctx` pointer.
 #![allow(unsafe_code)]
 
-use super::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, RUNTIME_SLOT, SPECTEST, TRAP_SLOT, eval_const_region};
+use crate::native::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, RUNTIME_SLOT, SPECTEST, TRAP_SLOT, eval_const_region};
 use wasmir_ir::{Body, Context, Diagnostic, Location};
 
 /// Why native code trapped; stored in the `vmctx` trap slot (0 = no trap).
@@ -241,7 +241,7 @@ extern "C" fn wasmir_rt_elem_drop(vmctx: *mut u64, segment: u32) {
 
 /// The runtime functions by symbol, for the JIT's symbol lookup.
 pub(crate) fn libcall_symbols() -> Vec<(&'static str, *const u8)> {
-    use super::translate::Libcall as L;
+    use crate::native::Libcall as L;
     vec![
         (L::MemoryGrow.symbol(), wasmir_rt_memory_grow as *const u8),
         (L::MemoryFill.symbol(), wasmir_rt_memory_fill as *const u8),
@@ -263,9 +263,25 @@ type Entry = extern "C" fn(*mut u64, *mut u64);
 /// The outcome of a call: results as raw bits (f32 in the low 32 bits), or a trap.
 pub type CallOutcome = Result<Vec<u64>, TrapCode>;
 
+/// Machine code an instance runs, released when the instance goes.
+pub(crate) trait NativeCode {
+    fn release(self: Box<Self>);
+}
+
+/// Code from the Cranelift JIT.
+pub(crate) struct CraneliftCode(pub cranelift_jit::JITModule);
+
+impl NativeCode for CraneliftCode {
+    fn release(self: Box<Self>) {
+        // SAFETY: no code of this module runs any more (its instance is going), and no pointer
+        // into it survives the instance.
+        unsafe { self.0.free_memory() };
+    }
+}
+
 /// A compiled and instantiated module.
 pub struct Instance {
-    jit: Option<cranelift_jit::JITModule>,
+    code: Option<Box<dyn NativeCode>>,
     runtime: *mut Runtime,
     /// Entry trampolines by function index.
     entries: Vec<Option<*const u8>>,
@@ -286,17 +302,15 @@ impl Drop for Instance {
     fn drop(&mut self) {
         // SAFETY: `runtime` came from `Box::into_raw` in `Instance::new` and is freed once.
         drop(unsafe { Box::from_raw(self.runtime) });
-        if let Some(jit) = self.jit.take() {
-            // SAFETY: no code of this module runs any more, and no pointer into it survives
-            // the instance.
-            unsafe { jit.free_memory() };
+        if let Some(code) = self.code.take() {
+            code.release();
         }
     }
 }
 
 /// What `Instance::new` needs from compilation.
 pub(crate) struct Compiled {
-    pub jit: cranelift_jit::JITModule,
+    pub code: Box<dyn NativeCode>,
     pub entries: Vec<Option<*const u8>>,
     pub records: *const u8,
 }
@@ -372,7 +386,7 @@ impl Instance {
             .map(|f| ctx.function_signature(f.ty).map_or((0, 0), |(p, r)| (p.len(), r.len())))
             .collect();
         let mut instance = Instance {
-            jit: Some(compiled.jit),
+            code: Some(compiled.code),
             runtime: Box::into_raw(runtime),
             entries: compiled.entries,
             arity,
