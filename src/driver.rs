@@ -33,6 +33,8 @@ pub enum Emit {
     Wat,
     /// Cranelift IR of every function, before Cranelift optimizes it.
     Clif,
+    /// LLVM IR of the module, after LLVM's pipeline for the `-O` level.
+    Llvm,
     /// A native relocatable object for the host (with `--backend=cranelift`).
     Obj,
 }
@@ -81,10 +83,11 @@ pub struct Options {
     /// Pass pipeline, e.g. `canonicalize,cse` or `canonicalize{max-iterations=3}`.
     #[arg(long)]
     pub passes: Option<String>,
-    /// Optimization level: `-O0` (none), `-O1`, `-O2`, `-Os` (pipelines in the README). The
-    /// level's pipeline runs before `--passes`, and again after legalization when that
-    /// rewrote Wasm-native ops.
-    #[arg(short = 'O', value_name = "LEVEL", value_parser = ["0", "1", "2", "s"])]
+    /// Optimization level: `-O0` (none), `-O1`, `-O2`, `-O3`, `-Os` (pipelines in the README).
+    /// The level's pipeline runs before `--passes`, and again after legalization when that
+    /// rewrote Wasm-native ops; the LLVM backend also runs LLVM's pipeline of that level
+    /// (`-O2` by default).
+    #[arg(short = 'O', value_name = "LEVEL", value_parser = ["0", "1", "2", "3", "s"])]
     pub opt_level: Option<String>,
     /// Treat `// -----` lines as separators between independent inputs.
     #[arg(long)]
@@ -435,7 +438,7 @@ fn process_chunk(
     };
     if opts.target.is_some() || lowers(opts) {
         let start = Instant::now();
-        let default_target = if opts.run.is_some() || matches!(opts.emit, Emit::Clif | Emit::Obj) {
+        let default_target = if opts.run.is_some() || matches!(opts.emit, Emit::Clif | Emit::Llvm | Emit::Obj) {
             backend.target()
         } else {
             "wasmtime"
@@ -498,13 +501,21 @@ fn process_chunk(
         Emit::Wasm => wasmir_lowering::emit_wasm(ctx, &module),
         Emit::Wat => wasmir_lowering::emit_wat(ctx, &module).map(String::into_bytes),
         Emit::Clif => wasmir_lowering::cranelift::emit_clif(ctx, &module).map(String::into_bytes),
+        #[cfg(feature = "llvm")]
+        Emit::Llvm => wasmir_lowering::llvm::emit_llvm_ir(ctx, &module, llvm_level(opts)).map(String::into_bytes),
+        #[cfg(not(feature = "llvm"))]
+        Emit::Llvm => Err(crate::run::without_llvm()),
         Emit::Obj => match backend {
             crate::run::Backend::Cranelift => {
                 wasmir_lowering::cranelift::emit_object(ctx, &module, Default::default())
             }
-            other => Err(Diagnostic::error(
+            #[cfg(feature = "llvm")]
+            crate::run::Backend::Llvm => wasmir_lowering::llvm::emit_object(ctx, &module, llvm_level(opts)),
+            #[cfg(not(feature = "llvm"))]
+            crate::run::Backend::Llvm => Err(crate::run::without_llvm()),
+            crate::run::Backend::Wasmtime => Err(Diagnostic::error(
                 Location::Unknown,
-                format!("--emit=obj needs --backend=cranelift (not {other:?})"),
+                "--emit=obj needs a native backend: --backend=cranelift or --backend=llvm",
             )),
         },
     };
@@ -516,9 +527,15 @@ fn process_chunk(
     outcome
 }
 
+/// LLVM's optimization level for the `-O` level (`-O2` when none is given).
+#[cfg(feature = "llvm")]
+fn llvm_level(opts: &Options) -> wasmir_lowering::llvm::LlvmOptLevel {
+    opts.opt_level.as_deref().and_then(wasmir_lowering::llvm::LlvmOptLevel::parse).unwrap_or_default()
+}
+
 /// Whether the output needs the module lowered (legalized for a target first).
 fn lowers(opts: &Options) -> bool {
-    opts.run.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat | Emit::Clif | Emit::Obj)
+    opts.run.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat | Emit::Clif | Emit::Llvm | Emit::Obj)
 }
 
 /// `--run`: parses the arguments by the export's parameter types and runs it.
@@ -550,7 +567,7 @@ fn run_function(
 pub fn level_pipeline(level: &str) -> &'static str {
     match level {
         "1" => "canonicalize,cse,dce",
-        "2" | "s" => "canonicalize,directize,egraph-simplify,canonicalize,cse,bce,dce,symbol-dce",
+        "2" | "3" | "s" => "canonicalize,directize,egraph-simplify,canonicalize,cse,bce,dce,symbol-dce",
         _ => "",
     }
 }

@@ -6,6 +6,15 @@
 use wasmir_ir::{Context, Diagnostic, Location, Module, Type};
 use wasmir_lowering::cranelift::{self, CraneliftOptions, TrapCode};
 
+/// The error for `--backend=llvm` in a build without the `llvm` feature.
+#[cfg(not(feature = "llvm"))]
+pub fn without_llvm() -> Diagnostic {
+    Diagnostic::error(
+        Location::Unknown,
+        "this build of WasmIR has no LLVM backend: build with `--features llvm` (needs llvm-19-dev)",
+    )
+}
+
 /// Where a function runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -13,7 +22,7 @@ pub enum Backend {
     Wasmtime,
     /// Native code from the Cranelift JIT.
     Cranelift,
-    /// Native code from LLVM (not built yet).
+    /// Native code from LLVM (with the `llvm` feature).
     Llvm,
 }
 
@@ -174,7 +183,8 @@ pub struct Session {
 
 enum Instance {
     Wasmtime(wasmtime::Store<()>, wasmtime::Instance),
-    Cranelift(cranelift::Instance),
+    /// Cranelift's or LLVM's code on the native runtime.
+    Native(wasmir_lowering::native::Instance),
 }
 
 impl std::fmt::Debug for Session {
@@ -196,7 +206,7 @@ impl Session {
         match backend {
             Backend::Cranelift => {
                 let (instance, trap) = cranelift::instantiate(ctx, module, CraneliftOptions::default())?;
-                let instance = trap.is_none().then_some(Instance::Cranelift(instance));
+                let instance = trap.is_none().then_some(Instance::Native(instance));
                 Ok((Session { exports, instance }, trap.map(|t| t.message().to_string())))
             }
             Backend::Wasmtime => {
@@ -207,10 +217,14 @@ impl Session {
                     Err(trap) => (Session { exports, instance: None }, Some(trap)),
                 })
             }
-            Backend::Llvm => Err(Diagnostic::error(
-                Location::Unknown,
-                "the LLVM backend is not built yet (issue 6 is in progress); use --backend=wasmtime or --backend=cranelift",
-            )),
+            #[cfg(feature = "llvm")]
+            Backend::Llvm => {
+                let (instance, trap) = wasmir_lowering::llvm::instantiate(ctx, module, Default::default())?;
+                let instance = trap.is_none().then_some(Instance::Native(instance));
+                Ok((Session { exports, instance }, trap.map(|t| t.message().to_string())))
+            }
+            #[cfg(not(feature = "llvm"))]
+            Backend::Llvm => Err(without_llvm()),
         }
     }
 
@@ -219,7 +233,7 @@ impl Session {
     /// where.
     pub fn set_fuel(&mut self, fuel: u64) {
         match &mut self.instance {
-            Some(Instance::Cranelift(instance)) => instance.set_fuel(fuel.min(i64::MAX as u64) as i64),
+            Some(Instance::Native(instance)) => instance.set_fuel(fuel.min(i64::MAX as u64) as i64),
             Some(Instance::Wasmtime(store, _)) => {
                 let _ = store.set_fuel(fuel.saturating_mul(WASMTIME_FUEL_PER_UNIT));
             }
@@ -236,7 +250,7 @@ impl Session {
             .map(|(_, r)| r.clone())
             .ok_or_else(|| Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\"")))?;
         let raw = match &mut self.instance {
-            Some(Instance::Cranelift(instance)) => instance.call(name, args)?.map_err(|t| t.message().to_string()),
+            Some(Instance::Native(instance)) => instance.call(name, args)?.map_err(|t| t.message().to_string()),
             Some(Instance::Wasmtime(store, instance)) => call_wasmtime(store, instance, name, args)?,
             None => return Err(Diagnostic::error(Location::Unknown, "the module trapped while instantiating")),
         };
@@ -265,7 +279,9 @@ fn instantiate_wasmtime(wasm: &[u8]) -> Result<(wasmtime::Store<()>, Trapped<was
         .wasm_extended_const(true)
         .wasm_threads(true)
         .shared_memory(true)
-        .consume_fuel(true);
+        .consume_fuel(true)
+        // As the native backends do: a NaN result is the canonical NaN.
+        .cranelift_nan_canonicalization(true);
     let engine = Engine::new(&config).map_err(wasmtime_error)?;
     let module = WModule::new(&engine, wasm).map_err(wasmtime_error)?;
     let mut store = Store::new(&engine, ());

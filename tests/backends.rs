@@ -1,6 +1,7 @@
 //! Differential execution across backends: every module of the spec test suite that WasmIR
 //! imports and whose only imports are spectest's is instantiated once per backend (wasmtime
-//! on the emitted `.wasm`, and native code from the Cranelift JIT), the script's own calls
+//! on the emitted `.wasm`, native code from the Cranelift JIT, and from LLVM's JIT with the
+//! `llvm` feature), the script's own calls
 //! (`invoke`, `assert_return`, `assert_trap`, `assert_exhaustion`) run on each in order, then
 //! every export with numeric parameters runs on generated arguments. Results and traps must be
 //! the same, as `wasmir-opt --run` prints them (any NaN is `nan`). Any disagreement fails.
@@ -17,7 +18,12 @@ use wast::core::WastArgCore;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
 
-const BACKENDS: [Backend; 2] = [Backend::Wasmtime, Backend::Cranelift];
+/// Every backend this build has (LLVM with the `llvm` feature, which the test command enables).
+const BACKENDS: &[Backend] = if cfg!(feature = "llvm") {
+    &[Backend::Wasmtime, Backend::Cranelift, Backend::Llvm]
+} else {
+    &[Backend::Wasmtime, Backend::Cranelift]
+};
 
 fn suite_dir() -> PathBuf {
     std::env::var_os("WASMIR_TESTSUITE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/testsuite"))
@@ -46,7 +52,7 @@ fn instantiate(bytes: &[u8], tally: &mut Tally, at: &str) -> Result<Instances, S
     let mut sessions = Vec::new();
     let mut traps = Vec::new();
     let mut exports = Vec::new();
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let ctx = wasmir::context();
         let mut module = wasmir::frontends::import_wasm(&ctx, "spec.wasm", bytes).map_err(|d| d.message)?;
         let target = wasmir::lowering::Target::parse(backend.target()).expect("a known target");

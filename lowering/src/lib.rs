@@ -5,6 +5,8 @@
 
 pub mod cranelift;
 pub mod legalize;
+#[cfg(feature = "llvm")]
+pub mod llvm;
 pub mod native;
 pub mod wasm;
 

@@ -55,6 +55,8 @@ pub fn host_isa(options: CraneliftOptions) -> Result<OwnedTargetIsa, Diagnostic>
     set(&mut flags, "opt_level", if options.opt_level == OptLevel::Speed { "speed" } else { "none" })?;
     set(&mut flags, "preserve_frame_pointers", "true")?;
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+    // Wasm leaves a NaN result's bits open; canonical NaNs make every backend agree.
+    set(&mut flags, "enable_nan_canonicalization", "true")?;
     // The JIT places code anywhere in the address space.
     set(&mut flags, "is_pic", "false")?;
     let isa_builder = cranelift_native::builder().map_err(internal)?;

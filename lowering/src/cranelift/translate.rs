@@ -762,18 +762,6 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
     }
 }
 
-/// Exclusive bounds `(lo, hi)` of the floats that truncate to an integer type without trapping.
-fn trunc_bounds(float: ir::Type, int: ir::Type, signed: bool) -> (f64, f64) {
-    match (int, signed, float) {
-        (types::I32, true, types::F32) => (-2147483904.0, 2147483648.0),
-        (types::I32, true, _) => (-2147483649.0, 2147483648.0),
-        (types::I32, false, _) => (-1.0, 4294967296.0),
-        (_, true, types::F32) => (-9223373136366403584.0, 9223372036854775808.0),
-        (_, true, _) => (-9223372036854777856.0, 9223372036854775808.0),
-        (_, false, _) => (-1.0, 18446744073709551616.0),
-    }
-}
-
 impl<M: Module> FunctionTranslator<'_, '_, M> {
     fn float_const(&mut self, ty: ir::Type, x: f64) -> ir::Value {
         if ty == types::F32 { self.b.ins().f32const(x as f32) } else { self.b.ins().f64const(x) }
@@ -905,7 +893,7 @@ impl<M: Module> FunctionTranslator<'_, '_, M> {
                 let signed = short == "trunc_s";
                 let nan = self.b.ins().fcmp(FloatCC::Unordered, x[0], x[0]);
                 self.trap_if(nan, TrapCode::BadConversion);
-                let (lo, hi) = trunc_bounds(from, to, signed);
+                let (lo, hi) = crate::native::trunc_bounds(from == types::F32, to == types::I32, signed);
                 let lo = self.float_const(from, lo);
                 let hi = self.float_const(from, hi);
                 let below = self.b.ins().fcmp(FloatCC::LessThanOrEqual, x[0], lo);

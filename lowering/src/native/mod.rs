@@ -84,3 +84,16 @@ impl Libcall {
     }
 }
 
+
+/// Exclusive bounds `(lo, hi)` of the floats (f32 when `from_f32`) that truncate to an integer
+/// (i32 when `to_i32`) without trapping.
+pub fn trunc_bounds(from_f32: bool, to_i32: bool, signed: bool) -> (f64, f64) {
+    match (to_i32, signed, from_f32) {
+        (true, true, true) => (-2147483904.0, 2147483648.0),
+        (true, true, false) => (-2147483649.0, 2147483648.0),
+        (true, false, _) => (-1.0, 4294967296.0),
+        (false, true, true) => (-9223373136366403584.0, 9223372036854775808.0),
+        (false, true, false) => (-9223372036854777856.0, 9223372036854775808.0),
+        (false, false, _) => (-1.0, 18446744073709551616.0),
+    }
+}

@@ -507,3 +507,56 @@ fn spectest_global(field: &str, ty: wasmir_ir::Type) -> Option<u64> {
 pub fn is_spectest(import: &Option<(String, String)>) -> bool {
     import.as_ref().is_some_and(|(m, _)| m == SPECTEST)
 }
+
+/// Code from LLVM's JIT: the execution engine, and the LLVM context it lives in (freed after
+/// the engine).
+#[cfg(feature = "llvm")]
+pub(crate) struct LlvmCode {
+    engine: Option<inkwell::execution_engine::ExecutionEngine<'static>>,
+    context: *mut inkwell::context::Context,
+}
+
+/// What an LLVM JIT build returns: the engine, the entry trampolines and the address of the
+/// entry that reports the function reference records.
+#[cfg(feature = "llvm")]
+pub(crate) type LlvmBuild = (inkwell::execution_engine::ExecutionEngine<'static>, Vec<Option<*const u8>>, *const u8);
+
+#[cfg(feature = "llvm")]
+impl LlvmCode {
+    /// Runs `build` with a fresh LLVM context that lives as long as the returned code.
+    pub(crate) fn new(
+        build: impl FnOnce(&'static inkwell::context::Context) -> Result<LlvmBuild, Diagnostic>,
+    ) -> Result<(Box<dyn NativeCode>, Vec<Option<*const u8>>, *const u8), Diagnostic> {
+        let context = Box::into_raw(Box::new(inkwell::context::Context::create()));
+        // SAFETY: the context is freed only in `release` (after the engine) or below, once
+        // nothing built from it is alive.
+        let ll: &'static inkwell::context::Context = unsafe { &*context };
+        match build(ll) {
+            Ok((engine, entries, base)) => Ok((Box::new(LlvmCode { engine: Some(engine), context }), entries, base)),
+            Err(e) => {
+                // SAFETY: `build` returned, dropping every module and value of the context.
+                drop(unsafe { Box::from_raw(context) });
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(feature = "llvm")]
+impl NativeCode for LlvmCode {
+    fn release(mut self: Box<Self>) {
+        drop(self.engine.take());
+        // SAFETY: the engine (the last user of the context) is gone.
+        drop(unsafe { Box::from_raw(self.context) });
+    }
+}
+
+/// Calls an entry trampoline that needs no instance and returns what it wrote to slot 0.
+#[cfg(feature = "llvm")]
+pub(crate) fn call_raw_entry(entry: *const u8) -> u64 {
+    let mut values = [0u64; 1];
+    // SAFETY: `entry` is a trampoline of type `Entry` that ignores `vmctx`.
+    let f: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(entry) };
+    f(std::ptr::null_mut(), values.as_mut_ptr());
+    values[0]
+}
