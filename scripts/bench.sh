@@ -14,6 +14,14 @@ if [ ! -s "$data/esbuild.wasm" ]; then
   cp "$tmp/package/esbuild.wasm" "$data/esbuild.wasm"
   rm -rf "$tmp"
 fi
+# brotli_wasm_bg.wasm (1.06 MB, Rust) from the npm package brotli-wasm: the large module the
+# native backends' compile-time benchmark compiles.
+if [ ! -s "$data/brotli_wasm_bg.wasm" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent brotli-wasm@3.0.1 >/dev/null && tar xzf brotli-wasm-3.0.1.tgz)
+  cp "$tmp/package/pkg.web/brotli_wasm_bg.wasm" "$data/brotli_wasm_bg.wasm"
+  rm -rf "$tmp"
+fi
 if ! command -v wasm-opt >/dev/null; then
   echo "bench: installing binaryen (wasm-opt)"
   sudo=""
@@ -25,3 +33,4 @@ fi
 cargo bench --locked --bench wasm_roundtrip -- "$@"
 cargo bench --locked --bench text_throughput -- "$@"
 cargo bench --locked --bench rewrites -- "$@"
+cargo bench --locked --features llvm --bench native

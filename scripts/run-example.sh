@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --release --locked --bin wasmir-opt
+cargo build --release --locked --features llvm --bin wasmir-opt
 opt=target/release/wasmir-opt
 out=$(mktemp -d)
 echo "== input: examples/checksum.wir"
@@ -47,3 +47,19 @@ if "$opt" "$out/shared.wir" --emit=wasm --target=browser -o "$out/shared.wasm"; 
   echo "expected an error" >&2
   exit 1
 fi
+
+# The same function on every backend: wasmtime on the emitted .wasm, native code from the
+# Cranelift JIT and from LLVM's JIT; the same lines, traps included (status 2).
+echo "== wasmir-opt tests/filecheck/run/run.wir --run=... on wasmtime, cranelift and llvm"
+for backend in wasmtime cranelift llvm; do
+  echo "-- --backend=$backend"
+  "$opt" tests/filecheck/run/run.wir --run=sum --args=100000 --backend=$backend
+  "$opt" tests/filecheck/run/run.wir --run=mix --args=-3,18446744073709551615,2.5,-0 --backend=$backend
+  status=0
+  "$opt" tests/filecheck/run/run.wir --run=div --args=7,0 --backend=$backend || status=$?
+  echo "(exit status $status)"
+done
+echo "== wasmir-opt --emit=obj: native objects from both native backends"
+"$opt" tests/filecheck/run/run.wir --emit=obj --backend=cranelift -o "$out/run.cranelift.o"
+"$opt" tests/filecheck/run/run.wir --emit=obj --backend=llvm -O2 -o "$out/run.llvm.o"
+file "$out/run.cranelift.o" "$out/run.llvm.o" 2>/dev/null || ls -l "$out"/run.*.o

@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked 2>&1 | tee "$log"
+# The LLVM backend is a cargo feature; the suite runs with it.
+cargo test --workspace --locked --features llvm 2>&1 | tee "$log"
 awk '/^test result:/ { passed += $4; failed += $6 } /^spec: / { passed += $2; failed += $4 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"

@@ -2,7 +2,8 @@
 //! through bash with `wasmir-opt` and LLVM's `FileCheck` and `not` substituted, as `lit` does.
 //!
 //! Substitutions: `%s` is the test file, `%S` its directory, `%t` a per-test scratch path.
-//! A RUN line ending in `\` continues on the next RUN line. Set `FILECHECK` to choose the
+//! A RUN line ending in `\` continues on the next RUN line. `// REQUIRES: llvm` marks a file
+//! that needs the LLVM backend. Set `FILECHECK` to choose the
 //! FileCheck binary; by default `FileCheck`, `FileCheck-19` or `/usr/lib/llvm-19/bin/FileCheck`
 //! (Debian's llvm-19-tools, which the README's test command installs).
 
@@ -76,6 +77,12 @@ fn substitute(command: &str, path: &Path, scratch: &Path, tools: &[(&str, &Path)
 }
 
 fn run_test(path: &Path, text: String) -> datatest_stable::Result<()> {
+    // `// REQUIRES: llvm`: the file needs the LLVM backend (the `llvm` feature, which the
+    // README's test command enables); without it the file is skipped, loudly.
+    if text.lines().any(|l| l.trim() == "// REQUIRES: llvm") && !cfg!(feature = "llvm") {
+        eprintln!("*** SKIPPED {}: needs the `llvm` feature ***", path.display());
+        return Ok(());
+    }
     let commands = run_lines(&text);
     if commands.is_empty() {
         return Err(format!("{}: no `// RUN:` line", path.display()).into());
