@@ -197,6 +197,16 @@ impl Session {
     /// Instantiates a legalized module. A trap while instantiating (a segment out of range,
     /// a trapping start function) comes back as its reason beside the session.
     pub fn new(ctx: &Context, module: &Module, backend: Backend) -> Result<(Session, Option<String>), Diagnostic> {
+        Session::create(ctx, module, backend, false)
+    }
+
+    /// As `new`, with fuel metering in wasmtime too (which slows it), so that `set_fuel`
+    /// bounds every backend.
+    pub fn metered(ctx: &Context, module: &Module, backend: Backend) -> Result<(Session, Option<String>), Diagnostic> {
+        Session::create(ctx, module, backend, true)
+    }
+
+    fn create(ctx: &Context, module: &Module, backend: Backend, metered: bool) -> Result<(Session, Option<String>), Diagnostic> {
         let mut exports = Vec::new();
         for (name, _) in cranelift::Layout::of_exports(ctx, module) {
             if let Ok((_, results)) = export_signature(ctx, module, &name) {
@@ -211,7 +221,7 @@ impl Session {
             }
             Backend::Wasmtime => {
                 let wasm = wasmir_lowering::emit_wasm(ctx, module)?;
-                let (store, instance) = instantiate_wasmtime(&wasm)?;
+                let (store, instance) = instantiate_wasmtime(&wasm, metered)?;
                 Ok(match instance {
                     Ok(instance) => (Session { exports, instance: Some(Instance::Wasmtime(store, instance)) }, None),
                     Err(trap) => (Session { exports, instance: None }, Some(trap)),
@@ -228,9 +238,9 @@ impl Session {
         }
     }
 
-    /// Limits every later call: wasmtime counts `fuel` in instructions, the native backends
-    /// in calls and loop iterations, so only whether a call runs out is comparable, not
-    /// where.
+    /// Limits every later call: wasmtime (in a `metered` session) counts `fuel` in
+    /// instructions, the native backends in calls and loop iterations, so only whether a call
+    /// runs out is comparable, not where.
     pub fn set_fuel(&mut self, fuel: u64) {
         match &mut self.instance {
             Some(Instance::Native(instance)) => instance.set_fuel(fuel.min(i64::MAX as u64) as i64),
@@ -267,7 +277,7 @@ type Trapped<T> = Result<T, String>;
 const WASMTIME_FUEL_PER_UNIT: u64 = 64;
 
 /// Instantiates a `.wasm` binary in wasmtime with spectest's imports.
-fn instantiate_wasmtime(wasm: &[u8]) -> Result<(wasmtime::Store<()>, Trapped<wasmtime::Instance>), Diagnostic> {
+fn instantiate_wasmtime(wasm: &[u8], metered: bool) -> Result<(wasmtime::Store<()>, Trapped<wasmtime::Instance>), Diagnostic> {
     use wasmtime::{Engine, Func, Global, GlobalType, Linker, Memory, MemoryType, Module as WModule, Mutability, Ref, RefType, Store, Table, TableType, Val, ValType};
     let mut config = wasmtime::Config::new();
     config
@@ -279,13 +289,15 @@ fn instantiate_wasmtime(wasm: &[u8]) -> Result<(wasmtime::Store<()>, Trapped<was
         .wasm_extended_const(true)
         .wasm_threads(true)
         .shared_memory(true)
-        .consume_fuel(true)
+        .consume_fuel(metered)
         // As the native backends do: a NaN result is the canonical NaN.
         .cranelift_nan_canonicalization(true);
     let engine = Engine::new(&config).map_err(wasmtime_error)?;
     let module = WModule::new(&engine, wasm).map_err(wasmtime_error)?;
     let mut store = Store::new(&engine, ());
-    store.set_fuel(u64::MAX).map_err(wasmtime_error)?;
+    if metered {
+        store.set_fuel(u64::MAX).map_err(wasmtime_error)?;
+    }
     let mut linker: Linker<()> = Linker::new(&engine);
     for (field, params) in [
         ("print", vec![]),

@@ -65,7 +65,7 @@ fn instantiate(bytes: &[u8], tally: &mut Tally, at: &str) -> Result<Instances, S
                 }
             }
         }
-        let (session, trap) = Session::new(&ctx, &module, backend).map_err(|d| d.message)?;
+        let (session, trap) = Session::metered(&ctx, &module, backend).map_err(|d| d.message)?;
         sessions.push(session);
         traps.push(trap);
     }
