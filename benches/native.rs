@@ -25,7 +25,8 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn legalized(ctx: &Context, bytes: &[u8], target: &str) -> wasmir::ir::Module {
-    let mut module = wasmir::frontends::import_wasm(ctx, "bench.wasm", bytes).expect("a module WasmIR imports");
+    let mut module =
+        wasmir::frontends::import_wasm(ctx, "bench.wasm", bytes).expect("a module WasmIR imports");
     let target = wasmir::lowering::Target::parse(target).expect("a target");
     wasmir::lowering::legalize(ctx, &mut module, &target).expect("legalizes");
     module
@@ -39,11 +40,21 @@ fn compile_times(path: &PathBuf) {
     let ctx = wasmir::context();
     let module = legalized(&ctx, &bytes, Backend::Cranelift.target());
     let mb = bytes.len() as f64 / 1e6;
-    println!("compile {} ({:.2} MB, {} ops), best of 3, one thread:", path.display(), mb, module.root().total_op_count());
+    println!(
+        "compile {} ({:.2} MB, {} ops), best of 3, one thread:",
+        path.display(),
+        mb,
+        module.root().total_op_count()
+    );
     let (cranelift, object) = best_of(3, || {
         wasmir::lowering::cranelift::emit_object(&ctx, &module, Default::default()).expect("compiles")
     });
-    println!("  cranelift (opt speed): {:>8.3} s  {:>6.2} MB/s  object {} bytes", cranelift.as_secs_f64(), mb / cranelift.as_secs_f64(), object.len());
+    println!(
+        "  cranelift (opt speed): {:>8.3} s  {:>6.2} MB/s  object {} bytes",
+        cranelift.as_secs_f64(),
+        mb / cranelift.as_secs_f64(),
+        object.len()
+    );
     #[cfg(feature = "llvm")]
     {
         use wasmir::lowering::llvm::{LlvmOptLevel, emit_object};

@@ -371,7 +371,8 @@ fn process_chunk(
     passes_text: &str,
     timings: &mut Vec<(String, Duration)>,
 ) -> ChunkOutcome {
-    let mut outcome = ChunkOutcome { output: None, diagnostics: Vec::new(), dumps: String::new(), trapped: false };
+    let mut outcome =
+        ChunkOutcome { output: None, diagnostics: Vec::new(), dumps: String::new(), trapped: false };
     let start = Instant::now();
     let parsed = parse(ctx);
     timings.push(("parse".into(), start.elapsed()));
@@ -438,7 +439,8 @@ fn process_chunk(
     };
     if opts.target.is_some() || lowers(opts) {
         let start = Instant::now();
-        let default_target = if opts.run.is_some() || matches!(opts.emit, Emit::Clif | Emit::Llvm | Emit::Obj) {
+        let default_target = if opts.run.is_some() || matches!(opts.emit, Emit::Clif | Emit::Llvm | Emit::Obj)
+        {
             backend.target()
         } else {
             "wasmtime"
@@ -502,7 +504,9 @@ fn process_chunk(
         Emit::Wat => wasmir_lowering::emit_wat(ctx, &module).map(String::into_bytes),
         Emit::Clif => wasmir_lowering::cranelift::emit_clif(ctx, &module).map(String::into_bytes),
         #[cfg(feature = "llvm")]
-        Emit::Llvm => wasmir_lowering::llvm::emit_llvm_ir(ctx, &module, llvm_level(opts)).map(String::into_bytes),
+        Emit::Llvm => {
+            wasmir_lowering::llvm::emit_llvm_ir(ctx, &module, llvm_level(opts)).map(String::into_bytes)
+        }
         #[cfg(not(feature = "llvm"))]
         Emit::Llvm => Err(crate::run::without_llvm()),
         Emit::Obj => match backend {
@@ -558,7 +562,10 @@ fn run_function(
         .iter()
         .zip(&params)
         .enumerate()
-        .map(|(i, (t, &k))| crate::run::parse_arg(t, k).map_err(|e| Diagnostic::error(Location::Unknown, format!("--args: argument {}: {e}", i + 1))))
+        .map(|(i, (t, &k))| {
+            crate::run::parse_arg(t, k)
+                .map_err(|e| Diagnostic::error(Location::Unknown, format!("--args: argument {}: {e}", i + 1)))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     crate::run::run(ctx, module, func, &bits, backend)
 }

@@ -141,13 +141,16 @@ pub fn parse_arg(text: &str, kind: ValueKind) -> Result<u64, String> {
 }
 
 /// The parameter and result kinds of the function exported as `name`.
-pub fn export_signature(ctx: &Context, module: &Module, name: &str) -> Result<(Vec<ValueKind>, Vec<ValueKind>), Diagnostic> {
+pub fn export_signature(
+    ctx: &Context,
+    module: &Module,
+    name: &str,
+) -> Result<(Vec<ValueKind>, Vec<ValueKind>), Diagnostic> {
     let layout = cranelift::Layout::of_exports(ctx, module);
-    let fty = layout
-        .into_iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, ty)| ty)
-        .ok_or_else(|| Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\"")))?;
+    let fty =
+        layout.into_iter().find(|(n, _)| n == name).map(|(_, ty)| ty).ok_or_else(|| {
+            Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\""))
+        })?;
     let (params, results) = ctx.function_signature(fty).expect("a function type");
     let kinds = |tys: &[Type]| {
         tys.iter()
@@ -155,7 +158,10 @@ pub fn export_signature(ctx: &Context, module: &Module, name: &str) -> Result<(V
                 ValueKind::of(ctx, t).ok_or_else(|| {
                     Diagnostic::error(
                         Location::Unknown,
-                        format!("--run: the type `{}` cannot be passed or printed", wasmir_ir::printer::type_to_string(ctx, t)),
+                        format!(
+                            "--run: the type `{}` cannot be passed or printed",
+                            wasmir_ir::printer::type_to_string(ctx, t)
+                        ),
                     )
                 })
             })
@@ -166,7 +172,13 @@ pub fn export_signature(ctx: &Context, module: &Module, name: &str) -> Result<(V
 
 /// Runs export `name` of a legalized `module` with `args` (raw bits) on `backend`, in a
 /// fresh instance.
-pub fn run(ctx: &Context, module: &Module, name: &str, args: &[u64], backend: Backend) -> Result<Outcome, Diagnostic> {
+pub fn run(
+    ctx: &Context,
+    module: &Module,
+    name: &str,
+    args: &[u64],
+    backend: Backend,
+) -> Result<Outcome, Diagnostic> {
     match Session::new(ctx, module, backend)? {
         (_, Some(trap)) => Ok(Outcome::Trapped(trap)),
         (mut session, None) => session.call(name, args),
@@ -196,17 +208,30 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// Instantiates a legalized module. A trap while instantiating (a segment out of range,
     /// a trapping start function) comes back as its reason beside the session.
-    pub fn new(ctx: &Context, module: &Module, backend: Backend) -> Result<(Session, Option<String>), Diagnostic> {
+    pub fn new(
+        ctx: &Context,
+        module: &Module,
+        backend: Backend,
+    ) -> Result<(Session, Option<String>), Diagnostic> {
         Session::create(ctx, module, backend, false)
     }
 
     /// As `new`, with fuel metering in wasmtime too (which slows it), so that `set_fuel`
     /// bounds every backend.
-    pub fn metered(ctx: &Context, module: &Module, backend: Backend) -> Result<(Session, Option<String>), Diagnostic> {
+    pub fn metered(
+        ctx: &Context,
+        module: &Module,
+        backend: Backend,
+    ) -> Result<(Session, Option<String>), Diagnostic> {
         Session::create(ctx, module, backend, true)
     }
 
-    fn create(ctx: &Context, module: &Module, backend: Backend, metered: bool) -> Result<(Session, Option<String>), Diagnostic> {
+    fn create(
+        ctx: &Context,
+        module: &Module,
+        backend: Backend,
+        metered: bool,
+    ) -> Result<(Session, Option<String>), Diagnostic> {
         let mut exports = Vec::new();
         for (name, _) in cranelift::Layout::of_exports(ctx, module) {
             if let Ok((_, results)) = export_signature(ctx, module, &name) {
@@ -223,7 +248,9 @@ impl Session {
                 let wasm = wasmir_lowering::emit_wasm(ctx, module)?;
                 let (store, instance) = instantiate_wasmtime(&wasm, metered)?;
                 Ok(match instance {
-                    Ok(instance) => (Session { exports, instance: Some(Instance::Wasmtime(store, instance)) }, None),
+                    Ok(instance) => {
+                        (Session { exports, instance: Some(Instance::Wasmtime(store, instance)) }, None)
+                    }
                     Err(trap) => (Session { exports, instance: None }, Some(trap)),
                 })
             }
@@ -253,19 +280,23 @@ impl Session {
 
     /// Calls export `name` with raw argument bits.
     pub fn call(&mut self, name: &str, args: &[u64]) -> Result<Outcome, Diagnostic> {
-        let results = self
-            .exports
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, r)| r.clone())
-            .ok_or_else(|| Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\"")))?;
+        let results =
+            self.exports.iter().find(|(n, _)| n == name).map(|(_, r)| r.clone()).ok_or_else(|| {
+                Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\""))
+            })?;
         let raw = match &mut self.instance {
-            Some(Instance::Native(instance)) => instance.call(name, args)?.map_err(|t| t.message().to_string()),
+            Some(Instance::Native(instance)) => {
+                instance.call(name, args)?.map_err(|t| t.message().to_string())
+            }
             Some(Instance::Wasmtime(store, instance)) => call_wasmtime(store, instance, name, args)?,
-            None => return Err(Diagnostic::error(Location::Unknown, "the module trapped while instantiating")),
+            None => {
+                return Err(Diagnostic::error(Location::Unknown, "the module trapped while instantiating"));
+            }
         };
         Ok(match raw {
-            Ok(bits) => Outcome::Returned(results.iter().zip(bits).map(|(&kind, bits)| RunValue { kind, bits }).collect()),
+            Ok(bits) => Outcome::Returned(
+                results.iter().zip(bits).map(|(&kind, bits)| RunValue { kind, bits }).collect(),
+            ),
             Err(reason) => Outcome::Trapped(reason),
         })
     }
@@ -277,8 +308,14 @@ type Trapped<T> = Result<T, String>;
 const WASMTIME_FUEL_PER_UNIT: u64 = 64;
 
 /// Instantiates a `.wasm` binary in wasmtime with spectest's imports.
-fn instantiate_wasmtime(wasm: &[u8], metered: bool) -> Result<(wasmtime::Store<()>, Trapped<wasmtime::Instance>), Diagnostic> {
-    use wasmtime::{Engine, Func, Global, GlobalType, Linker, Memory, MemoryType, Module as WModule, Mutability, Ref, RefType, Store, Table, TableType, Val, ValType};
+fn instantiate_wasmtime(
+    wasm: &[u8],
+    metered: bool,
+) -> Result<(wasmtime::Store<()>, Trapped<wasmtime::Instance>), Diagnostic> {
+    use wasmtime::{
+        Engine, Func, Global, GlobalType, Linker, Memory, MemoryType, Module as WModule, Mutability, Ref,
+        RefType, Store, Table, TableType, Val, ValType,
+    };
     let mut config = wasmtime::Config::new();
     config
         .wasm_multi_memory(true)
@@ -322,7 +359,8 @@ fn instantiate_wasmtime(wasm: &[u8], metered: bool) -> Result<(wasmtime::Store<(
         let g = Global::new(&mut store, ty, val).map_err(wasmtime_error)?;
         linker.define(&store, "spectest", field, g).map_err(wasmtime_error)?;
     }
-    let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 10, Some(20)), Ref::Func(None)).map_err(wasmtime_error)?;
+    let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 10, Some(20)), Ref::Func(None))
+        .map_err(wasmtime_error)?;
     linker.define(&store, "spectest", "table", table).map_err(wasmtime_error)?;
     let memory = Memory::new(&mut store, MemoryType::new(1, Some(2))).map_err(wasmtime_error)?;
     linker.define(&store, "spectest", "memory", memory).map_err(wasmtime_error)?;
@@ -338,7 +376,12 @@ fn wasmtime_error(e: wasmtime::Error) -> Diagnostic {
 }
 
 /// Calls an export in wasmtime; `Err` inside is a trap's reason in the shared wording.
-fn call_wasmtime(store: &mut wasmtime::Store<()>, instance: &wasmtime::Instance, name: &str, args: &[u64]) -> Result<Trapped<Vec<u64>>, Diagnostic> {
+fn call_wasmtime(
+    store: &mut wasmtime::Store<()>,
+    instance: &wasmtime::Instance,
+    name: &str,
+    args: &[u64],
+) -> Result<Trapped<Vec<u64>>, Diagnostic> {
     use wasmtime::{Val, ValType};
     let func = instance
         .get_func(&mut *store, name)

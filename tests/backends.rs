@@ -26,7 +26,9 @@ const BACKENDS: &[Backend] = if cfg!(feature = "llvm") {
 };
 
 fn suite_dir() -> PathBuf {
-    std::env::var_os("WASMIR_TESTSUITE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/testsuite"))
+    std::env::var_os("WASMIR_TESTSUITE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/testsuite"))
 }
 
 /// One module on every backend, with its exports' parameter kinds.
@@ -114,7 +116,8 @@ fn compare(instances: &mut Instances, name: &str, args: &[u64], fuel: u64, tally
         })
         .collect();
     if text.windows(2).any(|w| w[0] != w[1]) {
-        let shown: Vec<String> = BACKENDS.iter().zip(&text).map(|(b, t)| format!("{b:?}: {}", t.trim())).collect();
+        let shown: Vec<String> =
+            BACKENDS.iter().zip(&text).map(|(b, t)| format!("{b:?}: {}", t.trim())).collect();
         tally.mismatches.push(format!("{at}: {name}({args:x?}): {}", shown.join(" | ")));
     }
 }
@@ -133,8 +136,12 @@ fn generated_args(kinds: &[ValueKind], rng: &mut common::Rng) -> Option<Vec<u64>
                     let random = rng.next();
                     rng.pick(&[0u64, 1, 3, u64::MAX, 1 << 63, (1 << 63) - 1, 1 << 32, random])
                 }
-                ValueKind::F32 => u64::from(rng.pick(&[0.0f32, -0.0, 1.5, -2.5, f32::NAN, f32::INFINITY, 3e9, -1e30]).to_bits()),
-                ValueKind::F64 => rng.pick(&[0.0f64, -0.0, 1.5, -2.5, f64::NAN, f64::NEG_INFINITY, 1e19, 4294967296.5]).to_bits(),
+                ValueKind::F32 => u64::from(
+                    rng.pick(&[0.0f32, -0.0, 1.5, -2.5, f32::NAN, f32::INFINITY, 3e9, -1e30]).to_bits(),
+                ),
+                ValueKind::F64 => rng
+                    .pick(&[0.0f64, -0.0, 1.5, -2.5, f64::NAN, f64::NEG_INFINITY, 1e19, 4294967296.5])
+                    .to_bits(),
                 ValueKind::Ref => return None,
             })
         })
@@ -249,7 +256,8 @@ fn spec_functions_agree_on_every_backend() {
     let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for u in &total.unsupported {
         let why = u.split_once(": ").map_or(u.as_str(), |(_, w)| w);
-        let why: String = why.split(" at offset").next().unwrap_or(why).split(" @").next().unwrap_or(why).to_string();
+        let why: String =
+            why.split(" at offset").next().unwrap_or(why).split(" @").next().unwrap_or(why).to_string();
         *reasons.entry(why).or_default() += 1;
     }
     let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
@@ -257,7 +265,12 @@ fn spec_functions_agree_on_every_backend() {
     for (why, n) in reasons {
         eprintln!("  {n:5} modules not taken: {why}");
     }
-    assert!(total.mismatches.is_empty(), "{} disagreements:\n{}", total.mismatches.len(), total.mismatches.join("\n"));
+    assert!(
+        total.mismatches.is_empty(),
+        "{} disagreements:\n{}",
+        total.mismatches.len(),
+        total.mismatches.join("\n")
+    );
     if filter.is_empty() {
         // The share of the suite compared must not silently collapse.
         assert!(total.calls > 20_000, "only {} calls compared", total.calls);

@@ -22,8 +22,8 @@ use crate::constant_of;
 use crate::rules::PassRule;
 use wasmir_ir::pass::{FunctionPass, FunctionUnit, ModulePass, PassImpl, PassInfo, PassOptions};
 use wasmir_ir::{
-    AttrData, Block, Body, Builder, Context, Diagnostic, FxHashMap, FxHashSet, Module, Op, Traits, Type, Value,
-    is_private_symbol, symbol_name,
+    AttrData, Block, Body, Builder, Context, Diagnostic, FxHashMap, FxHashSet, Module, Op, Traits, Type,
+    Value, is_private_symbol, symbol_name,
 };
 
 /// The rules of `bce`, for `--list-rewrites` and the contract verifier.
@@ -169,7 +169,9 @@ impl ModulePass for Bce {
             // Entry facts only when every call site has been seen: all callers visited, and
             // none of them is the function itself (its own call sites come after its entry).
             let entry = match calls.callers.get(&name) {
-                Some(callers) if interprocedural && callers.iter().all(|c| *c != name && visited.contains(c)) => {
+                Some(callers)
+                    if interprocedural && callers.iter().all(|c| *c != name && visited.contains(c)) =>
+                {
                     sites.get(&name).map(|s| s.args.clone())
                 }
                 _ => None,
@@ -276,7 +278,8 @@ impl CallGraph {
                 }
             }
         }
-        let mut ready: std::collections::BTreeSet<usize> = (0..self.funcs.len()).filter(|&i| waiting[i] == 0).collect();
+        let mut ready: std::collections::BTreeSet<usize> =
+            (0..self.funcs.len()).filter(|&i| waiting[i] == 0).collect();
         let mut done = vec![false; self.funcs.len()];
         let mut order = Vec::with_capacity(self.funcs.len());
         let mut next_unvisited = 0;
@@ -447,7 +450,8 @@ impl FunctionBce<'_> {
     /// At a direct call of a closed function: what each argument is checked against here.
     fn record_call_site(&mut self, body: &Body, op: Op, facts: &FxHashMap<Fact, u64>) {
         let ctx = self.ctx;
-        let Some(callee) = ctx.dict_get(body.op_attrs(op), "callee").and_then(|a| ctx.attr_as_symbol(a)) else {
+        let Some(callee) = ctx.dict_get(body.op_attrs(op), "callee").and_then(|a| ctx.attr_as_symbol(a))
+        else {
             return;
         };
         if !self.closed.contains_key(callee) {
@@ -910,7 +914,9 @@ fn branched_into(ctx: &Context, body: &Body) -> FxHashSet<(Op, wasmir_ir::Region
                 let def = ctx.op_def(body.op_kind(op));
                 if let Some(depths) = def.branch_depths {
                     for depth in depths(wasmir_ir::OpRef::new(ctx, body, op)) {
-                        if let Some(&target) = labels.len().checked_sub(1 + depth as usize).map(|i| &labels[i]) {
+                        if let Some(&target) =
+                            labels.len().checked_sub(1 + depth as usize).map(|i| &labels[i])
+                        {
                             out.insert(target);
                         }
                     }

@@ -13,12 +13,12 @@ mod translate;
 pub use crate::native::{CallOutcome, Imports, Instance, Layout, MAX_CALL_DEPTH, TrapCode};
 use crate::native::{layout, runtime};
 
+use crate::native::Libcall;
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, types};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{DataDescription, FuncId, Linkage, Module};
-use crate::native::Libcall;
 use translate::{FunctionTranslator, ModuleRefs, WASM_CALL_CONV, clif_type, libcall_signature, signature};
 use wasmir_ir::{Context, Diagnostic, FxHashMap, Location};
 
@@ -82,17 +82,21 @@ fn define_module<M: Module>(
     let host_cc = m.isa().default_call_conv();
     let mut libcalls = FxHashMap::default();
     for call in Libcall::ALL {
-        let id = m.declare_function(call.symbol(), Linkage::Import, &libcall_signature(call, host_cc)).map_err(internal)?;
+        let id = m
+            .declare_function(call.symbol(), Linkage::Import, &libcall_signature(call, host_cc))
+            .map_err(internal)?;
         libcalls.insert(call, id);
     }
     let mut func_ids = Vec::new();
     for (i, f) in layout.funcs.iter().enumerate() {
         let sig = signature(ctx, f.ty, WASM_CALL_CONV).map_err(|d| at(d, module.body().op_loc(f.op)))?;
         let id = match &f.import {
-            Some((module_name, field)) if module_name != layout::SPECTEST => {
-                m.declare_function(&format!("{module_name}.{field}"), Linkage::Import, &sig).map_err(internal)?
+            Some((module_name, field)) if module_name != layout::SPECTEST => m
+                .declare_function(&format!("{module_name}.{field}"), Linkage::Import, &sig)
+                .map_err(internal)?,
+            _ => {
+                m.declare_function(&format!("wasm_{i}_{}", f.name), Linkage::Local, &sig).map_err(internal)?
             }
-            _ => m.declare_function(&format!("wasm_{i}_{}", f.name), Linkage::Local, &sig).map_err(internal)?,
         };
         func_ids.push(id);
     }
@@ -125,7 +129,8 @@ fn define_module<M: Module>(
             continue;
         } else {
             let child = body.child(f.op).ok_or_else(|| internal(format!("@{} has no body", f.name)))?;
-            FunctionTranslator::translate(ctx, child, f.ty, &refs, m, b).map_err(|d| at(d, body.op_loc(f.op)))?;
+            FunctionTranslator::translate(ctx, child, f.ty, &refs, m, b)
+                .map_err(|d| at(d, body.op_loc(f.op)))?;
         }
         if let Some(out) = clif.as_deref_mut() {
             out.push_str(&format!("; @{}\n{}\n", f.name, code_ctx.func.display()));
@@ -200,8 +205,9 @@ fn stub(mut b: FunctionBuilder<'_>, config: cranelift_codegen::isa::TargetFronte
 pub fn emit_clif(ctx: &Context, module: &wasmir_ir::Module) -> Result<String, Diagnostic> {
     let layout = Layout::of(ctx, module, Imports::Any)?;
     let isa = host_isa(CraneliftOptions::default())?;
-    let builder = cranelift_object::ObjectBuilder::new(isa, "wasmir", cranelift_module::default_libcall_names())
-        .map_err(internal)?;
+    let builder =
+        cranelift_object::ObjectBuilder::new(isa, "wasmir", cranelift_module::default_libcall_names())
+            .map_err(internal)?;
     let mut m = cranelift_object::ObjectModule::new(builder);
     let mut out = String::new();
     define_module(ctx, module, &layout, &mut m, Some(&mut out))?;
@@ -211,11 +217,16 @@ pub fn emit_clif(ctx: &Context, module: &wasmir_ir::Module) -> Result<String, Di
 /// A relocatable object file for the host (ELF on Linux) with every function; the runtime
 /// functions (`wasmir_rt_*`) and imported functions (`module.field`) stay undefined symbols,
 /// the entry trampolines are exported.
-pub fn emit_object(ctx: &Context, module: &wasmir_ir::Module, options: CraneliftOptions) -> Result<Vec<u8>, Diagnostic> {
+pub fn emit_object(
+    ctx: &Context,
+    module: &wasmir_ir::Module,
+    options: CraneliftOptions,
+) -> Result<Vec<u8>, Diagnostic> {
     let layout = Layout::of(ctx, module, Imports::Any)?;
     let isa = host_isa(options)?;
-    let builder = cranelift_object::ObjectBuilder::new(isa, "wasmir", cranelift_module::default_libcall_names())
-        .map_err(internal)?;
+    let builder =
+        cranelift_object::ObjectBuilder::new(isa, "wasmir", cranelift_module::default_libcall_names())
+            .map_err(internal)?;
     let mut m = cranelift_object::ObjectModule::new(builder);
     define_module(ctx, module, &layout, &mut m, None)?;
     m.finish().emit().map_err(internal)

@@ -125,7 +125,8 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
         mut b: FunctionBuilder<'b>,
     ) -> Result<(), Diagnostic> {
         let (_, results) = ctx.function_signature(fty).expect("a function type");
-        let results: Vec<ir::Type> = results.iter().map(|&t| clif_type(ctx, t).expect("checked by the signature")).collect();
+        let results: Vec<ir::Type> =
+            results.iter().map(|&t| clif_type(ctx, t).expect("checked by the signature")).collect();
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
@@ -162,8 +163,14 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
         let too_deep = t.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, deeper, MAX_CALL_DEPTH);
         t.trap_if(too_deep, TrapCode::StackExhausted);
         t.burn_fuel();
-        let root = *body.roots().first().ok_or_else(|| Diagnostic::error(wasmir_ir::Location::Unknown, "a function without a body"))?;
-        let block = *body.region_blocks(root).first().ok_or_else(|| Diagnostic::error(wasmir_ir::Location::Unknown, "a function without a body"))?;
+        let root = *body
+            .roots()
+            .first()
+            .ok_or_else(|| Diagnostic::error(wasmir_ir::Location::Unknown, "a function without a body"))?;
+        let block = *body
+            .region_blocks(root)
+            .first()
+            .ok_or_else(|| Diagnostic::error(wasmir_ir::Location::Unknown, "a function without a body"))?;
         for (&arg, &param) in body.block_args(block).iter().zip(&params[1..]) {
             t.values.insert(arg, param);
         }
@@ -323,7 +330,10 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
 
     fn index(&self, op: Op, key: &str, space: &FxHashMap<String, usize>) -> Result<usize, Diagnostic> {
         let name = self.attr_sym(op, key).unwrap_or_default();
-        space.get(name).copied().ok_or_else(|| Diagnostic::error(self.body.op_loc(op), format!("unknown symbol @{name}")))
+        space
+            .get(name)
+            .copied()
+            .ok_or_else(|| Diagnostic::error(self.body.op_loc(op), format!("unknown symbol @{name}")))
     }
 
     fn func_ref(&mut self, index: usize) -> FuncRef {
@@ -417,7 +427,9 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 let arg_tys: Vec<ir::Type> = body
                     .block_args(block)
                     .iter()
-                    .map(|&a| clif_type(ctx, body.value_type(a)).ok_or_else(|| type_error(ctx, body.value_type(a))))
+                    .map(|&a| {
+                        clif_type(ctx, body.value_type(a)).ok_or_else(|| type_error(ctx, body.value_type(a)))
+                    })
                     .collect::<Result<_, _>>()?;
                 let header = self.new_block_with(&arg_tys);
                 let inits = self.operands(op);
@@ -589,7 +601,11 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
             "refs.table_size" => {
                 let table = self.index(op, "table", &self.refs.layout.table_index)?;
                 let len = self.vm_load(types::I64, self.refs.layout.table_len_offset(table));
-                let v = if self.refs.layout.tables[table].is64 { len } else { self.b.ins().ireduce(types::I32, len) };
+                let v = if self.refs.layout.tables[table].is64 {
+                    len
+                } else {
+                    self.b.ins().ireduce(types::I32, len)
+                };
                 self.set_results(op, &[v]);
             }
             "refs.table_grow" => {
@@ -598,7 +614,8 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 let t = self.b.ins().iconst(types::I32, table as i64);
                 let delta = self.table_operand(operands[1], table);
                 let r = self.libcall(Libcall::TableGrow, &[t, operands[0], delta])[0];
-                let r = if self.refs.layout.tables[table].is64 { self.b.ins().sextend(types::I64, r) } else { r };
+                let r =
+                    if self.refs.layout.tables[table].is64 { self.b.ins().sextend(types::I64, r) } else { r };
                 self.set_results(op, &[r]);
             }
             "refs.table_fill" => {
@@ -656,7 +673,11 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 let m = self.index(op, "memory", &self.refs.layout.memory_index)?;
                 let len = self.vm_load(types::I64, self.refs.layout.memory_len_offset(m));
                 let pages = self.b.ins().ushr_imm_u(len, 16);
-                let v = if self.refs.layout.memories[m].is64 { pages } else { self.b.ins().ireduce(types::I32, pages) };
+                let v = if self.refs.layout.memories[m].is64 {
+                    pages
+                } else {
+                    self.b.ins().ireduce(types::I32, pages)
+                };
                 self.set_results(op, &[v]);
             }
             "memory.grow" => {
@@ -682,7 +703,8 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 let dst = self.index(op, "memory", &self.refs.layout.memory_index)?;
                 let src = self.index(op, "src_memory", &self.refs.layout.memory_index)?;
                 let operands = self.operands(op);
-                let (dst64, src64) = (self.refs.layout.memories[dst].is64, self.refs.layout.memories[src].is64);
+                let (dst64, src64) =
+                    (self.refs.layout.memories[dst].is64, self.refs.layout.memories[src].is64);
                 let d = self.address64(operands[0], dst64);
                 let s = self.address64(operands[1], src64);
                 let len = self.address64(operands[2], dst64 && src64);
@@ -726,7 +748,14 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
     }
 
     /// Calls through a function reference record after checking its type id.
-    fn call_record(&mut self, op: Op, record: ir::Value, fty: Type, call_args: &[ir::Value], tail: bool) -> Result<(), Diagnostic> {
+    fn call_record(
+        &mut self,
+        op: Op,
+        record: ir::Value,
+        fty: Type,
+        call_args: &[ir::Value],
+        tail: bool,
+    ) -> Result<(), Diagnostic> {
         let expected = self.refs.layout.type_ids.get(&fty).copied().map_or(-1, i64::from);
         let actual = self.b.ins().load(types::I64, mem_flags(), record, 8);
         let mismatch = self.b.ins().icmp_imm_s(IntCC::NotEqual, actual, expected);
@@ -754,11 +783,9 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
     }
 
     fn label_at(&self, op: Op, depth: u32) -> Result<ir::Block, Diagnostic> {
-        self.labels
-            .len()
-            .checked_sub(1 + depth as usize)
-            .map(|i| self.labels[i].target)
-            .ok_or_else(|| Diagnostic::error(self.body.op_loc(op), format!("branch to depth {depth} has no label")))
+        self.labels.len().checked_sub(1 + depth as usize).map(|i| self.labels[i].target).ok_or_else(|| {
+            Diagnostic::error(self.body.op_loc(op), format!("branch to depth {depth} has no label"))
+        })
     }
 }
 
@@ -778,10 +805,16 @@ impl<M: Module> FunctionTranslator<'_, '_, M> {
         if short == "constant" {
             let value = ctx.dict_get(body.op_attrs(op), "value").expect("verified constant");
             let v = match *ctx.attr_data(value) {
-                wasmir_ir::AttrData::Int { value, ty: Type::I32 } => self.b.ins().iconst(types::I32, i64::from(value as i32)),
+                wasmir_ir::AttrData::Int { value, ty: Type::I32 } => {
+                    self.b.ins().iconst(types::I32, i64::from(value as i32))
+                }
                 wasmir_ir::AttrData::Int { value, ty: Type::I64 } => self.b.ins().iconst(types::I64, value),
-                wasmir_ir::AttrData::Float { bits, ty: Type::F32 } => self.b.ins().f32const(Ieee32::with_bits(bits as u32)),
-                wasmir_ir::AttrData::Float { bits, ty: Type::F64 } => self.b.ins().f64const(Ieee64::with_bits(bits)),
+                wasmir_ir::AttrData::Float { bits, ty: Type::F32 } => {
+                    self.b.ins().f32const(Ieee32::with_bits(bits as u32))
+                }
+                wasmir_ir::AttrData::Float { bits, ty: Type::F64 } => {
+                    self.b.ins().f64const(Ieee64::with_bits(bits))
+                }
                 _ => return Err(unsupported(loc, "a constant that is not an i32, i64, f32 or f64")),
             };
             self.set_results(op, &[v]);
@@ -789,7 +822,12 @@ impl<M: Module> FunctionTranslator<'_, '_, M> {
         }
         let x = self.operands(op);
         let to = self.result_clif_types(op)?.first().copied().unwrap_or(types::I32);
-        let from = body.operands(op).first().map(|&v| body.value_type(v)).and_then(|t| clif_type(ctx, t)).unwrap_or(to);
+        let from = body
+            .operands(op)
+            .first()
+            .map(|&v| body.value_type(v))
+            .and_then(|t| clif_type(ctx, t))
+            .unwrap_or(to);
         let predicate = ctx.dict_get(body.op_attrs(op), "predicate").and_then(|a| ctx.attr_as_str(a));
         let v = match short {
             "addi" => self.b.ins().iadd(x[0], x[1]),
@@ -922,7 +960,8 @@ impl<M: Module> FunctionTranslator<'_, '_, M> {
         let m = self.index(op, "memory", &self.refs.layout.memory_index)?;
         let is64 = self.refs.layout.memories[m].is64;
         let operands = self.operands(op);
-        let value_type = if is_load { self.result_clif_types(op)?[0] } else { self.b.func.dfg.value_type(operands[1]) };
+        let value_type =
+            if is_load { self.result_clif_types(op)?[0] } else { self.b.func.dfg.value_type(operands[1]) };
         let full = value_type.bits();
         let width = self.attr_int(op, "width").map_or(full, |w| w as u32);
         let offset = self.attr_int(op, "offset").unwrap_or(0) as u64;

@@ -136,7 +136,10 @@ fn build<'l>(
         .zip(&functions)
         .map(|(f, func)| {
             let id = layout.type_ids.get(&f.ty).copied().unwrap_or(u32::MAX);
-            record.const_named_struct(&[func.as_global_value().as_pointer_value().into(), i64t.const_int(u64::from(id), false).into()])
+            record.const_named_struct(&[
+                func.as_global_value().as_pointer_value().into(),
+                i64t.const_int(u64::from(id), false).into(),
+            ])
         })
         .collect();
     let records = m.add_global(record.array_type(items.len() as u32), None, "wasmir_funcrefs");
@@ -149,11 +152,8 @@ fn build<'l>(
             // spectest's print functions: they print nothing here, on every backend.
             let b = ll.create_builder();
             b.position_at_end(ll.append_basic_block(function, "entry"));
-            let zeros: Vec<BasicValueEnum<'_>> = function
-                .get_type()
-                .get_return_type()
-                .map(|t| vec![t.const_zero()])
-                .unwrap_or_default();
+            let zeros: Vec<BasicValueEnum<'_>> =
+                function.get_type().get_return_type().map(|t| vec![t.const_zero()]).unwrap_or_default();
             match zeros.first() {
                 Some(z) => b.build_return(Some(z)),
                 None => b.build_return(None),
@@ -165,7 +165,8 @@ fn build<'l>(
             continue;
         }
         let child = body.child(f.op).ok_or_else(|| err(format!("@{} has no body", f.name)))?;
-        FunctionTranslator::translate(ll, &m, ctx, child, f.ty, &refs, function).map_err(|d| at(d, body.op_loc(f.op)))?;
+        FunctionTranslator::translate(ll, &m, ctx, child, f.ty, &refs, function)
+            .map_err(|d| at(d, body.op_loc(f.op)))?;
     }
     // Entry trampolines `(vmctx, values)` for the exports and the start function, and one that
     // reports where the records are.
@@ -182,7 +183,8 @@ fn build<'l>(
         b.position_at_end(ll.append_basic_block(entry, "entry"));
         let vmctx = entry.get_nth_param(0).ok_or_else(|| err("no vmctx"))?;
         let values = entry.get_nth_param(1).ok_or_else(|| err("no values"))?.into_int_value();
-        let (params, results) = ctx.function_signature(layout.funcs[i].ty).ok_or_else(|| err("not a function type"))?;
+        let (params, results) =
+            ctx.function_signature(layout.funcs[i].ty).ok_or_else(|| err("not a function type"))?;
         let slot = |k: usize| -> Result<inkwell::values::PointerValue<'_>, Diagnostic> {
             let a = b.build_int_add(values, i64t.const_int(8 * k as u64, false), "").map_err(err)?;
             b.build_int_to_ptr(a, ptr, "").map_err(err)
@@ -221,7 +223,11 @@ fn build<'l>(
 }
 
 /// The LLVM IR of a module, after the optimization pipeline of `opt`.
-pub fn emit_llvm_ir(ctx: &Context, module: &wasmir_ir::Module, opt: LlvmOptLevel) -> Result<String, Diagnostic> {
+pub fn emit_llvm_ir(
+    ctx: &Context,
+    module: &wasmir_ir::Module,
+    opt: LlvmOptLevel,
+) -> Result<String, Diagnostic> {
     let layout = Layout::of(ctx, module, Imports::Any)?;
     let machine = host_machine(opt)?;
     let ll = LlvmContext::create();
@@ -230,7 +236,11 @@ pub fn emit_llvm_ir(ctx: &Context, module: &wasmir_ir::Module, opt: LlvmOptLevel
 }
 
 /// A relocatable object for the host, like the Cranelift backend's.
-pub fn emit_object(ctx: &Context, module: &wasmir_ir::Module, opt: LlvmOptLevel) -> Result<Vec<u8>, Diagnostic> {
+pub fn emit_object(
+    ctx: &Context,
+    module: &wasmir_ir::Module,
+    opt: LlvmOptLevel,
+) -> Result<Vec<u8>, Diagnostic> {
     let layout = Layout::of(ctx, module, Imports::Any)?;
     let machine = host_machine(opt)?;
     let ll = LlvmContext::create();
@@ -240,10 +250,14 @@ pub fn emit_object(ctx: &Context, module: &wasmir_ir::Module, opt: LlvmOptLevel)
 }
 
 /// Compiles `module` with LLVM's JIT and instantiates it on the native runtime.
-pub fn instantiate(ctx: &Context, module: &wasmir_ir::Module, opt: LlvmOptLevel) -> Result<(Instance, Option<TrapCode>), Diagnostic> {
+pub fn instantiate(
+    ctx: &Context,
+    module: &wasmir_ir::Module,
+    opt: LlvmOptLevel,
+) -> Result<(Instance, Option<TrapCode>), Diagnostic> {
     let layout = Layout::of(ctx, module, Imports::SpectestOnly)?;
     let machine = host_machine(opt)?;
-    let code = runtime::LlvmCode::new(|ll| {
+    let code = runtime::LlvmCode::build(|ll| {
         let (m, built) = build(ll, ctx, module, &layout, &machine, opt)?;
         let engine = m.create_jit_execution_engine(opt.codegen()).map_err(|e| err(e.to_string()))?;
         // LLVM's pipeline drops the declarations of runtime functions nothing calls.
@@ -253,7 +267,11 @@ pub fn instantiate(ctx: &Context, module: &wasmir_ir::Module, opt: LlvmOptLevel)
             }
         }
         let address = |name: &str| engine.get_function_address(name).map(|a| a as *const u8).map_err(err);
-        let entries = built.entries.iter().map(|e| e.as_deref().map(address).transpose()).collect::<Result<Vec<_>, _>>()?;
+        let entries = built
+            .entries
+            .iter()
+            .map(|e| e.as_deref().map(address).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
         let records_base = address(RECORDS_BASE_ENTRY)?;
         Ok((engine, entries, records_base))
     })?;

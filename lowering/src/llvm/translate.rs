@@ -11,7 +11,9 @@ use inkwell::context::Context as LlvmContext;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module as LlvmModule;
 use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, FunctionType};
-use inkwell::values::{BasicMetadataValueEnum, BasicValue, BasicValueEnum, FunctionValue, IntValue, PhiValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValue, BasicValueEnum, FunctionValue, IntValue, PhiValue,
+};
 use inkwell::{FloatPredicate, IntPredicate};
 use wasmir_ir::{Body, Context, Diagnostic, FxHashMap, Location, Op, OpRef, Type, Value};
 
@@ -40,14 +42,20 @@ fn type_error(ctx: &Context, t: Type) -> Diagnostic {
 }
 
 /// `(vmctx, params...) -> void | result | {results...}`.
-pub fn function_type<'l>(ll: &'l LlvmContext, ctx: &Context, fty: Type) -> Result<FunctionType<'l>, Diagnostic> {
+pub fn function_type<'l>(
+    ll: &'l LlvmContext,
+    ctx: &Context,
+    fty: Type,
+) -> Result<FunctionType<'l>, Diagnostic> {
     let (params, results) = ctx.function_signature(fty).ok_or_else(|| err("not a function type"))?;
     let mut ps: Vec<BasicMetadataTypeEnum<'l>> = vec![ll.i64_type().into()];
     for &p in params {
         ps.push(llvm_type(ll, ctx, p).ok_or_else(|| type_error(ctx, p))?.into());
     }
-    let rs: Vec<BasicTypeEnum<'l>> =
-        results.iter().map(|&r| llvm_type(ll, ctx, r).ok_or_else(|| type_error(ctx, r))).collect::<Result<_, _>>()?;
+    let rs: Vec<BasicTypeEnum<'l>> = results
+        .iter()
+        .map(|&r| llvm_type(ll, ctx, r).ok_or_else(|| type_error(ctx, r)))
+        .collect::<Result<_, _>>()?;
     Ok(match rs.as_slice() {
         [] => ll.void_type().fn_type(&ps, false),
         [one] => one.fn_type(&ps, false),
@@ -114,7 +122,10 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         function: FunctionValue<'l>,
     ) -> R<()> {
         let (_, results) = ctx.function_signature(fty).ok_or_else(|| err("not a function type"))?;
-        let results = results.iter().map(|&r| llvm_type(ll, ctx, r).ok_or_else(|| type_error(ctx, r))).collect::<R<Vec<_>>>()?;
+        let results = results
+            .iter()
+            .map(|&r| llvm_type(ll, ctx, r).ok_or_else(|| type_error(ctx, r)))
+            .collect::<R<Vec<_>>>()?;
         let entry = ll.append_basic_block(function, "entry");
         let unwind = ll.append_basic_block(function, "unwind");
         let b = ll.create_builder();
@@ -140,7 +151,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         let depth = t.vm_load_i64(DEPTH_SLOT)?;
         let deeper = t.b.build_int_add(depth, t.i64(1), "").map_err(err)?;
         t.vm_store(DEPTH_SLOT, deeper.into())?;
-        let too_deep = t.b.build_int_compare(IntPredicate::SGT, deeper, t.i64(MAX_CALL_DEPTH), "").map_err(err)?;
+        let too_deep =
+            t.b.build_int_compare(IntPredicate::SGT, deeper, t.i64(MAX_CALL_DEPTH), "").map_err(err)?;
         t.trap_if(too_deep, TrapCode::StackExhausted)?;
         t.burn_fuel()?;
         let root = *body.roots().first().ok_or_else(|| err("a function without a body"))?;
@@ -157,7 +169,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         t.b.position_at_end(unwind);
         t.leave_frame()?;
         t.ret_zeros()?;
-        let mut traps: Vec<(TrapCode, BasicBlock<'l>)> = t.trap_blocks.iter().map(|(&c, &b)| (c, b)).collect();
+        let mut traps: Vec<(TrapCode, BasicBlock<'l>)> =
+            t.trap_blocks.iter().map(|(&c, &b)| (c, b)).collect();
         traps.sort_by_key(|(c, _)| *c as u32);
         for (code, block) in traps {
             t.b.position_at_end(block);
@@ -230,9 +243,17 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         let f = v.into_float_value();
         let is_nan = self.b.build_float_compare(FloatPredicate::UNO, f, f, "").map_err(err)?;
         let nan: BasicValueEnum<'l> = if f.get_type() == self.ll.f32_type() {
-            self.b.build_bit_cast(self.ll.i32_type().const_int(0x7FC0_0000, false), self.ll.f32_type(), "").map_err(err)?
+            self.b
+                .build_bit_cast(self.ll.i32_type().const_int(0x7FC0_0000, false), self.ll.f32_type(), "")
+                .map_err(err)?
         } else {
-            self.b.build_bit_cast(self.ll.i64_type().const_int(0x7FF8_0000_0000_0000, false), self.ll.f64_type(), "").map_err(err)?
+            self.b
+                .build_bit_cast(
+                    self.ll.i64_type().const_int(0x7FF8_0000_0000_0000, false),
+                    self.ll.f64_type(),
+                    "",
+                )
+                .map_err(err)?
         };
         self.b.build_select(is_nan, nan, v, "").map_err(err)
     }
@@ -357,11 +378,9 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     fn label_at(&self, op: Op, depth: u32) -> R<Label<'l>> {
-        self.labels
-            .len()
-            .checked_sub(1 + depth as usize)
-            .map(|i| self.labels[i].clone())
-            .ok_or_else(|| Diagnostic::error(self.body.op_loc(op), format!("branch to depth {depth} has no label")))
+        self.labels.len().checked_sub(1 + depth as usize).map(|i| self.labels[i].clone()).ok_or_else(|| {
+            Diagnostic::error(self.body.op_loc(op), format!("branch to depth {depth} has no label"))
+        })
     }
 
     fn label(&self, op: Op) -> R<Label<'l>> {
@@ -373,11 +392,22 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     fn index(&self, op: Op, key: &str, space: &FxHashMap<String, usize>) -> R<usize> {
-        let name = self.ctx.dict_get(self.body.op_attrs(op), key).and_then(|a| self.ctx.attr_as_symbol(a)).unwrap_or_default();
-        space.get(name).copied().ok_or_else(|| Diagnostic::error(self.body.op_loc(op), format!("unknown symbol @{name}")))
+        let name = self
+            .ctx
+            .dict_get(self.body.op_attrs(op), key)
+            .and_then(|a| self.ctx.attr_as_symbol(a))
+            .unwrap_or_default();
+        space
+            .get(name)
+            .copied()
+            .ok_or_else(|| Diagnostic::error(self.body.op_loc(op), format!("unknown symbol @{name}")))
     }
 
-    fn call_results(&self, call: inkwell::values::CallSiteValue<'l>, count: usize) -> R<Vec<BasicValueEnum<'l>>> {
+    fn call_results(
+        &self,
+        call: inkwell::values::CallSiteValue<'l>,
+        count: usize,
+    ) -> R<Vec<BasicValueEnum<'l>>> {
         match (call.try_as_basic_value(), count) {
             (_, 0) => Ok(Vec::new()),
             (inkwell::values::ValueKind::Basic(v), 1) => Ok(vec![v]),
@@ -398,7 +428,12 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         Ok(results)
     }
 
-    fn intrinsic(&self, name: &str, tys: &[BasicTypeEnum<'l>], args: &[BasicValueEnum<'l>]) -> R<BasicValueEnum<'l>> {
+    fn intrinsic(
+        &self,
+        name: &str,
+        tys: &[BasicTypeEnum<'l>],
+        args: &[BasicValueEnum<'l>],
+    ) -> R<BasicValueEnum<'l>> {
         let f = Intrinsic::find(name)
             .and_then(|i| i.get_declaration(self.module, tys))
             .ok_or_else(|| err(format!("no intrinsic {name}")))?;
@@ -508,7 +543,10 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let (condition, carried) = match name {
                     "control.br_if" => (self.to_i1(values[0])?, values[1..].to_vec()),
                     "control.br_on_null" => {
-                        let c = self.b.build_int_compare(IntPredicate::EQ, values[0].into_int_value(), self.i64(0), "").map_err(err)?;
+                        let c = self
+                            .b
+                            .build_int_compare(IntPredicate::EQ, values[0].into_int_value(), self.i64(0), "")
+                            .map_err(err)?;
                         (c, values[1..].to_vec())
                     }
                     _ => {
@@ -601,7 +639,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let scaled = self.b.build_int_mul(index, self.i64(8), "").map_err(err)?;
                 let slot = self.b.build_int_add(base, scaled, "").map_err(err)?;
                 let record = self.b.build_load(i64t, self.ptr(slot)?, "").map_err(err)?.into_int_value();
-                let null = self.b.build_int_compare(IntPredicate::EQ, record, self.i64(0), "").map_err(err)?;
+                let null =
+                    self.b.build_int_compare(IntPredicate::EQ, record, self.i64(0), "").map_err(err)?;
                 self.trap_if(null, TrapCode::UninitializedElement)?;
                 self.call_record(op, record, fty, &operands[1..], name == "refs.return_call_indirect")?;
             }
@@ -613,13 +652,15 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                     _ => return Err(unsupported(loc, "call_ref on an untyped reference")),
                 };
                 let record = operands[0].into_int_value();
-                let null = self.b.build_int_compare(IntPredicate::EQ, record, self.i64(0), "").map_err(err)?;
+                let null =
+                    self.b.build_int_compare(IntPredicate::EQ, record, self.i64(0), "").map_err(err)?;
                 self.trap_if(null, TrapCode::NullReference)?;
                 self.call_record(op, record, fty, &operands[1..], name == "refs.return_call_ref")?;
             }
             "refs.func" => {
                 let f = self.index(op, "function", &layout.func_index)?;
-                let base = self.b.build_ptr_to_int(self.refs.records.as_pointer_value(), i64t, "").map_err(err)?;
+                let base =
+                    self.b.build_ptr_to_int(self.refs.records.as_pointer_value(), i64t, "").map_err(err)?;
                 let v = self.b.build_int_add(base, self.i64((f * 16) as i64), "").map_err(err)?;
                 self.set_results(op, &[v.into()]);
             }
@@ -632,7 +673,10 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             }
             "refs.as_non_null" => {
                 let x = self.operands(op)[0];
-                let c = self.b.build_int_compare(IntPredicate::EQ, x.into_int_value(), self.i64(0), "").map_err(err)?;
+                let c = self
+                    .b
+                    .build_int_compare(IntPredicate::EQ, x.into_int_value(), self.i64(0), "")
+                    .map_err(err)?;
                 self.trap_if(c, TrapCode::NullReference)?;
                 self.set_results(op, &[x]);
             }
@@ -667,7 +711,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let table = self.index(op, "table", &layout.table_index)?;
                 let operands = self.operands(op);
                 let delta = self.table_operand(operands[1], table)?;
-                let r = self.libcall(Libcall::TableGrow, &[self.i32(table as i64).into(), operands[0], delta])?[0];
+                let r = self
+                    .libcall(Libcall::TableGrow, &[self.i32(table as i64).into(), operands[0], delta])?[0];
                 let r: BasicValueEnum<'l> = if layout.tables[table].is64 {
                     self.b.build_int_s_extend(r.into_int_value(), i64t, "").map_err(err)?.into()
                 } else {
@@ -693,7 +738,10 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 } else {
                     operands[2]
                 };
-                self.libcall(Libcall::TableCopy, &[self.i32(dst as i64).into(), self.i32(src as i64).into(), at_dst, at_src, len])?;
+                self.libcall(
+                    Libcall::TableCopy,
+                    &[self.i32(dst as i64).into(), self.i32(src as i64).into(), at_dst, at_src, len],
+                )?;
             }
             "refs.table_init" => {
                 let table = self.index(op, "table", &layout.table_index)?;
@@ -702,7 +750,13 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let dst = self.table_operand(operands[0], table)?;
                 self.libcall(
                     Libcall::TableInit,
-                    &[self.i32(table as i64).into(), self.i32(segment as i64).into(), dst, operands[1], operands[2]],
+                    &[
+                        self.i32(table as i64).into(),
+                        self.i32(segment as i64).into(),
+                        dst,
+                        operands[1],
+                        operands[2],
+                    ],
                 )?;
             }
             "refs.elem_drop" => {
@@ -737,8 +791,11 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let is64 = layout.memories[m].is64;
                 let delta = self.address64(self.operands(op)[0], is64)?;
                 let r = self.libcall(Libcall::MemoryGrow, &[self.i32(m as i64).into(), delta.into()])?[0];
-                let v: BasicValueEnum<'l> =
-                    if is64 { r } else { self.b.build_int_truncate(r.into_int_value(), i32t, "").map_err(err)?.into() };
+                let v: BasicValueEnum<'l> = if is64 {
+                    r
+                } else {
+                    self.b.build_int_truncate(r.into_int_value(), i32t, "").map_err(err)?.into()
+                };
                 self.set_results(op, &[v]);
             }
             "memory.fill" => {
@@ -747,7 +804,10 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let is64 = layout.memories[m].is64;
                 let dst = self.address64(operands[0], is64)?;
                 let len = self.address64(operands[2], is64)?;
-                self.libcall(Libcall::MemoryFill, &[self.i32(m as i64).into(), dst.into(), operands[1], len.into()])?;
+                self.libcall(
+                    Libcall::MemoryFill,
+                    &[self.i32(m as i64).into(), dst.into(), operands[1], len.into()],
+                )?;
             }
             "memory.copy" => {
                 let dst = self.index(op, "memory", &layout.memory_index)?;
@@ -759,7 +819,13 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let len = self.address64(operands[2], d64 && s64)?;
                 self.libcall(
                     Libcall::MemoryCopy,
-                    &[self.i32(dst as i64).into(), self.i32(src as i64).into(), d.into(), s.into(), len.into()],
+                    &[
+                        self.i32(dst as i64).into(),
+                        self.i32(src as i64).into(),
+                        d.into(),
+                        s.into(),
+                        len.into(),
+                    ],
                 )?;
             }
             "memory.init" => {
@@ -769,7 +835,13 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let d = self.address64(operands[0], layout.memories[m].is64)?;
                 self.libcall(
                     Libcall::MemoryInit,
-                    &[self.i32(m as i64).into(), self.i32(segment as i64).into(), d.into(), operands[1], operands[2]],
+                    &[
+                        self.i32(m as i64).into(),
+                        self.i32(segment as i64).into(),
+                        d.into(),
+                        operands[1],
+                        operands[2],
+                    ],
                 )?;
             }
             "memory.data_drop" => {
@@ -782,12 +854,20 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     /// Calls through a function reference record after checking its type id.
-    fn call_record(&mut self, op: Op, record: IntValue<'l>, fty: Type, args: &[BasicValueEnum<'l>], tail: bool) -> R<()> {
+    fn call_record(
+        &mut self,
+        op: Op,
+        record: IntValue<'l>,
+        fty: Type,
+        args: &[BasicValueEnum<'l>],
+        tail: bool,
+    ) -> R<()> {
         let i64t = self.ll.i64_type();
         let expected = self.refs.layout.type_ids.get(&fty).copied().map_or(-1, i64::from);
         let id_at = self.b.build_int_add(record, self.i64(8), "").map_err(err)?;
         let actual = self.b.build_load(i64t, self.ptr(id_at)?, "").map_err(err)?.into_int_value();
-        let mismatch = self.b.build_int_compare(IntPredicate::NE, actual, self.i64(expected), "").map_err(err)?;
+        let mismatch =
+            self.b.build_int_compare(IntPredicate::NE, actual, self.i64(expected), "").map_err(err)?;
         self.trap_if(mismatch, TrapCode::BadSignature)?;
         let code = self.b.build_load(i64t, self.ptr(record)?, "").map_err(err)?.into_int_value();
         let fn_type = function_type(self.ll, self.ctx, fty)?;
@@ -820,7 +900,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         let body = self.body;
         let loc = body.op_loc(op);
         if short == "constant" {
-            let value = ctx.dict_get(body.op_attrs(op), "value").ok_or_else(|| err("a constant without a value"))?;
+            let value =
+                ctx.dict_get(body.op_attrs(op), "value").ok_or_else(|| err("a constant without a value"))?;
             let v: BasicValueEnum<'l> = match *ctx.attr_data(value) {
                 wasmir_ir::AttrData::Int { value, ty: Type::I32 } => self.i32(i64::from(value as i32)).into(),
                 wasmir_ir::AttrData::Int { value, ty: Type::I64 } => self.i64(value).into(),
@@ -868,7 +949,9 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             }
             "popcnt" => self.intrinsic("llvm.ctpop", &[from], &[x[0]])?,
             "divui" | "remui" => {
-                let zero = b.build_int_compare(IntPredicate::EQ, int(1), int(1).get_type().const_zero(), "").map_err(err)?;
+                let zero = b
+                    .build_int_compare(IntPredicate::EQ, int(1), int(1).get_type().const_zero(), "")
+                    .map_err(err)?;
                 self.trap_if(zero, TrapCode::DivisionByZero)?;
                 let b = &self.b;
                 if short == "divui" {
@@ -882,20 +965,30 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let zero = b.build_int_compare(IntPredicate::EQ, int(1), t.const_zero(), "").map_err(err)?;
                 self.trap_if(zero, TrapCode::DivisionByZero)?;
                 let b = &self.b;
-                let minus_one = b.build_int_compare(IntPredicate::EQ, int(1), t.const_all_ones(), "").map_err(err)?;
+                let minus_one =
+                    b.build_int_compare(IntPredicate::EQ, int(1), t.const_all_ones(), "").map_err(err)?;
                 if short == "divsi" {
-                    let min = if t.get_bit_width() == 32 { t.const_int(0x8000_0000, false) } else { t.const_int(1 << 63, false) };
+                    let min = if t.get_bit_width() == 32 {
+                        t.const_int(0x8000_0000, false)
+                    } else {
+                        t.const_int(1 << 63, false)
+                    };
                     let is_min = b.build_int_compare(IntPredicate::EQ, int(0), min, "").map_err(err)?;
                     let overflow = b.build_and(is_min, minus_one, "").map_err(err)?;
                     self.trap_if(overflow, TrapCode::IntegerOverflow)?;
                     self.b.build_int_signed_div(int(0), int(1), "").map_err(err)?.into()
                 } else {
-                    let divisor = b.build_select(minus_one, t.const_int(1, false), int(1), "").map_err(err)?.into_int_value();
+                    let divisor = b
+                        .build_select(minus_one, t.const_int(1, false), int(1), "")
+                        .map_err(err)?
+                        .into_int_value();
                     b.build_int_signed_rem(int(0), divisor, "").map_err(err)?.into()
                 }
             }
             "eqz" => {
-                let c = b.build_int_compare(IntPredicate::EQ, int(0), int(0).get_type().const_zero(), "").map_err(err)?;
+                let c = b
+                    .build_int_compare(IntPredicate::EQ, int(0), int(0).get_type().const_zero(), "")
+                    .map_err(err)?;
                 self.bool_to_i32(c)?
             }
             "cmpi" => {
@@ -962,7 +1055,11 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 let signed = short == "trunc_s";
                 let nan = b.build_float_compare(FloatPredicate::UNO, flt(0), flt(0), "").map_err(err)?;
                 self.trap_if(nan, TrapCode::BadConversion)?;
-                let (lo, hi) = crate::native::trunc_bounds(from.into_float_type().get_bit_width() == 32, to.into_int_type().get_bit_width() == 32, signed);
+                let (lo, hi) = crate::native::trunc_bounds(
+                    from.into_float_type().get_bit_width() == 32,
+                    to.into_int_type().get_bit_width() == 32,
+                    signed,
+                );
                 let b = &self.b;
                 let lo = self.float_const(from, lo).into_float_value();
                 let hi = self.float_const(from, hi).into_float_value();
@@ -980,7 +1077,9 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             "trunc_sat_s" => self.intrinsic("llvm.fptosi.sat", &[to, from], &[x[0]])?,
             "trunc_sat_u" => self.intrinsic("llvm.fptoui.sat", &[to, from], &[x[0]])?,
             "convert_s" => b.build_signed_int_to_float(int(0), to.into_float_type(), "").map_err(err)?.into(),
-            "convert_u" => b.build_unsigned_int_to_float(int(0), to.into_float_type(), "").map_err(err)?.into(),
+            "convert_u" => {
+                b.build_unsigned_int_to_float(int(0), to.into_float_type(), "").map_err(err)?.into()
+            }
             "demote" => b.build_float_trunc(flt(0), self.ll.f32_type(), "").map_err(err)?.into(),
             "promote" => b.build_float_ext(flt(0), self.ll.f64_type(), "").map_err(err)?.into(),
             "reinterpret" => b.build_bit_cast(x[0], to, "").map_err(err)?,
@@ -1010,14 +1109,19 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         };
         let width = self.attr_int(op, "width").map_or(full, |w| w as u32);
         let offset = self.attr_int(op, "offset").unwrap_or(0) as u64;
-        let signed = self.ctx.dict_get(body.op_attrs(op), "sign").and_then(|a| self.ctx.attr_as_str(a)) == Some("s");
+        let signed =
+            self.ctx.dict_get(body.op_attrs(op), "sign").and_then(|a| self.ctx.attr_as_str(a)) == Some("s");
         let address = self.address64(operands[0], is64)?;
         let len = self.vm_load_i64(layout.memory_len_offset(m))?;
         let extent = offset.saturating_add(u64::from(width / 8));
         let out = if extent > i64::MAX as u64 {
             self.ll.bool_type().const_int(1, false)
         } else {
-            let sum = self.intrinsic("llvm.uadd.with.overflow", &[self.ll.i64_type().into()], &[address.into(), self.i64(extent as i64).into()])?;
+            let sum = self.intrinsic(
+                "llvm.uadd.with.overflow",
+                &[self.ll.i64_type().into()],
+                &[address.into(), self.i64(extent as i64).into()],
+            )?;
             let sum = sum.into_struct_value();
             let end = self.b.build_extract_value(sum, 0, "").map_err(err)?.into_int_value();
             let overflow = self.b.build_extract_value(sum, 1, "").map_err(err)?.into_int_value();
@@ -1042,16 +1146,25 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             let v: BasicValueEnum<'l> = if width == full {
                 loaded
             } else if signed {
-                self.b.build_int_s_extend(loaded.into_int_value(), value_type.into_int_type(), "").map_err(err)?.into()
+                self.b
+                    .build_int_s_extend(loaded.into_int_value(), value_type.into_int_type(), "")
+                    .map_err(err)?
+                    .into()
             } else {
-                self.b.build_int_z_extend(loaded.into_int_value(), value_type.into_int_type(), "").map_err(err)?.into()
+                self.b
+                    .build_int_z_extend(loaded.into_int_value(), value_type.into_int_type(), "")
+                    .map_err(err)?
+                    .into()
             };
             self.set_results(op, &[v]);
         } else {
             let v = if width == full {
                 operands[1]
             } else {
-                self.b.build_int_truncate(operands[1].into_int_value(), narrow.into_int_type(), "").map_err(err)?.into()
+                self.b
+                    .build_int_truncate(operands[1].into_int_value(), narrow.into_int_type(), "")
+                    .map_err(err)?
+                    .into()
             };
             let store = self.b.build_store(p, v).map_err(err)?;
             let _ = store.set_alignment(1);

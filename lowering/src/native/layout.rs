@@ -140,13 +140,29 @@ impl Layout {
                 "memory.memory" => {
                     let is64 = v.attr("address_type").and_then(|a| ctx.attr_as_type(a)) == Some(Type::I64);
                     if v.attr_str("kind") == Some("managed") {
-                        return Err(Diagnostic::error(v.loc(), "a managed memory needs its host; legalize first"));
+                        return Err(Diagnostic::error(
+                            v.loc(),
+                            "a managed memory needs its host; legalize first",
+                        ));
                     }
-                    layout.memories.push(MemoryInfo { name, min: int("min").unwrap_or(0), max: int("max"), is64, import });
+                    layout.memories.push(MemoryInfo {
+                        name,
+                        min: int("min").unwrap_or(0),
+                        max: int("max"),
+                        is64,
+                        import,
+                    });
                 }
                 "refs.table" => {
                     let is64 = v.attr("address_type").and_then(|a| ctx.attr_as_type(a)) == Some(Type::I64);
-                    layout.tables.push(TableInfo { op, name, is64, min: int("min").unwrap_or(0), max: int("max"), import });
+                    layout.tables.push(TableInfo {
+                        op,
+                        name,
+                        is64,
+                        min: int("min").unwrap_or(0),
+                        max: int("max"),
+                        import,
+                    });
                 }
                 "global.global" => {
                     let ty = v.attr("type").and_then(|a| ctx.attr_as_type(a)).unwrap_or(Type::NONE);
@@ -158,7 +174,10 @@ impl Layout {
                 "wasm.start" => start = Some(op),
                 "wasm.custom" => {}
                 other => {
-                    return Err(Diagnostic::error(v.loc(), format!("`{other}` cannot appear at the top of a module")));
+                    return Err(Diagnostic::error(
+                        v.loc(),
+                        format!("`{other}` cannot appear at the top of a module"),
+                    ));
                 }
             }
         }
@@ -240,10 +259,12 @@ pub fn eval_const_region(
     for op in body.block_ops(block) {
         let v = OpRef::new(ctx, body, op);
         let arg = |i: usize| values.get(&body.operands(op)[i]).copied().unwrap_or(0);
-        let narrow = |x: u64| if body.results(op).first().map(|&r| body.value_type(r)) == Some(Type::I32) {
-            x & 0xFFFF_FFFF
-        } else {
-            x
+        let narrow = |x: u64| {
+            if body.results(op).first().map(|&r| body.value_type(r)) == Some(Type::I32) {
+                x & 0xFFFF_FFFF
+            } else {
+                x
+            }
         };
         let value = match v.name() {
             "arith.constant" => match *ctx.attr_data(v.attr("value").expect("verified")) {
@@ -256,12 +277,18 @@ pub fn eval_const_region(
             "arith.muli" => narrow(arg(0).wrapping_mul(arg(1))),
             "global.get" => {
                 let g = v.attr("global").and_then(|a| ctx.attr_as_symbol(a)).unwrap_or_default();
-                let i = *layout.global_index.get(g).ok_or_else(|| Diagnostic::error(v.loc(), "unknown global"))?;
+                let i = *layout
+                    .global_index
+                    .get(g)
+                    .ok_or_else(|| Diagnostic::error(v.loc(), "unknown global"))?;
                 globals.get(i).copied().unwrap_or(0)
             }
             "refs.func" => {
                 let f = v.attr("function").and_then(|a| ctx.attr_as_symbol(a)).unwrap_or_default();
-                let i = *layout.func_index.get(f).ok_or_else(|| Diagnostic::error(v.loc(), "unknown function"))?;
+                let i = *layout
+                    .func_index
+                    .get(f)
+                    .ok_or_else(|| Diagnostic::error(v.loc(), "unknown function"))?;
                 func_ref(i)
             }
             "refs.null" => 0,

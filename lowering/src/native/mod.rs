@@ -84,7 +84,6 @@ impl Libcall {
     }
 }
 
-
 /// Exclusive bounds `(lo, hi)` of the floats (f32 when `from_f32`) that truncate to an integer
 /// (i32 when `to_i32`) without trapping.
 pub fn trunc_bounds(from_f32: bool, to_i32: bool, signed: bool) -> (f64, f64) {

@@ -6,7 +6,9 @@
 //! JIT, and the runtime functions that machine code calls back with its `vmctx` pointer.
 #![allow(unsafe_code)]
 
-use crate::native::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, RUNTIME_SLOT, SPECTEST, TRAP_SLOT, eval_const_region};
+use crate::native::layout::{
+    DEPTH_SLOT, FUEL_SLOT, Layout, RUNTIME_SLOT, SPECTEST, TRAP_SLOT, eval_const_region,
+};
 use wasmir_ir::{Body, Context, Diagnostic, Location};
 
 /// Why native code trapped; stored in the `vmctx` trap slot (0 = no trap).
@@ -110,12 +112,12 @@ impl Runtime {
 
     fn memory_range(&self, m: usize, start: u64, len: u64) -> Option<std::ops::Range<usize>> {
         let end = start.checked_add(len)?;
-        (end <= self.memories[m].bytes.len() as u64).then(|| start as usize..end as usize)
+        (end <= self.memories[m].bytes.len() as u64).then_some(start as usize..end as usize)
     }
 
     fn table_range(&self, t: usize, start: u64, len: u64) -> Option<std::ops::Range<usize>> {
         let end = start.checked_add(len)?;
-        (end <= self.tables[t].entries.len() as u64).then(|| start as usize..end as usize)
+        (end <= self.tables[t].entries.len() as u64).then_some(start as usize..end as usize)
     }
 }
 
@@ -135,7 +137,9 @@ extern "C" fn wasmir_rt_memory_grow(vmctx: *mut u64, m: u32, delta: u64) -> u64 
     let rt = unsafe { runtime(vmctx) };
     let m = m as usize;
     let old = rt.memories[m].bytes.len() as u64 / PAGE;
-    let Some(new) = old.checked_add(delta).filter(|&n| n <= rt.memories[m].max_pages) else { return u64::MAX };
+    let Some(new) = old.checked_add(delta).filter(|&n| n <= rt.memories[m].max_pages) else {
+        return u64::MAX;
+    };
     let bytes = &mut rt.memories[m].bytes;
     let extra = ((new - old) * PAGE) as usize;
     if bytes.try_reserve_exact(extra).is_err() {
@@ -158,7 +162,8 @@ extern "C" fn wasmir_rt_memory_fill(vmctx: *mut u64, m: u32, dst: u64, value: u3
 extern "C" fn wasmir_rt_memory_copy(vmctx: *mut u64, dm: u32, sm: u32, dst: u64, src: u64, len: u64) {
     // SAFETY: called only by native code with its own vmctx.
     let rt = unsafe { runtime(vmctx) };
-    let (Some(d), Some(s)) = (rt.memory_range(dm as usize, dst, len), rt.memory_range(sm as usize, src, len)) else {
+    let (Some(d), Some(s)) = (rt.memory_range(dm as usize, dst, len), rt.memory_range(sm as usize, src, len))
+    else {
         return rt.trap(TrapCode::MemoryOutOfBounds);
     };
     if dm == sm {
@@ -173,7 +178,8 @@ extern "C" fn wasmir_rt_memory_init(vmctx: *mut u64, m: u32, segment: u32, dst: 
     // SAFETY: called only by native code with its own vmctx.
     let rt = unsafe { runtime(vmctx) };
     let data = rt.datas[segment as usize].clone().unwrap_or_default();
-    let source = (u64::from(src) + u64::from(len) <= data.len() as u64).then(|| src as usize..(src + len) as usize);
+    let source =
+        (u64::from(src) + u64::from(len) <= data.len() as u64).then(|| src as usize..(src + len) as usize);
     match (rt.memory_range(m as usize, dst, u64::from(len)), source) {
         (Some(d), Some(s)) => rt.memories[m as usize].bytes[d].copy_from_slice(&data[s]),
         _ => rt.trap(TrapCode::MemoryOutOfBounds),
@@ -226,7 +232,8 @@ extern "C" fn wasmir_rt_table_init(vmctx: *mut u64, t: u32, segment: u32, dst: u
     // SAFETY: called only by native code with its own vmctx.
     let rt = unsafe { runtime(vmctx) };
     let items = rt.elems[segment as usize].clone().unwrap_or_default();
-    let source = (u64::from(src) + u64::from(len) <= items.len() as u64).then(|| src as usize..(src + len) as usize);
+    let source =
+        (u64::from(src) + u64::from(len) <= items.len() as u64).then(|| src as usize..(src + len) as usize);
     match (rt.table_range(t as usize, u64::from(dst), u64::from(len)), source) {
         (Some(d), Some(s)) => rt.tables[t as usize].entries[d].copy_from_slice(&items[s]),
         _ => rt.trap(TrapCode::TableOutOfBounds),
@@ -317,7 +324,12 @@ pub(crate) struct Compiled {
 
 impl Instance {
     /// Sets up memories, tables, globals and segments, then runs the start function.
-    pub(crate) fn new(ctx: &Context, module: &wasmir_ir::Module, layout: &Layout, compiled: Compiled) -> Result<(Instance, Option<TrapCode>), Diagnostic> {
+    pub(crate) fn new(
+        ctx: &Context,
+        module: &wasmir_ir::Module,
+        layout: &Layout,
+        compiled: Compiled,
+    ) -> Result<(Instance, Option<TrapCode>), Diagnostic> {
         let body: &Body = module.body();
         let records = compiled.records as u64;
         let func_ref = |i: usize| records + 16 * i as u64;
@@ -326,10 +338,16 @@ impl Instance {
         let mut globals = vec![0u64; layout.globals.len()];
         for (i, g) in layout.globals.iter().enumerate() {
             globals[i] = match &g.import {
-                Some((_, field)) => spectest_global(field, g.ty)
-                    .ok_or_else(|| Diagnostic::error(body.op_loc(g.op), format!("spectest has no global \"{field}\" of this type")))?,
+                Some((_, field)) => spectest_global(field, g.ty).ok_or_else(|| {
+                    Diagnostic::error(
+                        body.op_loc(g.op),
+                        format!("spectest has no global \"{field}\" of this type"),
+                    )
+                })?,
                 None => {
-                    let region = *body.op_regions(g.op).first().ok_or_else(|| Diagnostic::error(body.op_loc(g.op), "a global without an initializer"))?;
+                    let region = *body.op_regions(g.op).first().ok_or_else(|| {
+                        Diagnostic::error(body.op_loc(g.op), "a global without an initializer")
+                    })?;
                     eval_const_region(ctx, body, region, layout, &globals, &func_ref)?.pop().unwrap_or(0)
                 }
             };
@@ -354,10 +372,15 @@ impl Instance {
                 None => (t.min, t.max),
             };
             let init = match body.op_regions(t.op).first() {
-                Some(&r) if t.import.is_none() => eval_const_region(ctx, body, r, layout, &globals, &func_ref)?.pop().unwrap_or(0),
+                Some(&r) if t.import.is_none() => {
+                    eval_const_region(ctx, body, r, layout, &globals, &func_ref)?.pop().unwrap_or(0)
+                }
                 _ => 0,
             };
-            tables.push(HostTable { entries: vec![init; min as usize], max: max.unwrap_or(u64::from(u32::MAX)) });
+            tables.push(HostTable {
+                entries: vec![init; min as usize],
+                max: max.unwrap_or(u64::from(u32::MAX)),
+            });
         }
         let mut runtime = Box::new(Runtime {
             vmctx,
@@ -366,10 +389,14 @@ impl Instance {
             datas: Vec::new(),
             elems: Vec::new(),
             base_slots: (0..layout.memories.len())
-                .map(|m| ((layout.memory_base_offset(m) / 8) as usize, (layout.memory_len_offset(m) / 8) as usize))
+                .map(|m| {
+                    ((layout.memory_base_offset(m) / 8) as usize, (layout.memory_len_offset(m) / 8) as usize)
+                })
                 .collect(),
             table_slots: (0..layout.tables.len())
-                .map(|t| ((layout.table_base_offset(t) / 8) as usize, (layout.table_len_offset(t) / 8) as usize))
+                .map(|t| {
+                    ((layout.table_base_offset(t) / 8) as usize, (layout.table_len_offset(t) / 8) as usize)
+                })
                 .collect(),
         });
         for m in 0..layout.memories.len() {
@@ -403,8 +430,13 @@ impl Instance {
             let items = eval_const_region(ctx, body, regions[0], layout, &globals, &func_ref)?;
             match v.attr("table").and_then(|a| ctx.attr_as_symbol(a)) {
                 Some(table) => {
-                    let t = *layout.table_index.get(table).ok_or_else(|| Diagnostic::error(v.loc(), "unknown table"))?;
-                    let offset = eval_const_region(ctx, body, regions[1], layout, &globals, &func_ref)?.pop().unwrap_or(0);
+                    let t = *layout
+                        .table_index
+                        .get(table)
+                        .ok_or_else(|| Diagnostic::error(v.loc(), "unknown table"))?;
+                    let offset = eval_const_region(ctx, body, regions[1], layout, &globals, &func_ref)?
+                        .pop()
+                        .unwrap_or(0);
                     let offset = if layout.tables[t].is64 { offset } else { offset & 0xFFFF_FFFF };
                     match rt.table_range(t, offset, items.len() as u64) {
                         Some(r) => rt.tables[t].entries[r].copy_from_slice(&items),
@@ -421,8 +453,14 @@ impl Instance {
             let bytes = v.attr("data").and_then(|a| ctx.attr_as_bytes(a)).unwrap_or_default().to_vec();
             match v.attr("memory").and_then(|a| ctx.attr_as_symbol(a)) {
                 Some(memory) => {
-                    let m = *layout.memory_index.get(memory).ok_or_else(|| Diagnostic::error(v.loc(), "unknown memory"))?;
-                    let offset = eval_const_region(ctx, body, body.op_regions(d.op)[0], layout, &globals, &func_ref)?.pop().unwrap_or(0);
+                    let m = *layout
+                        .memory_index
+                        .get(memory)
+                        .ok_or_else(|| Diagnostic::error(v.loc(), "unknown memory"))?;
+                    let offset =
+                        eval_const_region(ctx, body, body.op_regions(d.op)[0], layout, &globals, &func_ref)?
+                            .pop()
+                            .unwrap_or(0);
                     let offset = if layout.memories[m].is64 { offset } else { offset & 0xFFFF_FFFF };
                     match rt.memory_range(m, offset, bytes.len() as u64) {
                         Some(r) => rt.memories[m].bytes[r].copy_from_slice(&bytes),
@@ -454,12 +492,9 @@ impl Instance {
 
     /// Calls an exported function with raw argument bits.
     pub fn call(&mut self, export: &str, args: &[u64]) -> Result<CallOutcome, Diagnostic> {
-        let index = self
-            .exports
-            .iter()
-            .find(|(n, _)| n == export)
-            .map(|&(_, i)| i)
-            .ok_or_else(|| Diagnostic::error(Location::Unknown, format!("no exported function \"{export}\"")))?;
+        let index = self.exports.iter().find(|(n, _)| n == export).map(|&(_, i)| i).ok_or_else(|| {
+            Diagnostic::error(Location::Unknown, format!("no exported function \"{export}\""))
+        })?;
         Ok(self.call_index(index, args))
     }
 
@@ -519,20 +554,26 @@ pub(crate) struct LlvmCode {
 /// What an LLVM JIT build returns: the engine, the entry trampolines and the address of the
 /// entry that reports the function reference records.
 #[cfg(feature = "llvm")]
-pub(crate) type LlvmBuild = (inkwell::execution_engine::ExecutionEngine<'static>, Vec<Option<*const u8>>, *const u8);
+pub(crate) type LlvmCompiled = (Box<dyn NativeCode>, Vec<Option<*const u8>>, *const u8);
+
+#[cfg(feature = "llvm")]
+pub(crate) type LlvmBuild =
+    (inkwell::execution_engine::ExecutionEngine<'static>, Vec<Option<*const u8>>, *const u8);
 
 #[cfg(feature = "llvm")]
 impl LlvmCode {
     /// Runs `build` with a fresh LLVM context that lives as long as the returned code.
-    pub(crate) fn new(
+    pub(crate) fn build(
         build: impl FnOnce(&'static inkwell::context::Context) -> Result<LlvmBuild, Diagnostic>,
-    ) -> Result<(Box<dyn NativeCode>, Vec<Option<*const u8>>, *const u8), Diagnostic> {
+    ) -> Result<LlvmCompiled, Diagnostic> {
         let context = Box::into_raw(Box::new(inkwell::context::Context::create()));
         // SAFETY: the context is freed only in `release` (after the engine) or below, once
         // nothing built from it is alive.
         let ll: &'static inkwell::context::Context = unsafe { &*context };
         match build(ll) {
-            Ok((engine, entries, base)) => Ok((Box::new(LlvmCode { engine: Some(engine), context }), entries, base)),
+            Ok((engine, entries, base)) => {
+                Ok((Box::new(LlvmCode { engine: Some(engine), context }), entries, base))
+            }
             Err(e) => {
                 // SAFETY: `build` returned, dropping every module and value of the context.
                 drop(unsafe { Box::from_raw(context) });
