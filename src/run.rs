@@ -217,7 +217,7 @@ impl Session {
     }
 
     /// As `new`, with fuel metering in wasmtime too (which slows it), so that `set_fuel`
-    /// bounds every backend.
+    /// bounds every backend; the start function gets `START_FUEL`.
     pub fn metered(
         ctx: &Context,
         module: &Module,
@@ -232,6 +232,7 @@ impl Session {
         backend: Backend,
         metered: bool,
     ) -> Result<(Session, Option<String>), Diagnostic> {
+        let start_fuel = metered.then_some(START_FUEL);
         let mut exports = Vec::new();
         for (name, _) in cranelift::Layout::of_exports(ctx, module) {
             if let Ok((_, results)) = export_signature(ctx, module, &name) {
@@ -240,7 +241,8 @@ impl Session {
         }
         match backend {
             Backend::Cranelift => {
-                let (instance, trap) = cranelift::instantiate(ctx, module, CraneliftOptions::default())?;
+                let (instance, trap) =
+                    cranelift::instantiate(ctx, module, CraneliftOptions::default(), start_fuel)?;
                 let instance = trap.is_none().then_some(Instance::Native(instance));
                 Ok((Session { exports, instance }, trap.map(|t| t.message().to_string())))
             }
@@ -256,7 +258,8 @@ impl Session {
             }
             #[cfg(feature = "llvm")]
             Backend::Llvm => {
-                let (instance, trap) = wasmir_lowering::llvm::instantiate(ctx, module, Default::default())?;
+                let (instance, trap) =
+                    wasmir_lowering::llvm::instantiate(ctx, module, Default::default(), start_fuel)?;
                 let instance = trap.is_none().then_some(Instance::Native(instance));
                 Ok((Session { exports, instance }, trap.map(|t| t.message().to_string())))
             }
@@ -304,6 +307,9 @@ impl Session {
 
 type Trapped<T> = Result<T, String>;
 
+/// Fuel for a metered session's start function (native units).
+pub const START_FUEL: u64 = 1_000_000;
+
 /// Wasmtime's fuel is per instruction; a unit of native fuel is a call or a loop iteration.
 const WASMTIME_FUEL_PER_UNIT: u64 = 64;
 
@@ -333,7 +339,7 @@ fn instantiate_wasmtime(
     let module = WModule::new(&engine, wasm).map_err(wasmtime_error)?;
     let mut store = Store::new(&engine, ());
     if metered {
-        store.set_fuel(u64::MAX).map_err(wasmtime_error)?;
+        store.set_fuel(START_FUEL * WASMTIME_FUEL_PER_UNIT).map_err(wasmtime_error)?;
     }
     let mut linker: Linker<()> = Linker::new(&engine);
     for (field, params) in [

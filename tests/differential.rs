@@ -9,41 +9,7 @@
 mod common;
 
 use common::Rng;
-use wasm_smith::Config;
 use wasmtime::{Engine, Instance, Module, Store, Val, ValType};
-
-fn config() -> Config {
-    Config {
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
-        gc_enabled: false,
-        exceptions_enabled: false,
-        // Atomics and shared memories are part of the round trip.
-        threads_enabled: true,
-        shared_everything_threads_enabled: false,
-        custom_page_sizes_enabled: false,
-        wide_arithmetic_enabled: false,
-        custom_descriptors_enabled: false,
-        // wasm-smith 0.254 generates GC reference types when this is on.
-        reference_types_enabled: false,
-        bulk_memory_enabled: true,
-        multi_value_enabled: true,
-        memory64_enabled: true,
-        tail_call_enabled: true,
-        extended_const_enabled: true,
-        export_everything: true,
-        canonicalize_nans: true,
-        max_imports: 0,
-        min_funcs: 2,
-        max_funcs: 8,
-        max_instructions: 120,
-        max_memories: 2,
-        max_tables: 2,
-        max_memory32_bytes: 1 << 20,
-        max_memory64_bytes: 1 << 20,
-        ..Config::default()
-    }
-}
 
 fn engine() -> Engine {
     let mut c = wasmtime::Config::new();
@@ -204,7 +170,7 @@ fn generated_modules_behave_identically_after_the_round_trip() {
         let mut rng = Rng(seed);
         let raw: Vec<u8> = (0..16384).map(|_| rng.next() as u8).collect();
         let mut u = arbitrary::Unstructured::new(&raw);
-        let module = match wasm_smith::Module::new(config(), &mut u) {
+        let module = match wasm_smith::Module::new(common::smith_config(), &mut u) {
             Ok(m) => m,
             Err(e) => {
                 if std::env::var_os("WASMIR_DIFF_DEBUG").is_some() {

@@ -45,3 +45,37 @@ impl Rng {
         items[self.below(items.len() as u64) as usize]
     }
 }
+
+/// wasm-smith's configuration for modules in the features WasmIR imports, without imports.
+pub fn smith_config() -> wasm_smith::Config {
+    wasm_smith::Config {
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        gc_enabled: false,
+        exceptions_enabled: false,
+        // Atomics and shared memories are part of the round trip.
+        threads_enabled: true,
+        shared_everything_threads_enabled: false,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        custom_descriptors_enabled: false,
+        // wasm-smith 0.254 generates GC reference types when this is on.
+        reference_types_enabled: false,
+        bulk_memory_enabled: true,
+        multi_value_enabled: true,
+        memory64_enabled: true,
+        tail_call_enabled: true,
+        extended_const_enabled: true,
+        export_everything: true,
+        canonicalize_nans: true,
+        max_imports: 0,
+        min_funcs: 2,
+        max_funcs: 8,
+        max_instructions: 120,
+        max_memories: 2,
+        max_tables: 2,
+        max_memory32_bytes: 1 << 20,
+        max_memory64_bytes: 1 << 20,
+        ..wasm_smith::Config::default()
+    }
+}

@@ -233,11 +233,13 @@ pub fn emit_object(
 }
 
 /// Compiles `module` with the JIT and instantiates it. A trap while instantiating (a segment
-/// out of range, a trapping start function) is returned beside the instance.
+/// out of range, a trapping start function, the start function out of `start_fuel`) is
+/// returned beside the instance.
 pub fn instantiate(
     ctx: &Context,
     module: &wasmir_ir::Module,
     options: CraneliftOptions,
+    start_fuel: Option<u64>,
 ) -> Result<(Instance, Option<TrapCode>), Diagnostic> {
     let layout = Layout::of(ctx, module, Imports::SpectestOnly)?;
     let isa = host_isa(options)?;
@@ -251,5 +253,6 @@ pub fn instantiate(
     let entries = defined.entries.iter().map(|e| e.map(|id| jit.get_finalized_function(id))).collect();
     let (records, _) = jit.get_finalized_data(defined.records);
     let code = Box::new(runtime::CraneliftCode(jit));
-    Instance::new(ctx, module, &layout, runtime::Compiled { code, entries, records })
+    let start_fuel = start_fuel.map_or(i64::MAX, |f| f.min(i64::MAX as u64) as i64);
+    Instance::new(ctx, module, &layout, runtime::Compiled { start_fuel, code, entries, records })
 }

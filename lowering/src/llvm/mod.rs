@@ -249,11 +249,13 @@ pub fn emit_object(
     Ok(buffer.as_slice().to_vec())
 }
 
-/// Compiles `module` with LLVM's JIT and instantiates it on the native runtime.
+/// Compiles `module` with LLVM's JIT and instantiates it on the native runtime (see
+/// `crate::cranelift::instantiate` for `start_fuel`).
 pub fn instantiate(
     ctx: &Context,
     module: &wasmir_ir::Module,
     opt: LlvmOptLevel,
+    start_fuel: Option<u64>,
 ) -> Result<(Instance, Option<TrapCode>), Diagnostic> {
     let layout = Layout::of(ctx, module, Imports::SpectestOnly)?;
     let machine = host_machine(opt)?;
@@ -277,5 +279,6 @@ pub fn instantiate(
     })?;
     let (code, entries, records_base) = code;
     let records = runtime::call_raw_entry(records_base) as *const u8;
-    Instance::new(ctx, module, &layout, Compiled { code, entries, records })
+    let start_fuel = start_fuel.map_or(i64::MAX, |f| f.min(i64::MAX as u64) as i64);
+    Instance::new(ctx, module, &layout, Compiled { start_fuel, code, entries, records })
 }

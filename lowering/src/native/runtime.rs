@@ -317,6 +317,8 @@ impl Drop for Instance {
 
 /// What `Instance::new` needs from compilation.
 pub(crate) struct Compiled {
+    /// Fuel for the start function (`i64::MAX`: unlimited).
+    pub start_fuel: i64,
     pub code: Box<dyn NativeCode>,
     pub entries: Vec<Option<*const u8>>,
     pub records: *const u8,
@@ -418,7 +420,7 @@ impl Instance {
             entries: compiled.entries,
             arity,
             exports: layout.exports.clone(),
-            fuel: i64::MAX,
+            fuel: compiled.start_fuel,
         };
         // Segments: active ones are applied in order and then dropped; a segment out of
         // range traps instantiation, as in Wasm.
@@ -471,12 +473,12 @@ impl Instance {
                 None => rt.datas.push(Some(bytes)),
             }
         }
-        if let Some(start) = layout.start
-            && let Err(trap) = instance.call_index(start, &[])
-        {
-            return Ok((instance, Some(trap)));
-        }
-        Ok((instance, None))
+        let started = match layout.start {
+            Some(start) => instance.call_index(start, &[]).err(),
+            None => None,
+        };
+        instance.fuel = i64::MAX;
+        Ok((instance, started))
     }
 
     /// Limits each later call to `fuel` units (one per call and per loop iteration); a call
