@@ -194,7 +194,7 @@ pub struct Session {
 }
 
 enum Instance {
-    Wasmtime(wasmtime::Store<()>, wasmtime::Instance),
+    Wasmtime(wasmtime::Store<wasmtime::StoreLimits>, wasmtime::Instance),
     /// Cranelift's or LLVM's code on the native runtime.
     Native(wasmir_lowering::native::Instance),
 }
@@ -307,6 +307,9 @@ impl Session {
 
 type Trapped<T> = Result<T, String>;
 
+/// The largest memory any backend grows to (the native runtime's limit).
+const MAX_MEMORY_BYTES: usize = 4 << 30;
+
 /// Fuel for a metered session's start function (native units).
 pub const START_FUEL: u64 = 1_000_000;
 
@@ -317,7 +320,7 @@ const WASMTIME_FUEL_PER_UNIT: u64 = 64;
 fn instantiate_wasmtime(
     wasm: &[u8],
     metered: bool,
-) -> Result<(wasmtime::Store<()>, Trapped<wasmtime::Instance>), Diagnostic> {
+) -> Result<(wasmtime::Store<wasmtime::StoreLimits>, Trapped<wasmtime::Instance>), Diagnostic> {
     use wasmtime::{
         Engine, Func, Global, GlobalType, Linker, Memory, MemoryType, Module as WModule, Mutability, Ref,
         RefType, Store, Table, TableType, Val, ValType,
@@ -337,11 +340,15 @@ fn instantiate_wasmtime(
         .cranelift_nan_canonicalization(true);
     let engine = Engine::new(&config).map_err(wasmtime_error)?;
     let module = WModule::new(&engine, wasm).map_err(wasmtime_error)?;
-    let mut store = Store::new(&engine, ());
+    // The native runtime's limit (memories of at most 4 GiB), so that a `memory.grow` past it
+    // fails on every backend alike (Wasm lets it fail).
+    let limits = wasmtime::StoreLimitsBuilder::new().memory_size(MAX_MEMORY_BYTES).build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|limits| limits);
     if metered {
         store.set_fuel(START_FUEL * WASMTIME_FUEL_PER_UNIT).map_err(wasmtime_error)?;
     }
-    let mut linker: Linker<()> = Linker::new(&engine);
+    let mut linker: Linker<wasmtime::StoreLimits> = Linker::new(&engine);
     for (field, params) in [
         ("print", vec![]),
         ("print_i32", vec![ValType::I32]),
@@ -383,7 +390,7 @@ fn wasmtime_error(e: wasmtime::Error) -> Diagnostic {
 
 /// Calls an export in wasmtime; `Err` inside is a trap's reason in the shared wording.
 fn call_wasmtime(
-    store: &mut wasmtime::Store<()>,
+    store: &mut wasmtime::Store<wasmtime::StoreLimits>,
     instance: &wasmtime::Instance,
     name: &str,
     args: &[u64],

@@ -26,6 +26,12 @@ const BACKENDS: &[Backend] = if cfg!(feature = "llvm") {
     &[Backend::Wasmtime, Backend::Cranelift]
 };
 
+/// Threads with room for deep recursion: native code nests up to `MAX_CALL_DEPTH` frames
+/// before it reports "call stack exhausted".
+fn big_stacks() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new().stack_size(256 << 20).build().expect("a thread pool")
+}
+
 fn suite_dir() -> PathBuf {
     std::env::var_os("WASMIR_TESTSUITE")
         .map(PathBuf::from)
@@ -238,9 +244,7 @@ fn spec_functions_agree_on_every_backend() {
         .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(&filter)))
         .collect();
     files.sort();
-    // Deep recursion in the scripts (and the native backend's depth limit) needs room.
-    let pool = rayon::ThreadPoolBuilder::new().stack_size(256 << 20).build().expect("a thread pool");
-    let tallies: Vec<Tally> = pool.install(|| files.par_iter().map(|p| run_file(p)).collect());
+    let tallies: Vec<Tally> = big_stacks().install(|| files.par_iter().map(|p| run_file(p)).collect());
     let mut total = Tally::default();
     for t in tallies {
         total.modules += t.modules;
@@ -303,36 +307,41 @@ fn generated_module(seed: u64) -> Option<Vec<u8>> {
 fn generated_programs_agree_on_every_backend() {
     let cases: u64 = std::env::var("WASMIR_BACKEND_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let first: u64 = std::env::var("WASMIR_DIFF_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
-    let tallies: Vec<Tally> = (first..first + cases)
-        .collect::<Vec<_>>()
-        .par_iter()
-        .map(|&seed| {
-            let mut tally = Tally::default();
-            let Some(bytes) = generated_module(seed) else { return tally };
-            let at = format!("seed {seed}");
-            let mut instances = match instantiate(&bytes, &mut tally, &at) {
-                Ok(i) => i,
-                Err(why) => {
-                    tally.unsupported.push(format!("{at}: {why}"));
-                    return tally;
+    let seeds: Vec<u64> = (first..first + cases).collect();
+    let tallies: Vec<Tally> = big_stacks().install(|| {
+        seeds
+            .par_iter()
+            .map(|&seed| {
+                let mut tally = Tally::default();
+                let Some(bytes) = generated_module(seed) else { return tally };
+                if let Some(dir) = std::env::var_os("WASMIR_BACKEND_DUMP") {
+                    let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{seed}.wasm")), &bytes);
                 }
-            };
-            tally.modules += 1;
-            let mut rng = common::Rng(seed ^ 0xA5A5);
-            for (name, kinds) in instances.exports.clone() {
-                for _ in 0..3 {
-                    let Some(args) = generated_args(&kinds, &mut rng) else { break };
-                    let before = tally.out_of_fuel;
-                    compare(&mut instances, &name, &args, GENERATED_FUEL, &mut tally, &at);
-                    if tally.out_of_fuel > before {
-                        // Fuel runs out at different points: the states may differ from here.
+                let at = format!("seed {seed}");
+                let mut instances = match instantiate(&bytes, &mut tally, &at) {
+                    Ok(i) => i,
+                    Err(why) => {
+                        tally.unsupported.push(format!("{at}: {why}"));
                         return tally;
                     }
+                };
+                tally.modules += 1;
+                let mut rng = common::Rng(seed ^ 0xA5A5);
+                for (name, kinds) in instances.exports.clone() {
+                    for _ in 0..3 {
+                        let Some(args) = generated_args(&kinds, &mut rng) else { break };
+                        let before = tally.out_of_fuel;
+                        compare(&mut instances, &name, &args, GENERATED_FUEL, &mut tally, &at);
+                        if tally.out_of_fuel > before {
+                            // Fuel runs out at different points: the states may differ from here.
+                            return tally;
+                        }
+                    }
                 }
-            }
-            tally
-        })
-        .collect();
+                tally
+            })
+            .collect()
+    });
     let mut total = Tally::default();
     for t in tallies {
         total.modules += t.modules;

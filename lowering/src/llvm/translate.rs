@@ -227,7 +227,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         Ok(())
     }
 
-    /// Returns what a `musttail` call returned, as it is (LLVM allows nothing between them).
+    /// Returns what a tail call returned, as it is (under `tailcc`, LLVM guarantees the call in
+    /// tail position is a tail call).
     fn ret_tail(&self, site: inkwell::values::CallSiteValue<'l>) -> R<()> {
         match site.try_as_basic_value() {
             inkwell::values::ValueKind::Basic(v) => self.b.build_return(Some(&v as &dyn BasicValue<'l>)),
@@ -613,7 +614,7 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                     self.leave_frame()?;
                     let site = self.b.build_call(f, &args, "").map_err(err)?;
                     site.set_call_convention(TAIL_CC);
-                    site.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindMustTail);
+                    site.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindTail);
                     self.ret_tail(site)?;
                     self.terminated = true;
                 } else {
@@ -880,7 +881,7 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         let site = self.b.build_indirect_call(fn_type, self.ptr(code)?, &all, "").map_err(err)?;
         site.set_call_convention(TAIL_CC);
         if tail {
-            site.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindMustTail);
+            site.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindTail);
             self.ret_tail(site)?;
             self.terminated = true;
         } else {

@@ -140,12 +140,18 @@ extern "C" fn wasmir_rt_memory_grow(vmctx: *mut u64, m: u32, delta: u64) -> u64 
     let Some(new) = old.checked_add(delta).filter(|&n| n <= rt.memories[m].max_pages) else {
         return u64::MAX;
     };
-    let bytes = &mut rt.memories[m].bytes;
-    let extra = ((new - old) * PAGE) as usize;
-    if bytes.try_reserve_exact(extra).is_err() {
+    // A fresh zeroed allocation (calloc: pages are zeroed lazily by the OS, as a reserved
+    // Wasm memory is) and a copy, rather than writing zeros over the whole new size.
+    let Ok(len) = usize::try_from(new * PAGE) else { return u64::MAX };
+    let mut grown: Vec<u8> = Vec::new();
+    if grown.try_reserve_exact(len).is_err() {
         return u64::MAX;
     }
-    bytes.resize(bytes.len() + extra, 0);
+    drop(grown);
+    let mut grown = vec![0u8; len];
+    let bytes = &mut rt.memories[m].bytes;
+    grown[..bytes.len()].copy_from_slice(bytes);
+    *bytes = grown;
     rt.sync_memory(m);
     old
 }
@@ -363,7 +369,8 @@ impl Instance {
                     Some(_) => (1, Some(2)),
                     None => (m.min, m.max),
                 };
-                let cap = if m.is64 { 1 << 20 } else { 65536 };
+                // At most 4 GiB, for 64-bit memories too (a host limit, as wasmtime has one).
+                let cap = 65536;
                 HostMemory { bytes: vec![0; (min * PAGE) as usize], max_pages: max.unwrap_or(cap).min(cap) }
             })
             .collect();
