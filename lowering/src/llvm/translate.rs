@@ -341,7 +341,7 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         Ok(Label { target, phis })
     }
 
-    /// Jumps to label `index` (in `self.labels`) with `values`.
+    /// Jumps to `label`, its phis receiving `values` from the current block.
     fn jump(&self, label: &Label<'l>, values: &[BasicValueEnum<'l>]) -> R<()> {
         let from = self.b.get_insert_block().ok_or_else(|| err("no current block"))?;
         for (phi, v) in label.phis.iter().zip(values) {
