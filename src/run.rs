@@ -151,7 +151,14 @@ pub fn export_signature(
         layout.into_iter().find(|(n, _)| n == name).map(|(_, ty)| ty).ok_or_else(|| {
             Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\""))
         })?;
-    let (params, results) = ctx.function_signature(fty).expect("a function type");
+    signature_kinds(ctx, fty)
+}
+
+/// The parameter and result kinds of a function type.
+pub fn signature_kinds(ctx: &Context, fty: Type) -> Result<(Vec<ValueKind>, Vec<ValueKind>), Diagnostic> {
+    let (params, results) = ctx
+        .function_signature(fty)
+        .ok_or_else(|| Diagnostic::error(Location::Unknown, "not a function type"))?;
     let kinds = |tys: &[Type]| {
         tys.iter()
             .map(|&t| {
@@ -234,8 +241,8 @@ impl Session {
     ) -> Result<(Session, Option<String>), Diagnostic> {
         let start_fuel = metered.then_some(START_FUEL);
         let mut exports = Vec::new();
-        for (name, _) in cranelift::Layout::of_exports(ctx, module) {
-            if let Ok((_, results)) = export_signature(ctx, module, &name) {
+        for (name, fty) in cranelift::Layout::of_exports(ctx, module) {
+            if let Ok((_, results)) = signature_kinds(ctx, fty) {
                 exports.push((name, results));
             }
         }
@@ -316,15 +323,9 @@ pub const START_FUEL: u64 = 1_000_000;
 /// Wasmtime's fuel is per instruction; a unit of native fuel is a call or a loop iteration.
 const WASMTIME_FUEL_PER_UNIT: u64 = 64;
 
-/// Instantiates a `.wasm` binary in wasmtime with spectest's imports.
-fn instantiate_wasmtime(
-    wasm: &[u8],
-    metered: bool,
-) -> Result<(wasmtime::Store<wasmtime::StoreLimits>, Trapped<wasmtime::Instance>), Diagnostic> {
-    use wasmtime::{
-        Engine, Func, Global, GlobalType, Linker, Memory, MemoryType, Module as WModule, Mutability, Ref,
-        RefType, Store, Table, TableType, Val, ValType,
-    };
+/// A wasmtime configuration with every proposal WasmIR imports and emits (Wasm 3.0 without
+/// SIMD and exceptions, plus threads), for running what the Wasm lowering produces.
+pub fn wasmtime_config() -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     config
         .wasm_multi_memory(true)
@@ -334,7 +335,21 @@ fn instantiate_wasmtime(
         .wasm_gc(true)
         .wasm_extended_const(true)
         .wasm_threads(true)
-        .shared_memory(true)
+        .shared_memory(true);
+    config
+}
+
+/// Instantiates a `.wasm` binary in wasmtime with spectest's imports.
+fn instantiate_wasmtime(
+    wasm: &[u8],
+    metered: bool,
+) -> Result<(wasmtime::Store<wasmtime::StoreLimits>, Trapped<wasmtime::Instance>), Diagnostic> {
+    use wasmtime::{
+        Engine, Func, Global, GlobalType, Linker, Memory, MemoryType, Module as WModule, Mutability, Ref,
+        RefType, Store, Table, TableType, Val, ValType,
+    };
+    let mut config = wasmtime_config();
+    config
         .consume_fuel(metered)
         // As the native backends do: a NaN result is the canonical NaN.
         .cranelift_nan_canonicalization(true);

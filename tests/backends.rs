@@ -55,6 +55,20 @@ struct Tally {
     mismatches: Vec<String>,
 }
 
+impl Tally {
+    fn sum(tallies: Vec<Tally>) -> Tally {
+        let mut total = Tally::default();
+        for t in tallies {
+            total.modules += t.modules;
+            total.calls += t.calls;
+            total.out_of_fuel += t.out_of_fuel;
+            total.unsupported.extend(t.unsupported);
+            total.mismatches.extend(t.mismatches);
+        }
+        total
+    }
+}
+
 /// Imports, legalizes and instantiates a module on every backend. `Err` is why a backend
 /// cannot take it (not a disagreement); instantiation traps are compared.
 fn instantiate(bytes: &[u8], tally: &mut Tally, at: &str) -> Result<Instances, String> {
@@ -68,8 +82,8 @@ fn instantiate(bytes: &[u8], tally: &mut Tally, at: &str) -> Result<Instances, S
         wasmir::lowering::legalize(&ctx, &mut module, &target)
             .map_err(|d| d.into_iter().map(|d| d.message).collect::<Vec<_>>().join("; "))?;
         if exports.is_empty() {
-            for (name, _) in wasmir::lowering::cranelift::Layout::of_exports(&ctx, &module) {
-                if let Ok((params, _)) = wasmir::run::export_signature(&ctx, &module, &name) {
+            for (name, fty) in wasmir::lowering::cranelift::Layout::of_exports(&ctx, &module) {
+                if let Ok((params, _)) = wasmir::run::signature_kinds(&ctx, fty) {
                     exports.push((name, params));
                 }
             }
@@ -245,14 +259,7 @@ fn spec_functions_agree_on_every_backend() {
         .collect();
     files.sort();
     let tallies: Vec<Tally> = big_stacks().install(|| files.par_iter().map(|p| run_file(p)).collect());
-    let mut total = Tally::default();
-    for t in tallies {
-        total.modules += t.modules;
-        total.calls += t.calls;
-        total.out_of_fuel += t.out_of_fuel;
-        total.unsupported.extend(t.unsupported);
-        total.mismatches.extend(t.mismatches);
-    }
+    let total = Tally::sum(tallies);
     eprintln!(
         "backends: {} files, {} modules on {} backends, {} calls compared ({} not: out of fuel), {} modules not taken by a backend",
         files.len(),
@@ -342,14 +349,7 @@ fn generated_programs_agree_on_every_backend() {
             })
             .collect()
     });
-    let mut total = Tally::default();
-    for t in tallies {
-        total.modules += t.modules;
-        total.calls += t.calls;
-        total.out_of_fuel += t.out_of_fuel;
-        total.unsupported.extend(t.unsupported);
-        total.mismatches.extend(t.mismatches);
-    }
+    let total = Tally::sum(tallies);
     eprintln!(
         "generated: {} modules on {} backends, {} calls compared ({} not: out of fuel), {} modules not taken",
         total.modules,

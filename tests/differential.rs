@@ -12,16 +12,8 @@ use common::Rng;
 use wasmtime::{Engine, Instance, Module, Store, Val, ValType};
 
 fn engine() -> Engine {
-    let mut c = wasmtime::Config::new();
-    c.consume_fuel(true)
-        .wasm_multi_memory(true)
-        .wasm_memory64(true)
-        .wasm_tail_call(true)
-        .wasm_function_references(true)
-        .wasm_extended_const(true)
-        .wasm_threads(true)
-        .shared_memory(true)
-        .cranelift_nan_canonicalization(true);
+    let mut c = wasmir::run::wasmtime_config();
+    c.consume_fuel(true).cranelift_nan_canonicalization(true);
     Engine::new(&c).expect("engine")
 }
 

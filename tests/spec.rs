@@ -256,16 +256,7 @@ fn run_file(path: &Path) -> Outcome {
 }
 
 fn run_in_wasmtime(path: &Path, wast: &str) -> wasmtime::Result<()> {
-    let mut config = wasmtime::Config::new();
-    config
-        .wasm_multi_memory(true)
-        .wasm_memory64(true)
-        .wasm_tail_call(true)
-        .wasm_function_references(true)
-        .wasm_gc(true)
-        .wasm_extended_const(true)
-        .shared_memory(true);
-    let engine = wasmtime::Engine::new(&config)?;
+    let engine = wasmtime::Engine::new(&wasmir::run::wasmtime_config())?;
     let mut cx = wasmtime_wast::WastContext::new(&engine, wasmtime_wast::Async::No, |_| {});
     // Invalid and malformed modules must still fail; which words wasmtime uses is not ours.
     cx.ignore_error_messages(true);

@@ -141,20 +141,10 @@ pub struct Bce {
 
 /// The smallest size each memory is known to have, in bytes.
 fn memory_minimums(ctx: &Context, module: &Module) -> FxHashMap<String, u64> {
-    let body = module.body();
-    let mut out = FxHashMap::default();
-    for op in body.block_ops(module.block()) {
-        if ctx.op_def(body.op_kind(op)).name != "memory.memory" {
-            continue;
-        }
-        let attrs = body.op_attrs(op);
-        let name = ctx.dict_get(attrs, "sym_name").and_then(|a| ctx.attr_as_str(a));
-        let min = ctx.dict_get(attrs, "min").and_then(|a| ctx.attr_as_int(a)).unwrap_or(0) as u64;
-        if let Some(name) = name {
-            out.insert(name.to_string(), min.saturating_mul(65536));
-        }
-    }
-    out
+    wasmir_dialects::memory::memory_decls(ctx, module)
+        .into_iter()
+        .map(|(name, m)| (name, m.min_bytes()))
+        .collect()
 }
 
 impl ModulePass for Bce {

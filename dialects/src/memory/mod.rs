@@ -3,8 +3,10 @@
 //! plus the typed regions of `regions.rs` (SharedSlice, ExternRegion, Local, Pod types,
 //! `memory.check`).
 
+mod decls;
 mod regions;
 
+pub use decls::{MemoryDecl, memory_decls};
 pub use regions::{
     PodShape, RegionKind, RegionType, array_type, check_dominates, elem_load, elem_store, is_pod, layout,
     len, make_region_type, make_slice, path_of, pod_shape, project, record_type, region_type, scalar_access,

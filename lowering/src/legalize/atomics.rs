@@ -5,15 +5,16 @@
 //! memory, or an atomic on one, is an error naming the op, the capability and the target.
 
 use super::target::Capabilities;
-use super::{Emit, MemoryFacts, Target, any_op, functions, memory_facts};
+use super::{Emit, Target, any_op, functions};
 use wasmir_dialects::control;
+use wasmir_dialects::memory::{MemoryDecl, memory_decls};
 use wasmir_ir::{Body, Builder, Context, Diagnostic, FxHashMap, Module, Op, Type, Value};
 
 pub(crate) fn lower_atomics(ctx: &Context, module: &mut Module, target: &Target) -> Vec<Diagnostic> {
     if target.has(Capabilities::THREADS) || !any_op(ctx, module, &|n| n.starts_with("memory.atomic_")) {
         return Vec::new();
     }
-    let memories = memory_facts(ctx, module);
+    let memories = memory_decls(ctx, module);
     let mut errors = Vec::new();
     for func in functions(ctx, module) {
         let Some(body) = module.body_mut().child_mut(func) else { continue };
@@ -35,7 +36,7 @@ fn lower_atomic(
     ctx: &Context,
     body: &mut Body,
     op: Op,
-    memories: &FxHashMap<String, MemoryFacts>,
+    memories: &FxHashMap<String, MemoryDecl>,
     target: &Target,
 ) -> Result<(), Diagnostic> {
     let name = ctx.op_def(body.op_kind(op)).name;

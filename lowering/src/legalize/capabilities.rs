@@ -1,8 +1,9 @@
 //! `check-capabilities`: every op that needs a capability the target lacks, after the
 //! fallbacks ran, is an error naming the op, the capability and the target.
 
+use super::Target;
 use super::target::{Capabilities, capability_name};
-use super::{Target, memory_facts};
+use wasmir_dialects::memory::memory_decls;
 use wasmir_dialects::refs;
 use wasmir_ir::{Body, Context, Diagnostic, Module, Op, Type, TypeData};
 
@@ -81,7 +82,7 @@ pub fn check_capabilities(ctx: &Context, module: &mut Module, target: &Target) -
     if target.capabilities == Capabilities::all() {
         return errors;
     }
-    if !target.has(Capabilities::MULTI_MEMORY) && memory_facts(ctx, module).len() > 1 {
+    if !target.has(Capabilities::MULTI_MEMORY) && memory_decls(ctx, module).len() > 1 {
         errors.push(Diagnostic::error(
             module.body().op_loc(module.op()),
             format!(

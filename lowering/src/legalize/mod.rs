@@ -183,39 +183,6 @@ pub fn register_passes(registry: &mut PassRegistry) {
 
 // ----- shared machinery -----
 
-/// What legalization needs to know about a memory.
-#[derive(Clone, Debug)]
-pub(crate) struct MemoryFacts {
-    pub address_type: Type,
-    pub kind: String,
-    pub panic_handler: Option<String>,
-    pub stack_pointer: Option<String>,
-}
-
-/// The memories of a module by name.
-pub(crate) fn memory_facts(ctx: &Context, module: &Module) -> FxHashMap<String, MemoryFacts> {
-    let body = module.body();
-    let mut out = FxHashMap::default();
-    for op in body.block_ops(module.block()) {
-        if ctx.op_def(body.op_kind(op)).name != "memory.memory" {
-            continue;
-        }
-        let attrs = body.op_attrs(op);
-        let get = |name: &str| ctx.dict_get(attrs, name);
-        let Some(name) = get("sym_name").and_then(|a| ctx.attr_as_str(a)) else { continue };
-        out.insert(
-            name.to_string(),
-            MemoryFacts {
-                address_type: get("address_type").and_then(|a| ctx.attr_as_type(a)).unwrap_or(Type::I32),
-                kind: get("kind").and_then(|a| ctx.attr_as_str(a)).unwrap_or("linear").to_string(),
-                panic_handler: get("panic_handler").and_then(|a| ctx.attr_as_symbol(a)).map(str::to_string),
-                stack_pointer: get("stack_pointer").and_then(|a| ctx.attr_as_symbol(a)).map(str::to_string),
-            },
-        );
-    }
-    out
-}
-
 /// The function ops of a module (those with a body to lower).
 pub(crate) fn functions(ctx: &Context, module: &Module) -> Vec<Op> {
     let body = module.body();

@@ -5,9 +5,9 @@
 //! become `memory.copy`/`memory.fill`, or loops without bulk memory; `Local` frames live on
 //! the memory's shadow stack.
 
-use super::{Emit, MemoryFacts, Target, convert_types, functions, memory_facts};
+use super::{Emit, Target, convert_types, functions};
 use crate::legalize::Capabilities;
-use wasmir_dialects::memory::{self, RegionType};
+use wasmir_dialects::memory::{self, MemoryDecl, RegionType, memory_decls};
 use wasmir_ir::{Body, Builder, Context, Diagnostic, FxHashMap, Module, Op, Traits, Type, Value};
 
 /// The ops `lower-memory` rewrites.
@@ -26,7 +26,7 @@ pub(crate) const REGION_OPS: &[&str] = &[
 
 /// The pass body: every region op of every function, then every region type.
 pub(crate) fn lower_memory(ctx: &Context, module: &mut Module, target: &Target) -> Vec<Diagnostic> {
-    let memories = memory_facts(ctx, module);
+    let memories = memory_decls(ctx, module);
     let mut errors = Vec::new();
     for func in functions(ctx, module) {
         let Some(body) = module.body_mut().child_mut(func) else { continue };
@@ -42,14 +42,14 @@ pub(crate) fn lower_memory(ctx: &Context, module: &mut Module, target: &Target) 
 
 struct FunctionLowering<'a> {
     ctx: &'a Context,
-    memories: &'a FxHashMap<String, MemoryFacts>,
+    memories: &'a FxHashMap<String, MemoryDecl>,
     bulk_memory: bool,
 }
 
 fn lower_function(
     ctx: &Context,
     body: &mut Body,
-    memories: &FxHashMap<String, MemoryFacts>,
+    memories: &FxHashMap<String, MemoryDecl>,
     target: &Target,
 ) -> Result<(), Diagnostic> {
     let lowering = FunctionLowering { ctx, memories, bulk_memory: target.has(Capabilities::BULK_MEMORY) };
@@ -72,7 +72,7 @@ fn lower_function(
 }
 
 impl FunctionLowering<'_> {
-    fn region(&self, body: &Body, v: Value) -> Result<(RegionType, &MemoryFacts), Diagnostic> {
+    fn region(&self, body: &Body, v: Value) -> Result<(RegionType, &MemoryDecl), Diagnostic> {
         let ty = body.value_type(v);
         let region = memory::region_type(self.ctx, ty)
             .ok_or_else(|| Diagnostic::error(wasmir_ir::Location::Unknown, "lower-memory: not a region"))?;

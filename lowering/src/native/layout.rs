@@ -210,12 +210,6 @@ impl Layout {
         Ok(layout)
     }
 
-    /// The canonical id of a function type (registering it when first seen).
-    pub fn type_id(&mut self, ty: Type) -> u32 {
-        let next = self.type_ids.len() as u32;
-        *self.type_ids.entry(ty).or_insert(next)
-    }
-
     pub fn memory_base_offset(&self, memory: usize) -> i32 {
         ((FIRST_FREE_SLOT + 2 * memory) * 8) as i32
     }
