@@ -439,7 +439,9 @@ fn process_chunk(
     };
     if opts.target.is_some() || lowers(opts) {
         let start = Instant::now();
-        let default_target = if opts.run.is_some() || matches!(opts.emit, Emit::Clif | Emit::Llvm | Emit::Obj)
+        let default_target = if opts.run.is_some()
+            || matches!(opts.emit, Emit::Clif | Emit::Llvm | Emit::Obj)
+            || backend == crate::run::Backend::LlvmWasm32
         {
             backend.target()
         } else {
@@ -499,6 +501,9 @@ fn process_chunk(
         return outcome;
     }
     let output = match opts.emit {
+        Emit::Wasm | Emit::Wat | Emit::Llvm | Emit::Obj if backend == crate::run::Backend::LlvmWasm32 => {
+            emit_wasm32(ctx, &module, opts)
+        }
         Emit::Ir | Emit::Generic => Ok(print_module(ctx, &module, print_opts).into_bytes()),
         Emit::Wasm => wasmir_lowering::emit_wasm(ctx, &module),
         Emit::Wat => wasmir_lowering::emit_wat(ctx, &module).map(String::into_bytes),
@@ -517,9 +522,9 @@ fn process_chunk(
             crate::run::Backend::Llvm => wasmir_lowering::llvm::emit_object(ctx, &module, llvm_level(opts)),
             #[cfg(not(feature = "llvm"))]
             crate::run::Backend::Llvm => Err(crate::run::without_llvm()),
-            crate::run::Backend::Wasmtime => Err(Diagnostic::error(
+            crate::run::Backend::Wasmtime | crate::run::Backend::LlvmWasm32 => Err(Diagnostic::error(
                 Location::Unknown,
-                "--emit=obj needs a native backend: --backend=cranelift or --backend=llvm",
+                "--emit=obj needs a native backend: --backend=cranelift, llvm or llvm-wasm32",
             )),
         },
     };
@@ -529,6 +534,26 @@ fn process_chunk(
         Err(d) => outcome.diagnostics.push(d),
     }
     outcome
+}
+
+/// `--backend=llvm-wasm32` output: LLVM IR, a wasm32 object, or the linked `.wasm` (or its text).
+fn emit_wasm32(ctx: &Context, module: &wasmir_ir::Module, opts: &Options) -> Result<Vec<u8>, Diagnostic> {
+    #[cfg(feature = "llvm")]
+    {
+        use wasmir_lowering::llvm::Wasm32Output;
+        let output = match opts.emit {
+            Emit::Llvm => Wasm32Output::LlvmIr,
+            Emit::Obj => Wasm32Output::Object,
+            _ => Wasm32Output::Wasm,
+        };
+        let bytes = wasmir_lowering::llvm::emit_wasm32(ctx, module, llvm_level(opts), output)?;
+        if opts.emit == Emit::Wat { wasmir_lowering::print_wat(&bytes).map(String::into_bytes) } else { Ok(bytes) }
+    }
+    #[cfg(not(feature = "llvm"))]
+    {
+        let _ = (ctx, module, opts);
+        Err(crate::run::without_llvm())
+    }
 }
 
 /// LLVM's optimization level for the `-O` level (`-O2` when none is given).

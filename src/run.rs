@@ -1,5 +1,6 @@
 //! Running an exported function of a legalized module on a backend (`wasmir-opt --run`):
-//! wasmtime on the emitted `.wasm`, or native code from the Cranelift JIT. Arguments are parsed
+//! wasmtime on the emitted `.wasm`, native code from the Cranelift or LLVM JIT, or wasmtime on
+//! the `.wasm` of LLVM's wasm32 path. Arguments are parsed
 //! from text by the function's parameter types; results print as `<type> <value>` and traps as
 //! `trap: <reason>`, in the same words on every backend so that runs can be compared.
 
@@ -24,6 +25,8 @@ pub enum Backend {
     Cranelift,
     /// Native code from LLVM (with the `llvm` feature).
     Llvm,
+    /// LLVM's WebAssembly backend and wasm-ld, run by wasmtime (with the `llvm` feature).
+    LlvmWasm32,
 }
 
 impl Backend {
@@ -32,7 +35,8 @@ impl Backend {
             "wasmtime" => Ok(Backend::Wasmtime),
             "cranelift" => Ok(Backend::Cranelift),
             "llvm" => Ok(Backend::Llvm),
-            other => Err(format!("unknown backend `{other}` (expected wasmtime, cranelift or llvm)")),
+            "llvm-wasm32" => Ok(Backend::LlvmWasm32),
+            other => Err(format!("unknown backend `{other}` (expected wasmtime, cranelift, llvm or llvm-wasm32)")),
         }
     }
 
@@ -41,7 +45,7 @@ impl Backend {
     pub fn target(self) -> &'static str {
         match self {
             Backend::Wasmtime => "wasmtime",
-            Backend::Cranelift | Backend::Llvm => "wasmtime,-threads",
+            Backend::Cranelift | Backend::Llvm | Backend::LlvmWasm32 => "wasmtime,-threads",
         }
     }
 }
@@ -253,8 +257,12 @@ impl Session {
                 let instance = trap.is_none().then_some(Instance::Native(instance));
                 Ok((Session { exports, instance }, trap.map(|t| t.message().to_string())))
             }
-            Backend::Wasmtime => {
-                let wasm = wasmir_lowering::emit_wasm(ctx, module)?;
+            Backend::Wasmtime | Backend::LlvmWasm32 => {
+                let wasm = if backend == Backend::Wasmtime {
+                    wasmir_lowering::emit_wasm(ctx, module)?
+                } else {
+                    emit_llvm_wasm32(ctx, module)?
+                };
                 let (store, instance) = instantiate_wasmtime(&wasm, metered)?;
                 Ok(match instance {
                     Ok(instance) => {
@@ -313,6 +321,22 @@ impl Session {
 }
 
 type Trapped<T> = Result<T, String>;
+
+/// The `.wasm` of LLVM's wasm32 path at LLVM's default level.
+fn emit_llvm_wasm32(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> {
+    #[cfg(feature = "llvm")]
+    return wasmir_lowering::llvm::emit_wasm32(
+        ctx,
+        module,
+        Default::default(),
+        wasmir_lowering::llvm::Wasm32Output::Wasm,
+    );
+    #[cfg(not(feature = "llvm"))]
+    {
+        let _ = (ctx, module);
+        Err(without_llvm())
+    }
+}
 
 /// The largest memory any backend grows to (the native runtime's limit).
 const MAX_MEMORY_BYTES: usize = 4 << 30;

@@ -11,4 +11,4 @@ pub mod native;
 pub mod wasm;
 
 pub use legalize::{Capabilities, Target, legalize};
-pub use wasm::{emit_wasm, emit_wat};
+pub use wasm::{emit_wasm, emit_wat, print_wat};

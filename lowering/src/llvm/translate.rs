@@ -1,7 +1,9 @@
-//! One WasmIR function to LLVM IR through inkwell, with the same model as the Cranelift
-//! backend (crate::cranelift): labels become blocks whose values arrive through phis, every
+//! One WasmIR function to LLVM IR through inkwell. For the host, the model is the Cranelift
+//! backend's (crate::cranelift): labels become blocks whose values arrive through phis, every
 //! memory access is checked against the length in `vmctx`, a trap stores its code in `vmctx`
-//! and returns, and callers check that slot after each call.
+//! and returns, and callers check that slot after each call. For wasm32 (`Wasm32Refs`), the
+//! code runs inside a Wasm engine: memory 0 is LLVM's address space 0 (the engine checks
+//! bounds), globals are Wasm globals, a trap is `llvm.trap`, and there is no `vmctx`.
 
 use crate::native::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, MAX_CALL_DEPTH, TRAP_SLOT, is_ref, unsupported};
 use crate::native::{Libcall, TrapCode};
@@ -41,14 +43,16 @@ fn type_error(ctx: &Context, t: Type) -> Diagnostic {
     unsupported(Location::Unknown, format!("the type `{}`", wasmir_ir::printer::type_to_string(ctx, t)))
 }
 
-/// `(vmctx, params...) -> void | result | {results...}`.
+/// `(vmctx, params...) -> void | result | {results...}`, without `vmctx` for wasm32.
 pub fn function_type<'l>(
     ll: &'l LlvmContext,
     ctx: &Context,
     fty: Type,
+    with_vmctx: bool,
 ) -> Result<FunctionType<'l>, Diagnostic> {
     let (params, results) = ctx.function_signature(fty).ok_or_else(|| err("not a function type"))?;
-    let mut ps: Vec<BasicMetadataTypeEnum<'l>> = vec![ll.i64_type().into()];
+    let mut ps: Vec<BasicMetadataTypeEnum<'l>> =
+        if with_vmctx { vec![ll.i64_type().into()] } else { Vec::new() };
     for &p in params {
         ps.push(llvm_type(ll, ctx, p).ok_or_else(|| type_error(ctx, p))?.into());
     }
@@ -80,8 +84,43 @@ pub fn libcall_type<'l>(ll: &'l LlvmContext, call: Libcall) -> FunctionType<'l> 
 pub struct ModuleRefs<'a, 'l> {
     pub layout: &'a Layout,
     pub functions: &'a [FunctionValue<'l>],
-    pub records: inkwell::values::GlobalValue<'l>,
+    /// Function reference records (host code only).
+    pub records: Option<inkwell::values::GlobalValue<'l>>,
     pub libcalls: &'a FxHashMap<Libcall, FunctionValue<'l>>,
+    /// Set when the code is for wasm32.
+    pub wasm32: Option<Wasm32Refs<'l>>,
+}
+
+/// What wasm32 code refers to instead of `vmctx`.
+pub struct Wasm32Refs<'l> {
+    /// One Wasm global (LLVM address space 1) per WasmIR global.
+    pub globals: Vec<inkwell::values::GlobalValue<'l>>,
+    /// Each table's function indices as instantiation leaves them; nothing on this path writes
+    /// a table, so `call_indirect` dispatches on them statically.
+    pub tables: Vec<Vec<Option<usize>>>,
+}
+
+/// The integer type of a value's bits. wasm32 globals hold floats as integers, accessed by
+/// volatile loads and stores: LLVM's Wasm backend turns a store of a float constant into an
+/// integer store and instcombine changes the type of plain loads, either of which makes a
+/// `global.get`/`global.set` of the wrong type (an invalid module).
+pub fn bits_type<'l>(ll: &'l LlvmContext, ty: BasicTypeEnum<'l>) -> BasicTypeEnum<'l> {
+    match ty {
+        BasicTypeEnum::FloatType(f) if f == ll.f32_type() => ll.i32_type().into(),
+        BasicTypeEnum::FloatType(_) => ll.i64_type().into(),
+        other => other,
+    }
+}
+
+/// The calling convention of WasmIR functions: `tailcc` on the host; wasm32 has only C's
+/// (its `tail` calls become `return_call` with the tail-call feature).
+pub fn calling_convention(wasm32: bool) -> u32 {
+    if wasm32 { 0 } else { TAIL_CC }
+}
+
+/// What the wasm32 path does not translate.
+fn not_on_wasm32(loc: Location, what: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::error(loc, format!("{what} is not supported by the LLVM wasm32 path"))
 }
 
 #[derive(Clone)]
@@ -98,7 +137,8 @@ pub struct FunctionTranslator<'a, 'l> {
     body: &'a Body,
     refs: &'a ModuleRefs<'a, 'l>,
     function: FunctionValue<'l>,
-    vmctx: IntValue<'l>,
+    /// `None` for wasm32 code.
+    vmctx: Option<IntValue<'l>>,
     values: FxHashMap<Value, BasicValueEnum<'l>>,
     labels: Vec<Label<'l>>,
     /// Where a `control.yield` of the innermost construct goes.
@@ -130,7 +170,12 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         let unwind = ll.append_basic_block(function, "unwind");
         let b = ll.create_builder();
         b.position_at_end(entry);
-        let vmctx = function.get_nth_param(0).ok_or_else(|| err("no vmctx"))?.into_int_value();
+        let wasm32 = refs.wasm32.is_some();
+        let vmctx = if wasm32 {
+            None
+        } else {
+            Some(function.get_nth_param(0).ok_or_else(|| err("no vmctx"))?.into_int_value())
+        };
         let mut t = FunctionTranslator {
             ll,
             module,
@@ -148,17 +193,21 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             results,
             terminated: false,
         };
-        let depth = t.vm_load_i64(DEPTH_SLOT)?;
-        let deeper = t.b.build_int_add(depth, t.i64(1), "").map_err(err)?;
-        t.vm_store(DEPTH_SLOT, deeper.into())?;
-        let too_deep =
-            t.b.build_int_compare(IntPredicate::SGT, deeper, t.i64(MAX_CALL_DEPTH), "").map_err(err)?;
-        t.trap_if(too_deep, TrapCode::StackExhausted)?;
-        t.burn_fuel()?;
+        if !wasm32 {
+            // A Wasm engine limits depth and fuel itself.
+            let depth = t.vm_load_i64(DEPTH_SLOT)?;
+            let deeper = t.b.build_int_add(depth, t.i64(1), "").map_err(err)?;
+            t.vm_store(DEPTH_SLOT, deeper.into())?;
+            let too_deep =
+                t.b.build_int_compare(IntPredicate::SGT, deeper, t.i64(MAX_CALL_DEPTH), "").map_err(err)?;
+            t.trap_if(too_deep, TrapCode::StackExhausted)?;
+            t.burn_fuel()?;
+        }
         let root = *body.roots().first().ok_or_else(|| err("a function without a body"))?;
         let block = *body.region_blocks(root).first().ok_or_else(|| err("a function without a body"))?;
+        let first_param = u32::from(!wasm32);
         for (i, &arg) in body.block_args(block).iter().enumerate() {
-            let p = function.get_nth_param(i as u32 + 1).ok_or_else(|| err("missing parameter"))?;
+            let p = function.get_nth_param(i as u32 + first_param).ok_or_else(|| err("missing parameter"))?;
             t.values.insert(arg, p);
         }
         t.block(block)?;
@@ -167,17 +216,54 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             t.ret_zeros()?;
         }
         t.b.position_at_end(unwind);
-        t.leave_frame()?;
-        t.ret_zeros()?;
+        if wasm32 {
+            // Nothing unwinds: a trap ends the run in the engine.
+            t.b.build_unreachable().map_err(err)?;
+        } else {
+            t.leave_frame()?;
+            t.ret_zeros()?;
+        }
         let mut traps: Vec<(TrapCode, BasicBlock<'l>)> =
             t.trap_blocks.iter().map(|(&c, &b)| (c, b)).collect();
         traps.sort_by_key(|(c, _)| *c as u32);
         for (code, block) in traps {
             t.b.position_at_end(block);
-            t.vm_store(TRAP_SLOT, t.i64(code as i64).into())?;
-            t.b.build_unconditional_branch(unwind).map_err(err)?;
+            if wasm32 {
+                if code == TrapCode::MemoryOutOfBounds {
+                    // An access no memory holds (4 bytes at 2^32 - 1): the engine reports
+                    // it as what it is.
+                    let p = t.ptr(t.i32(-1))?;
+                    let load = t.b.build_load(t.ll.i32_type(), p, "").map_err(err)?;
+                    if let Some(i) = load.as_instruction_value() {
+                        let _ = i.set_volatile(true);
+                        let _ = i.set_alignment(1);
+                    }
+                }
+                t.intrinsic_call("llvm.trap", &[], &[])?;
+                t.b.build_unreachable().map_err(err)?;
+            } else {
+                t.vm_store(TRAP_SLOT, t.i64(code as i64).into())?;
+                t.b.build_unconditional_branch(unwind).map_err(err)?;
+            }
         }
         Ok(())
+    }
+
+    fn vmctx(&self) -> R<IntValue<'l>> {
+        self.vmctx.ok_or_else(|| err("wasm32 code has no vmctx"))
+    }
+
+    /// `vmctx` first, then `args`, as host code passes them; only `args` for wasm32.
+    fn call_args(&self, args: &[BasicValueEnum<'l>]) -> Vec<BasicMetadataValueEnum<'l>> {
+        self.vmctx.map(BasicMetadataValueEnum::from).into_iter().chain(args.iter().map(|&a| a.into())).collect()
+    }
+
+    fn records(&self) -> R<inkwell::values::GlobalValue<'l>> {
+        self.refs.records.ok_or_else(|| err("wasm32 code has no function records"))
+    }
+
+    fn is_wasm32(&self) -> bool {
+        self.refs.wasm32.is_some()
     }
 
     fn i64(&self, v: i64) -> IntValue<'l> {
@@ -197,13 +283,13 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     fn vm_load(&self, ty: BasicTypeEnum<'l>, offset: i32) -> R<BasicValueEnum<'l>> {
-        let at = self.b.build_int_add(self.vmctx, self.i64(i64::from(offset)), "").map_err(err)?;
+        let at = self.b.build_int_add(self.vmctx()?, self.i64(i64::from(offset)), "").map_err(err)?;
         let p = self.ptr(at)?;
         self.b.build_load(ty, p, "").map_err(err)
     }
 
     fn vm_store(&self, offset: i32, v: BasicValueEnum<'l>) -> R<()> {
-        let at = self.b.build_int_add(self.vmctx, self.i64(i64::from(offset)), "").map_err(err)?;
+        let at = self.b.build_int_add(self.vmctx()?, self.i64(i64::from(offset)), "").map_err(err)?;
         let p = self.ptr(at)?;
         self.b.build_store(p, v).map_err(err)?;
         Ok(())
@@ -265,6 +351,9 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     fn leave_frame(&self) -> R<()> {
+        if self.is_wasm32() {
+            return Ok(());
+        }
         let depth = self.vm_load_i64(DEPTH_SLOT)?;
         let shallower = self.b.build_int_sub(depth, self.i64(1), "").map_err(err)?;
         self.vm_store(DEPTH_SLOT, shallower.into())
@@ -297,6 +386,9 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     fn check_trap(&mut self) -> R<()> {
+        if self.is_wasm32() {
+            return Ok(());
+        }
         let code = self.vm_load_i64(TRAP_SLOT)?;
         let trapped = self.b.build_int_compare(IntPredicate::NE, code, self.i64(0), "").map_err(err)?;
         let next = self.ll.append_basic_block(self.function, "");
@@ -420,9 +512,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     fn libcall(&mut self, call: Libcall, args: &[BasicValueEnum<'l>]) -> R<Vec<BasicValueEnum<'l>>> {
-        let f = self.refs.libcalls[&call];
-        let mut all: Vec<BasicMetadataValueEnum<'l>> = vec![self.vmctx.into()];
-        all.extend(args.iter().map(|&a| BasicMetadataValueEnum::from(a)));
+        let f = *self.refs.libcalls.get(&call).ok_or_else(|| err("a runtime call in wasm32 code"))?;
+        let all = self.call_args(args);
         let site = self.b.build_call(f, &all, "").map_err(err)?;
         let results = self.call_results(site, call.params().1.len())?;
         self.check_trap()?;
@@ -435,12 +526,21 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         tys: &[BasicTypeEnum<'l>],
         args: &[BasicValueEnum<'l>],
     ) -> R<BasicValueEnum<'l>> {
+        let site = self.intrinsic_call(name, tys, args)?;
+        self.call_results(site, 1).map(|mut v| v.remove(0))
+    }
+
+    fn intrinsic_call(
+        &self,
+        name: &str,
+        tys: &[BasicTypeEnum<'l>],
+        args: &[BasicValueEnum<'l>],
+    ) -> R<inkwell::values::CallSiteValue<'l>> {
         let f = Intrinsic::find(name)
             .and_then(|i| i.get_declaration(self.module, tys))
             .ok_or_else(|| err(format!("no intrinsic {name}")))?;
         let args: Vec<BasicMetadataValueEnum<'l>> = args.iter().map(|&a| a.into()).collect();
-        let site = self.b.build_call(f, &args, "").map_err(err)?;
-        self.call_results(site, 1).map(|mut v| v.remove(0))
+        self.b.build_call(f, &args, "").map_err(err)
     }
 
     fn to_i1(&self, v: BasicValueEnum<'l>) -> R<IntValue<'l>> {
@@ -479,6 +579,43 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         let layout = self.refs.layout;
         let i32t = self.ll.i32_type();
         let i64t = self.ll.i64_type();
+        if let Some(w) = &self.refs.wasm32 {
+            // References have no representation in wasm32 code yet, and segments live in the
+            // linked module, out of the code's reach.
+            let refs_op = name.starts_with("refs.") && !name.ends_with("call_indirect");
+            if refs_op || matches!(name, "control.br_on_null" | "control.br_on_non_null" | "memory.init" | "memory.data_drop") {
+                return Err(not_on_wasm32(loc, format!("`{name}`")));
+            }
+            match name {
+                "global.get" => {
+                    let g = self.index(op, "global", &layout.global_index)?;
+                    let ty = self.types_of(body.results(op))?[0];
+                    let bits =
+                        self.b.build_load(bits_type(self.ll, ty), w.globals[g].as_pointer_value(), "").map_err(err)?;
+                    if let Some(i) = bits.as_instruction_value() {
+                        let _ = i.set_volatile(true);
+                    }
+                    let v = self.b.build_bit_cast(bits, ty, "").map_err(err)?;
+                    self.set_results(op, &[v]);
+                    return Ok(());
+                }
+                "global.set" => {
+                    let g = self.index(op, "global", &layout.global_index)?;
+                    let v = self.operands(op)[0];
+                    let bits = self.b.build_bit_cast(v, bits_type(self.ll, v.get_type()), "").map_err(err)?;
+                    let store = self.b.build_store(w.globals[g].as_pointer_value(), bits).map_err(err)?;
+                    let _ = store.set_volatile(true);
+                    return Ok(());
+                }
+                "memory.size" | "memory.grow" | "memory.fill" | "memory.copy" => {
+                    return self.wasm32_memory(op, name);
+                }
+                "refs.call_indirect" | "refs.return_call_indirect" => {
+                    return self.wasm32_call_indirect(op, name == "refs.return_call_indirect");
+                }
+                _ => {}
+            }
+        }
         match name {
             "control.block" | "control.if" => {
                 let tys = self.types_of(body.results(op))?;
@@ -607,23 +744,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             "func.call" | "control.return_call" => {
                 let callee = self.index(op, "callee", &layout.func_index)?;
                 let f = self.refs.functions[callee];
-                let mut args: Vec<BasicMetadataValueEnum<'l>> = vec![self.vmctx.into()];
-                args.extend(self.operands(op).into_iter().map(BasicMetadataValueEnum::from));
-                let results = body.results(op).len();
-                if name == "control.return_call" {
-                    self.leave_frame()?;
-                    let site = self.b.build_call(f, &args, "").map_err(err)?;
-                    site.set_call_convention(TAIL_CC);
-                    site.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindTail);
-                    self.ret_tail(site)?;
-                    self.terminated = true;
-                } else {
-                    let site = self.b.build_call(f, &args, "").map_err(err)?;
-                    site.set_call_convention(TAIL_CC);
-                    let vals = self.call_results(site, results)?;
-                    self.check_trap()?;
-                    self.set_results(op, &vals);
-                }
+                let args = self.operands(op);
+                self.direct_call(op, f, &args, name == "control.return_call")?;
             }
             "refs.call_indirect" | "refs.return_call_indirect" => {
                 let table = self.index(op, "table", &layout.table_index)?;
@@ -661,7 +783,7 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             "refs.func" => {
                 let f = self.index(op, "function", &layout.func_index)?;
                 let base =
-                    self.b.build_ptr_to_int(self.refs.records.as_pointer_value(), i64t, "").map_err(err)?;
+                    self.b.build_ptr_to_int(self.records()?.as_pointer_value(), i64t, "").map_err(err)?;
                 let v = self.b.build_int_add(base, self.i64((f * 16) as i64), "").map_err(err)?;
                 self.set_results(op, &[v.into()]);
             }
@@ -871,9 +993,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             self.b.build_int_compare(IntPredicate::NE, actual, self.i64(expected), "").map_err(err)?;
         self.trap_if(mismatch, TrapCode::BadSignature)?;
         let code = self.b.build_load(i64t, self.ptr(record)?, "").map_err(err)?.into_int_value();
-        let fn_type = function_type(self.ll, self.ctx, fty)?;
-        let mut all: Vec<BasicMetadataValueEnum<'l>> = vec![self.vmctx.into()];
-        all.extend(args.iter().map(|&a| BasicMetadataValueEnum::from(a)));
+        let fn_type = function_type(self.ll, self.ctx, fty, true)?;
+        let all = self.call_args(args);
         let n = self.ctx.function_signature(fty).map_or(0, |(_, r)| r.len());
         if tail {
             self.leave_frame()?;
@@ -888,6 +1009,144 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             let vals = self.call_results(site, n)?;
             self.check_trap()?;
             self.set_results(op, &vals);
+        }
+        Ok(())
+    }
+
+    /// Calls `f` (a WasmIR function or a wasm32 dispatcher); `tail` for `return_call`.
+    fn direct_call(&mut self, op: Op, f: FunctionValue<'l>, args: &[BasicValueEnum<'l>], tail: bool) -> R<()> {
+        let all = self.call_args(args);
+        let cc = calling_convention(self.is_wasm32());
+        if tail {
+            self.leave_frame()?;
+            let site = self.b.build_call(f, &all, "").map_err(err)?;
+            site.set_call_convention(cc);
+            site.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindTail);
+            self.ret_tail(site)?;
+            self.terminated = true;
+        } else {
+            let site = self.b.build_call(f, &all, "").map_err(err)?;
+            site.set_call_convention(cc);
+            let vals = self.call_results(site, self.body.results(op).len())?;
+            self.check_trap()?;
+            self.set_results(op, &vals);
+        }
+        Ok(())
+    }
+
+    /// wasm32 `call_indirect`: a call to the table's dispatcher for the callee type, which
+    /// calls the function in the indexed slot directly or traps (index out of range, empty
+    /// slot, other type), as the engine's `call_indirect` would.
+    fn wasm32_call_indirect(&mut self, op: Op, tail: bool) -> R<()> {
+        let layout = self.refs.layout;
+        let (body, ctx) = (self.body, self.ctx);
+        let loc = body.op_loc(op);
+        let table = self.index(op, "table", &layout.table_index)?;
+        if layout.tables[table].is64 {
+            return Err(not_on_wasm32(loc, "a 64-bit table"));
+        }
+        let fty = ctx
+            .dict_get(body.op_attrs(op), "callee_type")
+            .and_then(|a| ctx.attr_as_type(a))
+            .ok_or_else(|| unsupported(loc, "a call_indirect without `callee_type`"))?;
+        let dispatcher = self.dispatcher(table, fty)?;
+        let operands = self.operands(op);
+        let mut args = operands[1..].to_vec();
+        args.push(operands[0]);
+        self.direct_call(op, dispatcher, &args, tail)
+    }
+
+    /// `wasmir_dispatch_<table>_<type id>(params..., index)`, built on first use.
+    fn dispatcher(&self, table: usize, fty: Type) -> R<FunctionValue<'l>> {
+        let layout = self.refs.layout;
+        let id = layout.type_ids.get(&fty).copied();
+        let name = format!("wasmir_dispatch_{table}_{}", id.map_or(-1, i64::from));
+        if let Some(f) = self.module.get_function(&name) {
+            return Ok(f);
+        }
+        let base = function_type(self.ll, self.ctx, fty, false)?;
+        let mut params: Vec<BasicMetadataTypeEnum<'l>> = base.get_param_types().into_iter().map(Into::into).collect();
+        params.push(self.ll.i32_type().into());
+        let ty = match base.get_return_type() {
+            Some(r) => r.fn_type(&params, false),
+            None => self.ll.void_type().fn_type(&params, false),
+        };
+        let f = self.module.add_function(&name, ty, Some(inkwell::module::Linkage::Internal));
+        let b = self.ll.create_builder();
+        let entry = self.ll.append_basic_block(f, "entry");
+        let trap = self.ll.append_basic_block(f, "trap");
+        b.position_at_end(trap);
+        let trap_fn = Intrinsic::find("llvm.trap")
+            .and_then(|i| i.get_declaration(self.module, &[]))
+            .ok_or_else(|| err("no intrinsic llvm.trap"))?;
+        b.build_call(trap_fn, &[], "").map_err(err)?;
+        b.build_unreachable().map_err(err)?;
+        let n = params.len() - 1;
+        let args: Vec<BasicMetadataValueEnum<'l>> =
+            (0..n).filter_map(|k| f.get_nth_param(k as u32)).map(Into::into).collect();
+        let index = f.get_nth_param(n as u32).ok_or_else(|| err("no index"))?.into_int_value();
+        let slots = self.refs.wasm32.as_ref().map(|w| w.tables[table].as_slice()).unwrap_or_default();
+        let mut cases = Vec::new();
+        for (slot, callee) in slots.iter().enumerate() {
+            let Some(callee) = *callee else { continue };
+            if layout.type_ids.get(&layout.funcs[callee].ty).copied() != id || id.is_none() {
+                continue;
+            }
+            let block = self.ll.append_basic_block(f, "");
+            b.position_at_end(block);
+            let site = b.build_call(self.refs.functions[callee], &args, "").map_err(err)?;
+            site.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindTail);
+            match site.try_as_basic_value() {
+                inkwell::values::ValueKind::Basic(v) => b.build_return(Some(&v as &dyn BasicValue<'l>)),
+                _ => b.build_return(None),
+            }
+            .map_err(err)?;
+            cases.push((self.ll.i32_type().const_int(slot as u64, false), block));
+        }
+        b.position_at_end(entry);
+        b.build_switch(index, trap, &cases).map_err(err)?;
+        Ok(f)
+    }
+
+    /// wasm32 `memory.size`, `memory.grow`, `memory.fill` and `memory.copy` on memory 0: the
+    /// engine's instructions through LLVM's intrinsics. A fill or copy first checks its range
+    /// itself, because LLVM skips a zero-length one that Wasm traps on when out of range.
+    fn wasm32_memory(&mut self, op: Op, name: &str) -> R<()> {
+        let i32t = self.ll.i32_type();
+        let zero = i32t.const_zero();
+        let operands = self.operands(op);
+        match name {
+            "memory.size" => {
+                let v = self.intrinsic("llvm.wasm.memory.size", &[i32t.into()], &[zero.into()])?;
+                self.set_results(op, &[v]);
+            }
+            "memory.grow" => {
+                let v = self.intrinsic("llvm.wasm.memory.grow", &[i32t.into()], &[zero.into(), operands[0]])?;
+                self.set_results(op, &[v]);
+            }
+            _ => {
+                let pages = self.intrinsic("llvm.wasm.memory.size", &[i32t.into()], &[zero.into()])?;
+                let pages = self.address64(pages, false)?;
+                let bytes = self.b.build_left_shift(pages, self.i64(16), "").map_err(err)?;
+                let len = self.address64(operands[2], false)?;
+                let ranges: &[BasicValueEnum<'l>] =
+                    if name == "memory.copy" { &operands[..2] } else { &operands[..1] };
+                for &start in ranges {
+                    let start = self.address64(start, false)?;
+                    let end = self.b.build_int_add(start, len, "").map_err(err)?;
+                    let out = self.b.build_int_compare(IntPredicate::UGT, end, bytes, "").map_err(err)?;
+                    self.trap_if(out, TrapCode::MemoryOutOfBounds)?;
+                }
+                let dst = self.b.build_int_to_ptr(operands[0].into_int_value(), self.ll.ptr_type(inkwell::AddressSpace::default()), "").map_err(err)?;
+                let size = operands[2].into_int_value();
+                if name == "memory.fill" {
+                    let byte = self.b.build_int_truncate(operands[1].into_int_value(), self.ll.i8_type(), "").map_err(err)?;
+                    self.b.build_memset(dst, 1, byte, size).map_err(err)?;
+                } else {
+                    let src = self.b.build_int_to_ptr(operands[1].into_int_value(), self.ll.ptr_type(inkwell::AddressSpace::default()), "").map_err(err)?;
+                    self.b.build_memmove(dst, 1, src, 1, size).map_err(err)?;
+                }
+            }
         }
         Ok(())
     }
@@ -1113,27 +1372,11 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         let signed =
             self.ctx.dict_get(body.op_attrs(op), "sign").and_then(|a| self.ctx.attr_as_str(a)) == Some("s");
         let address = self.address64(operands[0], is64)?;
-        let len = self.vm_load_i64(layout.memory_len_offset(m))?;
-        let extent = offset.saturating_add(u64::from(width / 8));
-        let out = if extent > i64::MAX as u64 {
-            self.ll.bool_type().const_int(1, false)
+        let p = if self.is_wasm32() {
+            self.wasm32_address(address, offset)?
         } else {
-            let sum = self.intrinsic(
-                "llvm.uadd.with.overflow",
-                &[self.ll.i64_type().into()],
-                &[address.into(), self.i64(extent as i64).into()],
-            )?;
-            let sum = sum.into_struct_value();
-            let end = self.b.build_extract_value(sum, 0, "").map_err(err)?.into_int_value();
-            let overflow = self.b.build_extract_value(sum, 1, "").map_err(err)?.into_int_value();
-            let past = self.b.build_int_compare(IntPredicate::UGT, end, len, "").map_err(err)?;
-            self.b.build_or(past, overflow, "").map_err(err)?
+            self.host_address(m, address, offset, width)?
         };
-        self.trap_if(out, TrapCode::MemoryOutOfBounds)?;
-        let base = self.vm_load_i64(layout.memory_base_offset(m))?;
-        let at = self.b.build_int_add(base, address, "").map_err(err)?;
-        let at = self.b.build_int_add(at, self.i64(offset as i64), "").map_err(err)?;
-        let p = self.ptr(at)?;
         let narrow: BasicTypeEnum<'l> = match width {
             w if w == full => value_type,
             8 => self.ll.i8_type().into(),
@@ -1141,9 +1384,15 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             32 => self.ll.i32_type().into(),
             _ => return Err(unsupported(body.op_loc(op), format!("a {width}-bit access"))),
         };
+        // In wasm32 code, the engine's bounds check is the access itself: volatile keeps LLVM
+        // from dropping or merging an access that may trap.
+        let volatile = self.is_wasm32();
         if is_load {
             let loaded = self.b.build_load(narrow, p, "").map_err(err)?;
-            loaded.as_instruction_value().map(|i| i.set_alignment(1));
+            if let Some(i) = loaded.as_instruction_value() {
+                let _ = i.set_alignment(1);
+                let _ = i.set_volatile(volatile);
+            }
             let v: BasicValueEnum<'l> = if width == full {
                 loaded
             } else if signed {
@@ -1169,7 +1418,50 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             };
             let store = self.b.build_store(p, v).map_err(err)?;
             let _ = store.set_alignment(1);
+            let _ = store.set_volatile(volatile);
         }
         Ok(())
+    }
+
+    /// A wasm32 address: `address + offset` in address space 0, trapping first when the sum
+    /// leaves the 32-bit space (the engine would trap on it; LLVM's add would wrap).
+    fn wasm32_address(&mut self, address: IntValue<'l>, offset: u64) -> R<inkwell::values::PointerValue<'l>> {
+        let at = if offset == 0 {
+            address
+        } else {
+            let sum = self.b.build_int_add(address, self.i64(offset as i64), "").map_err(err)?;
+            let out = self.b.build_int_compare(IntPredicate::UGT, sum, self.i64(0xFFFF_FFFF), "").map_err(err)?;
+            self.trap_if(out, TrapCode::MemoryOutOfBounds)?;
+            sum
+        };
+        let at = self.b.build_int_truncate(at, self.ll.i32_type(), "").map_err(err)?;
+        self.ptr(at)
+    }
+
+    /// A host address in memory `m`, after checking `address + offset + width/8` against the
+    /// memory's length.
+    fn host_address(&mut self, m: usize, address: IntValue<'l>, offset: u64, width: u32) -> R<inkwell::values::PointerValue<'l>> {
+        let layout = self.refs.layout;
+        let len = self.vm_load_i64(layout.memory_len_offset(m))?;
+        let extent = offset.saturating_add(u64::from(width / 8));
+        let out = if extent > i64::MAX as u64 {
+            self.ll.bool_type().const_int(1, false)
+        } else {
+            let sum = self.intrinsic(
+                "llvm.uadd.with.overflow",
+                &[self.ll.i64_type().into()],
+                &[address.into(), self.i64(extent as i64).into()],
+            )?;
+            let sum = sum.into_struct_value();
+            let end = self.b.build_extract_value(sum, 0, "").map_err(err)?.into_int_value();
+            let overflow = self.b.build_extract_value(sum, 1, "").map_err(err)?.into_int_value();
+            let past = self.b.build_int_compare(IntPredicate::UGT, end, len, "").map_err(err)?;
+            self.b.build_or(past, overflow, "").map_err(err)?
+        };
+        self.trap_if(out, TrapCode::MemoryOutOfBounds)?;
+        let base = self.vm_load_i64(layout.memory_base_offset(m))?;
+        let at = self.b.build_int_add(base, address, "").map_err(err)?;
+        let at = self.b.build_int_add(at, self.i64(offset as i64), "").map_err(err)?;
+        self.ptr(at)
     }
 }

@@ -382,8 +382,12 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
 
 /// Emits a module as WebAssembly text (wasmprinter over the validated binary).
 pub fn emit_wat(ctx: &Context, module: &Module) -> Result<String, Diagnostic> {
-    let bytes = emit_wasm(ctx, module)?;
-    wasmprinter::print_bytes(&bytes).map_err(|e| {
+    print_wat(&emit_wasm(ctx, module)?)
+}
+
+/// The text form of a binary this crate emitted.
+pub fn print_wat(bytes: &[u8]) -> Result<String, Diagnostic> {
+    wasmprinter::print_bytes(bytes).map_err(|e| {
         Diagnostic::error(Location::Unknown, format!("internal error: cannot print the emitted module: {e}"))
     })
 }
