@@ -547,7 +547,11 @@ fn emit_wasm32(ctx: &Context, module: &wasmir_ir::Module, opts: &Options) -> Res
             _ => Wasm32Output::Wasm,
         };
         let bytes = wasmir_lowering::llvm::emit_wasm32(ctx, module, llvm_level(opts), output)?;
-        if opts.emit == Emit::Wat { wasmir_lowering::print_wat(&bytes).map(String::into_bytes) } else { Ok(bytes) }
+        if opts.emit == Emit::Wat {
+            wasmir_lowering::print_wat(&bytes).map(String::into_bytes)
+        } else {
+            Ok(bytes)
+        }
     }
     #[cfg(not(feature = "llvm"))]
     {

@@ -36,7 +36,9 @@ impl Backend {
             "cranelift" => Ok(Backend::Cranelift),
             "llvm" => Ok(Backend::Llvm),
             "llvm-wasm32" => Ok(Backend::LlvmWasm32),
-            other => Err(format!("unknown backend `{other}` (expected wasmtime, cranelift, llvm or llvm-wasm32)")),
+            other => {
+                Err(format!("unknown backend `{other}` (expected wasmtime, cranelift, llvm or llvm-wasm32)"))
+            }
         }
     }
 

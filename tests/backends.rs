@@ -7,6 +7,12 @@
 //! the same, as `wasmir-opt --run` prints them (any NaN is `nan`). Any disagreement fails.
 //! A second test does the same for wasm-smith programs (`WASMIR_BACKEND_CASES`, default 300).
 //!
+//! With the `llvm` feature, each module is also compiled by LLVM's wasm32 path
+//! (`--backend=llvm-wasm32`: LLVM's WebAssembly backend, wasm-ld) when that path takes it, and
+//! run in wasmtime beside the others: its results must be the same, and it must trap where
+//! they trap (its traps say "unreachable" for what its code checks itself, such as division by
+//! zero, so only memory and stack traps are compared by reason).
+//!
 //! The suite is read from `$WASMIR_TESTSUITE` (default `../shared/testsuite`);
 //! `WASMIR_BACKEND_FILES` limits the run to files whose name contains its value.
 
@@ -41,6 +47,9 @@ fn suite_dir() -> PathBuf {
 /// One module on every backend, with its exports' parameter kinds.
 struct Instances {
     sessions: Vec<Session>,
+    /// The module through LLVM's wasm32 path, when that path takes it (dropped once it runs
+    /// out of fuel where the others do not: their states may differ from there).
+    wasm32: Option<Session>,
     exports: Vec<(String, Vec<ValueKind>)>,
 }
 
@@ -53,6 +62,10 @@ struct Tally {
     /// Calls not compared because a backend ran out of fuel.
     out_of_fuel: usize,
     mismatches: Vec<String>,
+    /// Modules and calls also run through LLVM's wasm32 path, and why modules were not.
+    wasm32_modules: usize,
+    wasm32_calls: usize,
+    wasm32_refused: Vec<String>,
 }
 
 impl Tally {
@@ -64,6 +77,9 @@ impl Tally {
             total.out_of_fuel += t.out_of_fuel;
             total.unsupported.extend(t.unsupported);
             total.mismatches.extend(t.mismatches);
+            total.wasm32_modules += t.wasm32_modules;
+            total.wasm32_calls += t.wasm32_calls;
+            total.wasm32_refused.extend(t.wasm32_refused);
         }
         total
     }
@@ -100,7 +116,59 @@ fn instantiate(bytes: &[u8], tally: &mut Tally, at: &str) -> Result<Instances, S
     if traps.windows(2).any(|w| w[0] != w[1]) {
         tally.mismatches.push(format!("{at}: instantiation differs: {traps:?}"));
     }
-    Ok(Instances { sessions, exports })
+    let wasm32 =
+        if cfg!(feature = "llvm") && traps[0].is_none() { wasm32_session(bytes, tally, at) } else { None };
+    Ok(Instances { sessions, wasm32, exports })
+}
+
+/// The module through LLVM's wasm32 path, or `None` when the path refuses it (counted by
+/// reason). Any other error is a failure of the path: a disagreement. Exports of globals and
+/// tables, which the path refuses and the comparison never reads, are dropped first.
+fn wasm32_session(bytes: &[u8], tally: &mut Tally, at: &str) -> Option<Session> {
+    let ctx = wasmir::context();
+    let mut module = wasmir::frontends::import_wasm(&ctx, "spec.wasm", bytes).ok()?;
+    let body = module.body();
+    let kept: std::collections::HashSet<String> = body
+        .block_ops(module.block())
+        .filter_map(|op| {
+            let v = wasmir::ir::OpRef::new(&ctx, body, op);
+            matches!(v.name(), "func.func" | "memory.memory")
+                .then(|| v.attr_str("sym_name").unwrap_or_default().to_string())
+        })
+        .collect();
+    let dropped: Vec<_> = body
+        .block_ops(module.block())
+        .filter(|&op| {
+            let v = wasmir::ir::OpRef::new(&ctx, body, op);
+            let target = v.attr("target").and_then(|a| ctx.attr_as_symbol(a)).unwrap_or_default();
+            v.name() == "wasm.export" && !kept.contains(target)
+        })
+        .collect();
+    for op in dropped {
+        module.body_mut().erase_op(op);
+    }
+    let target = wasmir::lowering::Target::parse(Backend::LlvmWasm32.target()).expect("a known target");
+    wasmir::lowering::legalize(&ctx, &mut module, &target).ok()?;
+    match Session::metered(&ctx, &module, Backend::LlvmWasm32) {
+        Ok((session, None)) => {
+            tally.wasm32_modules += 1;
+            Some(session)
+        }
+        Ok((_, Some(trap))) => {
+            tally
+                .mismatches
+                .push(format!("{at}: instantiation traps only through LLVM's wasm32 path: {trap}"));
+            None
+        }
+        Err(d) if d.message.contains("not supported by the LLVM wasm32 path") => {
+            tally.wasm32_refused.push(d.message);
+            None
+        }
+        Err(d) => {
+            tally.mismatches.push(format!("{at}: LLVM's wasm32 path failed: {}", d.message));
+            None
+        }
+    }
 }
 
 fn arg_bits(arg: &WastArg<'_>) -> Option<u64> {
@@ -145,6 +213,56 @@ fn compare(instances: &mut Instances, name: &str, args: &[u64], fuel: u64, tally
         let shown: Vec<String> =
             BACKENDS.iter().zip(&text).map(|(b, t)| format!("{b:?}: {}", t.trim())).collect();
         tally.mismatches.push(format!("{at}: {name}({args:x?}): {}", shown.join(" | ")));
+    }
+    let Some(session) = &mut instances.wasm32 else { return };
+    session.set_fuel(fuel);
+    let outcome = match session.call(name, args) {
+        Ok(Outcome::Trapped(r)) if r == "fuel exhausted" => {
+            instances.wasm32 = None;
+            return;
+        }
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tally.mismatches.push(format!("{at}: {name}({args:x?}): LLVM wasm32: error: {}", e.message));
+            return;
+        }
+    };
+    if matches!(&outcomes[0], Ok(Outcome::Trapped(r)) if r == "call stack exhausted") {
+        // How deep calls may nest is the engine's choice, and LLVM turns some recursion into
+        // loops: not comparable.
+        return;
+    }
+    tally.wasm32_calls += 1;
+    let agrees = match (&outcomes[0], &outcome) {
+        (Ok(Outcome::Trapped(expected)), Outcome::Trapped(got)) => {
+            got == expected
+                || got == "unreachable" && !expected.contains("memory") && !expected.contains("stack")
+        }
+        (Ok(expected), got) => expected.to_string() == got.to_string(),
+        (Err(_), _) => true,
+    };
+    if !agrees {
+        tally.mismatches.push(format!(
+            "{at}: {name}({args:x?}): {} | LlvmWasm32: {}",
+            text[0].trim(),
+            outcome.to_string().trim()
+        ));
+    }
+}
+
+/// Prints why modules were not taken, most common first (offsets and names stripped).
+fn print_reasons(what: &str, reasons: &[String]) {
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for u in reasons {
+        let why = u.split_once(": ").map_or(u.as_str(), |(_, w)| w);
+        let why: String =
+            why.split(" at offset").next().unwrap_or(why).split(" @").next().unwrap_or(why).to_string();
+        *counts.entry(why).or_default() += 1;
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (why, n) in counts {
+        eprintln!("  {n:5} modules not taken{what}: {why}");
     }
 }
 
@@ -269,19 +387,12 @@ fn spec_functions_agree_on_every_backend() {
         total.out_of_fuel,
         total.unsupported.len()
     );
-    // Why modules were not taken, most common first (offsets and names stripped).
-    let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for u in &total.unsupported {
-        let why = u.split_once(": ").map_or(u.as_str(), |(_, w)| w);
-        let why: String =
-            why.split(" at offset").next().unwrap_or(why).split(" @").next().unwrap_or(why).to_string();
-        *reasons.entry(why).or_default() += 1;
-    }
-    let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    for (why, n) in reasons {
-        eprintln!("  {n:5} modules not taken: {why}");
-    }
+    print_reasons("", &total.unsupported);
+    eprintln!(
+        "backends: LLVM's wasm32 path took {} of those modules, {} calls compared",
+        total.wasm32_modules, total.wasm32_calls
+    );
+    print_reasons(" by the wasm32 path", &total.wasm32_refused);
     assert!(
         total.mismatches.is_empty(),
         "{} disagreements:\n{}",
@@ -291,6 +402,13 @@ fn spec_functions_agree_on_every_backend() {
     if filter.is_empty() {
         // The share of the suite compared must not silently collapse.
         assert!(total.calls > 20_000, "only {} calls compared", total.calls);
+        if cfg!(feature = "llvm") {
+            assert!(
+                total.wasm32_calls > 10_000,
+                "only {} calls compared on the wasm32 path",
+                total.wasm32_calls
+            );
+        }
     }
 }
 
@@ -351,13 +469,16 @@ fn generated_programs_agree_on_every_backend() {
     });
     let total = Tally::sum(tallies);
     eprintln!(
-        "generated: {} modules on {} backends, {} calls compared ({} not: out of fuel), {} modules not taken",
+        "generated: {} modules on {} backends, {} calls compared ({} not: out of fuel), {} modules not taken; LLVM's wasm32 path: {} modules, {} calls",
         total.modules,
         BACKENDS.len(),
         total.calls,
         total.out_of_fuel,
-        total.unsupported.len()
+        total.unsupported.len(),
+        total.wasm32_modules,
+        total.wasm32_calls
     );
+    print_reasons(" by the wasm32 path", &total.wasm32_refused);
     assert!(
         total.mismatches.is_empty(),
         "{} disagreements:\n{}",

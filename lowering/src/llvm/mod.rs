@@ -21,7 +21,8 @@ use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum};
 use translate::{
-    FunctionTranslator, ModuleRefs, TAIL_CC, Wasm32Refs, calling_convention, function_type, libcall_type, llvm_type,
+    FunctionTranslator, ModuleRefs, TAIL_CC, Wasm32Refs, calling_convention, function_type, libcall_type,
+    llvm_type,
 };
 use wasmir_ir::{Context, Diagnostic, FxHashMap, Location};
 
@@ -141,7 +142,8 @@ fn build<'l>(
         let ty = function_type(ll, ctx, f.ty, wasm32.is_none()).map_err(|d| at(d, body.op_loc(f.op)))?;
         let function = match &f.import {
             Some((module_name, field)) if wasm32.is_some() => {
-                let import = m.add_function(&format!("import.{module_name}.{field}"), ty, Some(Linkage::External));
+                let import =
+                    m.add_function(&format!("import.{module_name}.{field}"), ty, Some(Linkage::External));
                 wasm32::set_wasm_attr(ll, import, "wasm-import-module", module_name);
                 wasm32::set_wasm_attr(ll, import, "wasm-import-name", field);
                 import
@@ -202,7 +204,13 @@ fn build<'l>(
     records.set_initializer(&record.const_array(&items));
     records.set_constant(true);
     records.set_linkage(Linkage::Internal);
-    let refs = ModuleRefs { layout, functions: &functions, records: Some(records), libcalls: &libcalls, wasm32: None };
+    let refs = ModuleRefs {
+        layout,
+        functions: &functions,
+        records: Some(records),
+        libcalls: &libcalls,
+        wasm32: None,
+    };
     for (f, &function) in layout.funcs.iter().zip(&functions) {
         if runtime::is_spectest(&f.import) {
             // spectest's print functions: they print nothing here, on every backend.

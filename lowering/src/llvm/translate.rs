@@ -255,7 +255,11 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
 
     /// `vmctx` first, then `args`, as host code passes them; only `args` for wasm32.
     fn call_args(&self, args: &[BasicValueEnum<'l>]) -> Vec<BasicMetadataValueEnum<'l>> {
-        self.vmctx.map(BasicMetadataValueEnum::from).into_iter().chain(args.iter().map(|&a| a.into())).collect()
+        self.vmctx
+            .map(BasicMetadataValueEnum::from)
+            .into_iter()
+            .chain(args.iter().map(|&a| a.into()))
+            .collect()
     }
 
     fn records(&self) -> R<inkwell::values::GlobalValue<'l>> {
@@ -360,6 +364,9 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     fn burn_fuel(&mut self) -> R<()> {
+        if self.is_wasm32() {
+            return Ok(());
+        }
         let fuel = self.vm_load_i64(FUEL_SLOT)?;
         let left = self.b.build_int_sub(fuel, self.i64(1), "").map_err(err)?;
         self.vm_store(FUEL_SLOT, left.into())?;
@@ -582,16 +589,23 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         if let Some(w) = &self.refs.wasm32 {
             // References have no representation in wasm32 code yet, and segments live in the
             // linked module, out of the code's reach.
+            if matches!(name, "refs.elem_drop" | "memory.data_drop") {
+                // Only table.init and memory.init could see a dropped segment, and this path
+                // refuses both: dropping changes nothing here.
+                return Ok(());
+            }
             let refs_op = name.starts_with("refs.") && !name.ends_with("call_indirect");
-            if refs_op || matches!(name, "control.br_on_null" | "control.br_on_non_null" | "memory.init" | "memory.data_drop") {
+            if refs_op || matches!(name, "control.br_on_null" | "control.br_on_non_null" | "memory.init") {
                 return Err(not_on_wasm32(loc, format!("`{name}`")));
             }
             match name {
                 "global.get" => {
                     let g = self.index(op, "global", &layout.global_index)?;
                     let ty = self.types_of(body.results(op))?[0];
-                    let bits =
-                        self.b.build_load(bits_type(self.ll, ty), w.globals[g].as_pointer_value(), "").map_err(err)?;
+                    let bits = self
+                        .b
+                        .build_load(bits_type(self.ll, ty), w.globals[g].as_pointer_value(), "")
+                        .map_err(err)?;
                     if let Some(i) = bits.as_instruction_value() {
                         let _ = i.set_volatile(true);
                     }
@@ -1014,7 +1028,13 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     /// Calls `f` (a WasmIR function or a wasm32 dispatcher); `tail` for `return_call`.
-    fn direct_call(&mut self, op: Op, f: FunctionValue<'l>, args: &[BasicValueEnum<'l>], tail: bool) -> R<()> {
+    fn direct_call(
+        &mut self,
+        op: Op,
+        f: FunctionValue<'l>,
+        args: &[BasicValueEnum<'l>],
+        tail: bool,
+    ) -> R<()> {
         let all = self.call_args(args);
         let cc = calling_convention(self.is_wasm32());
         if tail {
@@ -1060,12 +1080,14 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     fn dispatcher(&self, table: usize, fty: Type) -> R<FunctionValue<'l>> {
         let layout = self.refs.layout;
         let id = layout.type_ids.get(&fty).copied();
-        let name = format!("wasmir_dispatch_{table}_{}", id.map_or(-1, i64::from));
+        // Keyed by the interned type: a type no function has (no id) still has its signature.
+        let name = format!("wasmir_dispatch_{table}_t{}", fty.as_u32());
         if let Some(f) = self.module.get_function(&name) {
             return Ok(f);
         }
         let base = function_type(self.ll, self.ctx, fty, false)?;
-        let mut params: Vec<BasicMetadataTypeEnum<'l>> = base.get_param_types().into_iter().map(Into::into).collect();
+        let mut params: Vec<BasicMetadataTypeEnum<'l>> =
+            base.get_param_types().into_iter().map(Into::into).collect();
         params.push(self.ll.i32_type().into());
         let ty = match base.get_return_type() {
             Some(r) => r.fn_type(&params, false),
@@ -1121,7 +1143,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 self.set_results(op, &[v]);
             }
             "memory.grow" => {
-                let v = self.intrinsic("llvm.wasm.memory.grow", &[i32t.into()], &[zero.into(), operands[0]])?;
+                let v =
+                    self.intrinsic("llvm.wasm.memory.grow", &[i32t.into()], &[zero.into(), operands[0]])?;
                 self.set_results(op, &[v]);
             }
             _ => {
@@ -1137,13 +1160,30 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                     let out = self.b.build_int_compare(IntPredicate::UGT, end, bytes, "").map_err(err)?;
                     self.trap_if(out, TrapCode::MemoryOutOfBounds)?;
                 }
-                let dst = self.b.build_int_to_ptr(operands[0].into_int_value(), self.ll.ptr_type(inkwell::AddressSpace::default()), "").map_err(err)?;
+                let dst = self
+                    .b
+                    .build_int_to_ptr(
+                        operands[0].into_int_value(),
+                        self.ll.ptr_type(inkwell::AddressSpace::default()),
+                        "",
+                    )
+                    .map_err(err)?;
                 let size = operands[2].into_int_value();
                 if name == "memory.fill" {
-                    let byte = self.b.build_int_truncate(operands[1].into_int_value(), self.ll.i8_type(), "").map_err(err)?;
+                    let byte = self
+                        .b
+                        .build_int_truncate(operands[1].into_int_value(), self.ll.i8_type(), "")
+                        .map_err(err)?;
                     self.b.build_memset(dst, 1, byte, size).map_err(err)?;
                 } else {
-                    let src = self.b.build_int_to_ptr(operands[1].into_int_value(), self.ll.ptr_type(inkwell::AddressSpace::default()), "").map_err(err)?;
+                    let src = self
+                        .b
+                        .build_int_to_ptr(
+                            operands[1].into_int_value(),
+                            self.ll.ptr_type(inkwell::AddressSpace::default()),
+                            "",
+                        )
+                        .map_err(err)?;
                     self.b.build_memmove(dst, 1, src, 1, size).map_err(err)?;
                 }
             }
@@ -1430,7 +1470,8 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             address
         } else {
             let sum = self.b.build_int_add(address, self.i64(offset as i64), "").map_err(err)?;
-            let out = self.b.build_int_compare(IntPredicate::UGT, sum, self.i64(0xFFFF_FFFF), "").map_err(err)?;
+            let out =
+                self.b.build_int_compare(IntPredicate::UGT, sum, self.i64(0xFFFF_FFFF), "").map_err(err)?;
             self.trap_if(out, TrapCode::MemoryOutOfBounds)?;
             sum
         };
@@ -1440,7 +1481,13 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
 
     /// A host address in memory `m`, after checking `address + offset + width/8` against the
     /// memory's length.
-    fn host_address(&mut self, m: usize, address: IntValue<'l>, offset: u64, width: u32) -> R<inkwell::values::PointerValue<'l>> {
+    fn host_address(
+        &mut self,
+        m: usize,
+        address: IntValue<'l>,
+        offset: u64,
+        width: u32,
+    ) -> R<inkwell::values::PointerValue<'l>> {
         let layout = self.refs.layout;
         let len = self.vm_load_i64(layout.memory_len_offset(m))?;
         let extent = offset.saturating_add(u64::from(width / 8));

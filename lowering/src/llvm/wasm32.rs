@@ -62,8 +62,15 @@ impl Plan {
         }
         for f in &layout.funcs {
             let Some((params, results)) = ctx.function_signature(f.ty) else { continue };
-            if params.iter().chain(results).any(|&t| !matches!(t, Type::I32 | Type::I64 | Type::F32 | Type::F64)) {
-                return Err(refuse(body.op_loc(f.op), format!("@{}'s reference parameters or results", f.name)));
+            if params
+                .iter()
+                .chain(results)
+                .any(|&t| !matches!(t, Type::I32 | Type::I64 | Type::F32 | Type::F64))
+            {
+                return Err(refuse(
+                    body.op_loc(f.op),
+                    format!("@{}'s reference parameters or results", f.name),
+                ));
             }
         }
         let func_ref = |i: usize| i as u64 + 1;
@@ -100,7 +107,8 @@ impl Plan {
             let t = layout.table_index[table];
             let regions = body.op_regions(e.op);
             let items = eval_const_region(ctx, body, regions[0], layout, &globals, &func_ref)?;
-            let offset = eval_const_region(ctx, body, regions[1], layout, &globals, &func_ref)?.pop().unwrap_or(0);
+            let offset =
+                eval_const_region(ctx, body, regions[1], layout, &globals, &func_ref)?.pop().unwrap_or(0);
             let slots = &mut plan.tables[t];
             let end = (offset as usize).checked_add(items.len()).filter(|&end| end <= slots.len());
             let Some(end) = end else {
@@ -118,9 +126,10 @@ impl Plan {
                 continue;
             }
             let bytes = v.attr("data").and_then(|a| ctx.attr_as_bytes(a)).unwrap_or_default().to_vec();
-            let offset =
-                eval_const_region(ctx, body, body.op_regions(d.op)[0], layout, &globals, &func_ref)?.pop().unwrap_or(0)
-                    & 0xFFFF_FFFF;
+            let offset = eval_const_region(ctx, body, body.op_regions(d.op)[0], layout, &globals, &func_ref)?
+                .pop()
+                .unwrap_or(0)
+                & 0xFFFF_FFFF;
             if offset + bytes.len() as u64 > memory_bytes {
                 return Err(refuse(v.loc(), "a data segment out of range (instantiation traps)"));
             }
@@ -160,9 +169,11 @@ pub fn declare_globals<'l>(
 ) -> Result<Vec<GlobalValue<'l>>, Diagnostic> {
     let mut out = Vec::new();
     for (i, g) in layout.globals.iter().enumerate() {
-        let ty = super::translate::llvm_type(ll, ctx, g.ty).ok_or_else(|| refuse(Location::Unknown, "a global type"))?;
+        let ty = super::translate::llvm_type(ll, ctx, g.ty)
+            .ok_or_else(|| refuse(Location::Unknown, "a global type"))?;
         let ty = super::translate::bits_type(ll, ty);
-        let global = m.add_global(ty, Some(inkwell::AddressSpace::from(1u16)), &format!("wasm_global_{i}_{}", g.name));
+        let global =
+            m.add_global(ty, Some(inkwell::AddressSpace::from(1u16)), &format!("wasm_global_{i}_{}", g.name));
         global.set_linkage(Linkage::Internal);
         global.set_initializer(&ty.const_zero());
         // The init function sets it: LLVM must not assume the zero, or GlobalOpt shrinks the
@@ -186,7 +197,8 @@ pub fn add_exports_and_init<'l>(
     let err = |e: inkwell::builder::BuilderError| super::err(e);
     for (k, (name, index)) in layout.exports.iter().enumerate() {
         let target = functions[*index];
-        let wrapper = m.add_function(&format!("wasmir_export_{k}"), target.get_type(), Some(Linkage::External));
+        let wrapper =
+            m.add_function(&format!("wasmir_export_{k}"), target.get_type(), Some(Linkage::External));
         set_wasm_attr(ll, wrapper, "wasm-export-name", name);
         let b = ll.create_builder();
         b.position_at_end(ll.append_basic_block(wrapper, "entry"));
@@ -312,7 +324,9 @@ fn stack_pointer_index(linked: &[u8]) -> Option<u32> {
 /// The linked module with the WasmIR module's memory limits and exports, its data segments
 /// and `INIT_EXPORT` as the start function; validated.
 pub fn finish(linked: &[u8], plan: &Plan) -> Result<Vec<u8>, Diagnostic> {
-    use wasm_encoder::{ConstExpr, DataSection, ExportKind, ExportSection, MemorySection, MemoryType, RawSection};
+    use wasm_encoder::{
+        ConstExpr, DataSection, ExportKind, ExportSection, MemorySection, MemoryType, RawSection,
+    };
     use wasmparser::{ExternalKind, Parser, Payload};
     let bad = |e: wasmparser::BinaryReaderError| super::err(format!("reading wasm-ld's output: {e}"));
     let mut out = wasm_encoder::Module::new();
@@ -369,13 +383,16 @@ pub fn finish(linked: &[u8], plan: &Plan) -> Result<Vec<u8>, Diagnostic> {
                 }
             }
             Payload::DataSection(_) | Payload::DataCountSection { .. } => {
-                return Err(super::err("LLVM placed data in linear memory, where the module's own data lives"));
+                return Err(super::err(
+                    "LLVM placed data in linear memory, where the module's own data lives",
+                ));
             }
             Payload::CodeSectionEntry(body) => {
                 // A shadow stack would live in linear memory, which belongs to the module.
                 if let Some(sp) = stack_pointer {
                     for op in body.get_operators_reader().map_err(bad)? {
-                        if let wasmparser::Operator::GlobalGet { global_index } | wasmparser::Operator::GlobalSet { global_index } = op.map_err(bad)?
+                        if let wasmparser::Operator::GlobalGet { global_index }
+                        | wasmparser::Operator::GlobalSet { global_index } = op.map_err(bad)?
                             && global_index == sp
                         {
                             return Err(super::err("LLVM's code uses a shadow stack in linear memory"));
