@@ -1047,6 +1047,11 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         } else {
             let site = self.b.build_call(f, &all, "").map_err(err)?;
             site.set_call_convention(cc);
+            if self.is_wasm32() {
+                // The engine's stack is the only depth limit wasm32 code has: LLVM must not
+                // turn a recursive call into a loop, or endless recursion would not exhaust it.
+                site.set_tail_call_kind(inkwell::values::LLVMTailCallKind::LLVMTailCallKindNoTail);
+            }
             let vals = self.call_results(site, self.body.results(op).len())?;
             self.check_trap()?;
             self.set_results(op, &vals);
