@@ -1,6 +1,7 @@
 //! The rewriters on real modules: e-graph time per 1k ops and memory per e-node; the share of
-//! inserted bounds checks that `bce` removes; and the run time of a loop-heavy kernel with
-//! explicit checks, with them after `bce`, and without checks, in wasmtime.
+//! inserted bounds checks that `bce` removes, statically and, for WASI commands, in a run
+//! (counted by the `count-checks` pass); and the run time of a loop-heavy kernel with explicit
+//! checks, with them after `bce`, and without checks, in wasmtime.
 //!
 //! Run: `cargo bench --bench rewrites -- [FILE.wasm ...]`. Without files it reads
 //! `target/bench-data/*.wasm` (`scripts/bench.sh` fetches esbuild.wasm) and builds the C
@@ -114,6 +115,7 @@ fn bce(ctx: &Context, path: &Path) {
         return;
     }
     let inserted = count_ops(&module, "memory.check", ctx);
+    let before = module.clone();
     let start = Instant::now();
     if wasmir::run_pipeline(ctx, &mut module, "bce").is_err() {
         return;
@@ -127,6 +129,42 @@ fn bce(ctx: &Context, path: &Path) {
             time.as_secs_f64()
         );
     }
+    // Dynamically: a WASI command's run, instrumented by count-checks, with and without bce.
+    if let (Some(all), Some(left)) = (executed_checks(ctx, before), executed_checks(ctx, module)) {
+        println!(
+            "  bce: {all} checks executed in a run, {left} after bce: {:.1}% removed dynamically",
+            (all - left) as f64 * 100.0 / all.max(1) as f64
+        );
+    }
+}
+
+/// How many checks a WASI command (a module exporting `_start`) executes when run once.
+fn executed_checks(ctx: &Context, mut module: Module) -> Option<u64> {
+    let is_command = {
+        let body = module.body();
+        body.block_ops(module.block()).any(|op| {
+            let view = wasmir::ir::OpRef::new(ctx, body, op);
+            view.name() == "wasm.export" && view.attr_str("name") == Some("_start")
+        })
+    };
+    if !is_command {
+        return None;
+    }
+    wasmir::run_pipeline(ctx, &mut module, "count-checks").ok()?;
+    let wasm = wasmir::compile_to_wasm(ctx, &module, &wasmir::lowering::Target::default()).ok()?;
+    let engine = wasmtime::Engine::default();
+    let compiled = wasmtime::Module::new(&engine, &wasm).ok()?;
+    let mut linker = wasmtime::Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).ok()?;
+    let output = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 20);
+    let wasi = wasmtime_wasi::WasiCtxBuilder::new().args(&["program"]).stdout(output.clone()).build_p1();
+    let mut store = wasmtime::Store::new(&engine, wasi);
+    let instance = linker.instantiate(&mut store, &compiled).ok()?;
+    let start = instance.get_typed_func::<(), ()>(&mut store, "_start").ok()?;
+    // A command may end by calling proc_exit, which arrives as an error.
+    let _ = start.call(&mut store, ());
+    let counter = instance.get_global(&mut store, wasmir::rewrites::CHECK_COUNTER)?;
+    counter.get(&mut store).i64().map(|n| n as u64)
 }
 
 const KERNEL: &str = r#"

@@ -1,22 +1,41 @@
 //! Bounds checks: `bounds-checks-explicit` puts a `memory.check` before every access (what a
-//! host without guard pages needs, and what the region ops imply), and `bce` removes every
-//! check it can prove, each removal by a named rule that cites its invariants:
+//! host without guard pages needs, and what the region ops imply), `bce` removes every check
+//! it can prove, each removal by a named rule that cites its invariants, and `count-checks`
+//! counts the checks a run executes. The rules:
 //!
 //! - `constant-address`: a constant address (or one masked below a constant) whose whole
 //!   access fits the memory's declared minimum size;
+//! - `bounded-address`: an address bounded by its computation (masks, shifts, sums that
+//!   cannot wrap, narrow zero-extending loads: `arith::semantics::int_upper_bound`) or by the
+//!   comparisons on the path (a `br_if` not taken, the arms of an `if`), whose whole access
+//!   fits the minimum; or `x + y` with `y` bounded and `x` checked far enough;
 //! - `constant-index`: a constant (or masked) index below a region's constant length;
-//! - `dominated`: a check covered by one that dominates it (the same address value with as
-//!   large an end, or the same region and index);
+//! - `dominated`: a check covered by one that passed on every path to it. Facts flow forward
+//!   through structured control flow: after a construct, what held on every way into its
+//!   continuation (its regions' fallthrough and every branch to it) holds; a construct's
+//!   result is checked as far as every value that became it; a loop's argument as far as its
+//!   initial value and every value its branches continue it with (found by a first walk of
+//!   the loop that removes nothing; the facts then hold by induction over the iterations).
+//!   Values are equal for the facts when they are the same SSA value, the same pure
+//!   computation on equal operands, or reads of a global between the same two possible writes
+//!   (an epoch: calls, direct or indirect, and `global.set` end one, and so does the head of
+//!   a loop that may write one);
 //! - `merge-neighbours`: of two checks of the same address in one block with nothing
 //!   observable between them, the first is widened to the second's end and the second goes;
 //! - `loop-induction`: a region index that is a loop counter from 0, continued only while
 //!   below the region's length, is checked once (for 0) before the loop;
+//! - `checked-in-callee`: after a direct call, what the callee checked of its parameters and
+//!   of the values it returns on every return path holds of the arguments and results. The
+//!   summaries are found callees first, before anything is removed;
 //! - `checked-by-callers`: in a private function that is only ever called directly, an
 //!   argument that every call site passes already checked (to at least the same end) needs
 //!   no check of its own. Callers are visited before their callees for this.
 //!
 //! Removing a check never moves a failure past an observable effect: the rules only use facts
 //! that hold at the check (INV-MEM-002, INV-MEM-008) or move a check across pure ops and loads.
+//! What no rule here proves, by design: a check that passed on some paths only (moving it
+//! would add a check elsewhere), and checks at growing offsets separated by a store or a call
+//! (merging them would move a failure before an effect the host can see, INV-MEM-003).
 
 use crate::constant_of;
 use crate::rules::PassRule;
@@ -34,13 +53,18 @@ pub const RULES: &[PassRule] = &[
         citations: &["INV-MEM-003", "INV-MEM-008"],
     },
     PassRule {
+        name: "bounded-address",
+        identity: "check(@m, a + k) == nop when a <= u and u + k <= min(@m) * 65536, with u from a's computation (masks, shifts, sums without wrap, narrow loads) and the comparisons on the path; check(@m, x + y + k) == nop after check(@m, x + e) when y <= u and u + k <= e",
+        citations: &["INV-MEM-003", "INV-MEM-008", "INV-ARITH-001"],
+    },
+    PassRule {
         name: "constant-index",
         identity: "check(r[c]) == nop when c < len(r), a constant (also for c = x & m, m < len(r))",
         citations: &["INV-MEM-002", "INV-MEM-003"],
     },
     PassRule {
         name: "dominated",
-        identity: "check(a + k2) == nop after a dominating check(a + k1) with k2 <= k1; check(r[i]) == nop after check(r[i])",
+        identity: "check(a + k2) == nop when check(a' + k1), k2 <= k1, passed on every path to it, a' equal to a (the same value, the same pure computation, a global read between the same writes, a result or loop argument checked on every way in); check(r[i]) == nop likewise",
         citations: &["INV-MEM-003", "INV-MEM-004", "INV-MEM-008"],
     },
     PassRule {
@@ -54,11 +78,25 @@ pub const RULES: &[PassRule] = &[
         citations: &["INV-MEM-002", "INV-MEM-003"],
     },
     PassRule {
+        name: "checked-in-callee",
+        identity: "y = f(a); check(a + k) == y = f(a) when every return of f follows a passed check(p + k') of its parameter p, k' >= k (also for check(y + k) and f's returned value)",
+        citations: &["INV-MEM-008", "INV-CORE-008"],
+    },
+    PassRule {
         name: "checked-by-callers",
         identity: "f(p) { check(p + k) } == f(p) { } when f is private, only called directly, and every call f(a) follows a passed check(a + k') with k' >= k",
         citations: &["INV-MEM-008", "INV-CORE-007"],
     },
 ];
+
+/// The stack left before a recursive walk over nested regions grows it, and by how much.
+const STACK_RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
+/// How many ops deep `FunctionBce::upper` looks into an address's computation (and into a
+/// condition), and how many constant additions `constant_offset` follows.
+const BOUND_DEPTH: u32 = 6;
+const OFFSET_CHAIN: usize = 64;
 
 fn rule(name: &str) -> &'static PassRule {
     RULES.iter().find(|r| r.name == name).expect("a declared rule")
@@ -73,13 +111,61 @@ pub(crate) const EXPLICIT_INFO: PassInfo = PassInfo {
 
 pub(crate) const BCE_INFO: PassInfo = PassInfo {
     name: "bce",
-    summary: "Remove the bounds checks that are proved (constant, dominated, merged, loop induction)",
+    summary: "Remove the bounds checks that are proved (constant or bounded, dominated, merged, loop induction, across calls)",
     options: &[crate::rules::RULES_OPTION],
     create: |o: &PassOptions| {
         let rules = crate::rules::selected_rules(o, "bce", RULES)?;
         Ok(PassImpl::Module(Box::new(Bce { rules })))
     },
 };
+
+pub(crate) const COUNT_INFO: PassInfo = PassInfo {
+    name: "count-checks",
+    summary: "Count the checks a run executes: an exported i64 global `__wasmir_checks` goes up by one before every memory.check",
+    options: &[],
+    create: |_: &PassOptions| Ok(PassImpl::Module(Box::new(CountChecks))),
+};
+
+/// The global `count-checks` adds and exports.
+pub const CHECK_COUNTER: &str = "__wasmir_checks";
+
+/// `count-checks`: instruments a module so that a run reports how many checks it executed
+/// (how `bce`'s dynamic effect is measured).
+#[derive(Debug, Clone, Copy)]
+pub struct CountChecks;
+
+impl ModulePass for CountChecks {
+    fn run(&self, ctx: &Context, module: &mut Module) -> Vec<Diagnostic> {
+        if wasmir_ir::SymbolTable::build(ctx, module.body(), module.block()).lookup(CHECK_COUNTER).is_some() {
+            return vec![Diagnostic::error(
+                wasmir_ir::Location::Unknown,
+                format!("count-checks: the module already has a symbol `@{CHECK_COUNTER}`"),
+            )];
+        }
+        let funcs: Vec<Op> = {
+            let body = module.body();
+            body.block_ops(module.block()).filter(|&op| body.child(op).is_some()).collect()
+        };
+        for func in funcs {
+            let Some(body) = module.body_mut().child_mut(func) else { continue };
+            for op in body.preorder() {
+                if ctx.op_def(body.op_kind(op)).name != "memory.check" {
+                    continue;
+                }
+                let counter = ctx.symbol_ref_attr(CHECK_COUNTER);
+                let mut b = Builder::before(ctx, body, op);
+                b.loc = b.body.op_loc(op);
+                let count = b.op1("global.get", &[], Type::I64, &[("global", counter)]);
+                let one = b.op1("arith.constant", &[], Type::I64, &[("value", ctx.int_attr(1, Type::I64))]);
+                let next = b.op1("arith.addi", &[count, one], Type::I64, &[]);
+                b.op("global.set", &[next], &[], &[("global", counter)]);
+            }
+        }
+        wasmir_dialects::global::build_global(ctx, module, CHECK_COUNTER, Type::I64, true, 0);
+        wasmir_dialects::wasm::export(ctx, module, CHECK_COUNTER, CHECK_COUNTER);
+        Vec::new()
+    }
+}
 
 /// `bounds-checks-explicit`.
 #[derive(Debug, Clone, Copy)]
@@ -147,13 +233,35 @@ fn memory_minimums(ctx: &Context, module: &Module) -> FxHashMap<String, u64> {
         .collect()
 }
 
+impl Bce {
+    fn enabled(&self, rule_name: &str) -> bool {
+        self.rules.contains(&rule_name)
+    }
+}
+
 impl ModulePass for Bce {
     fn run(&self, ctx: &Context, module: &mut Module) -> Vec<Diagnostic> {
         let minimums = memory_minimums(ctx, module);
         let calls = CallGraph::of(ctx, module);
-        let interprocedural = self.rules.contains(&"checked-by-callers");
+        let interprocedural = self.enabled("checked-by-callers");
         let mut remarks = Vec::new();
-        let mut sites: FxHashMap<String, CallSiteFacts> = FxHashMap::default();
+        // What every normal return of each function has checked, for `checked-in-callee`:
+        // found callees first, before anything is removed (removing a check never removes a
+        // fact, so the summaries stay true).
+        let mut summaries: FxHashMap<String, Summary> = FxHashMap::default();
+        if self.enabled("checked-in-callee") {
+            for (func, name) in calls.callees_first() {
+                let Some(body) = module.body().child(func) else { continue };
+                let mut unused = FxHashMap::default();
+                let mut bce =
+                    FunctionBce::new(ctx, &minimums, &self.rules, &calls.callers, &mut unused, &summaries);
+                bce.summarizing = true;
+                if let Some(summary) = bce.summarize(body) {
+                    summaries.insert(name, summary);
+                }
+            }
+        }
+        let mut sites: FxHashMap<String, Vec<Ends>> = FxHashMap::default();
         let mut visited: FxHashSet<String> = FxHashSet::default();
         for (func, name) in calls.callers_first() {
             // Entry facts only when every call site has been seen: all callers visited, and
@@ -162,37 +270,30 @@ impl ModulePass for Bce {
                 Some(callers)
                     if interprocedural && callers.iter().all(|c| *c != name && visited.contains(c)) =>
                 {
-                    sites.get(&name).map(|s| s.args.clone())
+                    sites.get(&name).cloned()
                 }
                 _ => None,
             };
             let Some(body) = module.body_mut().child_mut(func) else { continue };
-            let mut bce = FunctionBce {
-                ctx,
-                minimums: &minimums,
-                rules: &self.rules,
-                closed: &calls.callers,
-                sites: &mut sites,
-                branched_into: FxHashSet::default(),
-                removed: Vec::new(),
-                generation: 0,
-                removed_by: Vec::new(),
-                remarks: &mut remarks,
-            };
+            let mut bce =
+                FunctionBce::new(ctx, &minimums, &self.rules, &calls.callers, &mut sites, &summaries);
             bce.run(body, entry.as_deref());
+            remarks.append(&mut bce.remarks);
             visited.insert(name);
         }
         remarks
     }
 }
 
-/// The direct calls between a module's functions, for `checked-by-callers`.
+/// The direct calls between a module's functions, for the interprocedural rules.
 struct CallGraph {
     /// Every function with a body, with its name, in module order.
     funcs: Vec<(Op, String)>,
     /// The closed functions (private, referenced only as the callee of direct calls), each
     /// with the functions that call it.
     callers: FxHashMap<String, Vec<String>>,
+    /// Per function (by position in `funcs`), the functions with bodies it calls directly.
+    callees: Vec<Vec<usize>>,
 }
 
 impl CallGraph {
@@ -201,6 +302,7 @@ impl CallGraph {
         let mut funcs = Vec::new();
         let mut escaping: FxHashSet<String> = FxHashSet::default();
         let mut callers: FxHashMap<String, Vec<String>> = FxHashMap::default();
+        let mut called: Vec<Vec<String>> = Vec::new();
         for op in body.block_ops(module.block()) {
             let name = symbol_name(ctx, body, op).unwrap_or_default().to_string();
             if !is_private_symbol(ctx, body, op) {
@@ -222,6 +324,7 @@ impl CallGraph {
                 }
                 continue;
             };
+            let mut callees = Vec::new();
             child.for_each_body(&mut |b| {
                 for inner in b.preorder() {
                     let def = ctx.op_def(b.op_kind(inner));
@@ -231,6 +334,7 @@ impl CallGraph {
                         crate::for_each_symbol_ref(ctx, value, &mut |n| {
                             if is_call {
                                 callers.entry(n.to_string()).or_default().push(name.clone());
+                                callees.push(n.to_string());
                             } else {
                                 escaping.insert(n.to_string());
                             }
@@ -239,15 +343,27 @@ impl CallGraph {
                 }
             });
             funcs.push((op, name));
+            called.push(callees);
         }
-        let with_body: FxHashSet<&String> = funcs.iter().map(|(_, n)| n).collect();
-        callers.retain(|callee, _| with_body.contains(callee) && !escaping.contains(callee));
+        let index: FxHashMap<&str, usize> =
+            funcs.iter().enumerate().map(|(i, (_, n))| (n.as_str(), i)).collect();
+        let callees = called
+            .iter()
+            .map(|names| {
+                let mut out: Vec<usize> =
+                    names.iter().filter_map(|n| index.get(n.as_str()).copied()).collect();
+                out.sort_unstable();
+                out.dedup();
+                out
+            })
+            .collect();
+        callers.retain(|callee, _| index.contains_key(callee.as_str()) && !escaping.contains(callee));
         for list in callers.values_mut() {
             list.sort();
             list.dedup();
         }
         // A closed function nobody calls has no call sites: it is dead, and gets no facts.
-        CallGraph { funcs, callers }
+        CallGraph { funcs, callers, callees }
     }
 
     /// The functions, each after all its callers where the calls form no cycle (a cycle is
@@ -297,31 +413,70 @@ impl CallGraph {
         }
         order
     }
-}
 
-/// What holds for each argument at every call of one function seen so far: per argument,
-/// per memory, the end up to which it was checked.
-#[derive(Default)]
-struct CallSiteFacts {
-    args: Vec<FxHashMap<String, u64>>,
-}
-
-impl CallSiteFacts {
-    /// Keeps what this call site also has (the smaller end where both have one).
-    fn meet(&mut self, site: Vec<FxHashMap<String, u64>>, first: bool) {
-        if first {
-            self.args = site;
-            return;
-        }
-        for (known, here) in self.args.iter_mut().zip(site) {
-            known.retain(|memory, end| match here.get(memory) {
-                Some(&e) => {
-                    *end = (*end).min(e);
-                    true
+    /// The functions, each after every function it calls directly where the calls form no
+    /// cycle (a depth-first post-order from each function in module order).
+    fn callees_first(&self) -> Vec<(Op, String)> {
+        let mut state = vec![0u8; self.funcs.len()]; // 0 new, 1 on the stack, 2 done
+        let mut order = Vec::with_capacity(self.funcs.len());
+        for root in 0..self.funcs.len() {
+            if state[root] != 0 {
+                continue;
+            }
+            let mut stack = vec![(root, 0usize)];
+            state[root] = 1;
+            while let Some(&mut (f, ref mut next)) = stack.last_mut() {
+                if let Some(&callee) = self.callees[f].get(*next) {
+                    *next += 1;
+                    if state[callee] == 0 {
+                        state[callee] = 1;
+                        stack.push((callee, 0));
+                    }
+                } else {
+                    state[f] = 2;
+                    order.push(self.funcs[f].clone());
+                    stack.pop();
                 }
-                None => false,
-            });
+            }
         }
+        order
+    }
+}
+
+/// Per memory, the end up to which a value is known to be checked (`value + end <= size`).
+type Ends = FxHashMap<String, u64>;
+
+/// Keeps in `known` what `here` also has, the smaller end where both have one.
+fn meet_ends(known: &mut [Ends], here: &[Ends]) {
+    for (known, here) in known.iter_mut().zip(here) {
+        known.retain(|memory, end| match here.get(memory) {
+            Some(&e) => {
+                *end = (*end).min(e);
+                true
+            }
+            None => false,
+        });
+    }
+}
+
+/// What holds at every normal return of a function: how far each parameter, and each
+/// returned value, is checked (`None` for the results when a tail call returns them).
+#[derive(Clone, Debug)]
+struct Summary {
+    params: Vec<Ends>,
+    results: Option<Vec<Ends>>,
+}
+
+impl Summary {
+    fn meet(&mut self, other: &Summary) {
+        meet_ends(&mut self.params, &other.params);
+        self.results = match (self.results.take(), &other.results) {
+            (Some(mut known), Some(here)) => {
+                meet_ends(&mut known, here);
+                Some(known)
+            }
+            _ => None,
+        };
     }
 }
 
@@ -336,15 +491,163 @@ enum Fact {
     Span(String, Base, u64),
     /// `Address` as every caller established it before the call (`checked-by-callers`).
     Entry(String, Base),
+    /// `Address` as a called function established it before returning (`checked-in-callee`).
+    Callee(String, Base),
+    /// `value <= bound` (unsigned), from a comparison on the path; valued by `u64::MAX - bound`
+    /// so that, as for the other facts, the larger value is the stronger fact.
+    Below(Base),
 }
 
-/// An address as far as equality goes: an SSA value, or a global read while no write to any
-/// global can have happened (Go and other compilers read their stack pointer from a global
-/// at every access).
+type Facts = FxHashMap<Fact, u64>;
+
+/// Keeps in `known` (nothing yet: `None`) only what `here` also has, the weaker of the two.
+fn meet_facts(known: &mut Option<Facts>, here: &Facts) {
+    match known {
+        None => *known = Some(here.clone()),
+        Some(k) => k.retain(|fact, end| match here.get(fact) {
+            Some(&e) => {
+                *end = (*end).min(e);
+                true
+            }
+            None => false,
+        }),
+    }
+}
+
+/// An address as far as equality goes: an SSA value, or a global's value in one epoch (reads
+/// of a global between the same two possible writes see the same value; Go and other
+/// compilers read their stack pointer from a global at every access).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Base {
     Value(Value),
     Global(wasmir_ir::Attr, u32),
+}
+
+/// Whether `op` (without regions) may change a global: a `global.set`, or anything that may run
+/// other code. Memory ops, arithmetic, branches and reads run none.
+fn may_write_globals(def: &wasmir_ir::OpDef) -> bool {
+    if def.name == "global.set" || def.has(Traits::CALL_LIKE) {
+        return true;
+    }
+    let runs_nothing = def.has(Traits::PURE)
+        || def.has(Traits::MEM_READ)
+        || def.has(Traits::MEM_WRITE)
+        || def.name.starts_with("arith.")
+        || def.branch_depths.is_some()
+        || (def.has(Traits::TERMINATOR) && !def.has(Traits::RETURN_LIKE));
+    // Indirect calls (only MAY_TRAP) and ops of dialects not known here may run code.
+    !runs_nothing
+}
+
+/// The epoch of every `global.get` in `body`: a new epoch starts after each op that may write
+/// a global, at the head of a loop that may write one (its back edges bring the writes), and
+/// after a construct that may write one; each arm of a construct starts in the epoch before it.
+fn global_reads(ctx: &Context, body: &Body) -> FxHashMap<Value, Base> {
+    struct Walk<'a> {
+        ctx: &'a Context,
+        body: &'a Body,
+        writes: FxHashSet<Op>,
+        epoch: u32,
+        next: u32,
+        reads: FxHashMap<Value, Base>,
+    }
+    impl Walk<'_> {
+        /// Which constructs contain an op that may write a global; whether `block` does.
+        fn find_writes(&mut self, block: Block) -> bool {
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.find_writes_in(block))
+        }
+
+        fn find_writes_in(&mut self, block: Block) -> bool {
+            let mut any = false;
+            for op in self.body.block_ops(block) {
+                let regions = self.body.op_regions(op);
+                let writes = if regions.is_empty() {
+                    may_write_globals(self.ctx.op_def(self.body.op_kind(op)))
+                } else {
+                    let mut inner = false;
+                    for &r in regions {
+                        for &b in self.body.region_blocks(r) {
+                            inner |= self.find_writes(b);
+                        }
+                    }
+                    if inner {
+                        self.writes.insert(op);
+                    }
+                    inner
+                };
+                any |= writes;
+            }
+            any
+        }
+
+        fn fresh(&mut self) -> u32 {
+            self.next += 1;
+            self.next
+        }
+
+        fn walk(&mut self, block: Block) {
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.walk_in(block))
+        }
+
+        fn walk_in(&mut self, block: Block) {
+            let (ctx, body) = (self.ctx, self.body);
+            for op in body.block_ops(block) {
+                let def = ctx.op_def(body.op_kind(op));
+                let regions = body.op_regions(op);
+                if def.name == "global.get"
+                    && let (Some(global), Some(&read)) =
+                        (ctx.dict_get(body.op_attrs(op), "global"), body.results(op).first())
+                {
+                    self.reads.insert(read, Base::Global(global, self.epoch));
+                } else if !regions.is_empty() {
+                    let before = self.epoch;
+                    let writes = self.writes.contains(&op);
+                    for &r in regions {
+                        self.epoch = if writes && def.has(Traits::LOOP) { self.fresh() } else { before };
+                        for &b in body.region_blocks(r) {
+                            self.walk(b);
+                        }
+                    }
+                    self.epoch = if writes { self.fresh() } else { before };
+                } else if may_write_globals(def) {
+                    self.epoch = self.fresh();
+                }
+            }
+        }
+    }
+    let mut w =
+        Walk { ctx, body, writes: FxHashSet::default(), epoch: 0, next: 0, reads: FxHashMap::default() };
+    let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
+    for &b in &roots {
+        w.find_writes(b);
+    }
+    for &b in &roots {
+        w.walk(b);
+    }
+    w.reads
+}
+
+/// What each value is equal to for the facts (`Base`): a global read is its global in its
+/// epoch (`global_reads`), and a pure op's result is the first result of an op of the same
+/// kind and attributes on equal operands (pure ops are functions of their operands,
+/// INV-CORE-006), whether or not that op dominates it. Other values are themselves.
+fn value_bases(ctx: &Context, body: &Body) -> FxHashMap<Value, Base> {
+    let mut bases = global_reads(ctx, body);
+    let mut numbered: FxHashMap<(wasmir_ir::OpKind, wasmir_ir::Attr, Vec<Base>), Base> = FxHashMap::default();
+    // Pre-order visits every definition before its uses.
+    for op in body.preorder() {
+        let def = ctx.op_def(body.op_kind(op));
+        let &[result] = body.results(op) else { continue };
+        if !def.has(Traits::PURE) || !body.op_regions(op).is_empty() || bases.contains_key(&result) {
+            continue;
+        }
+        let operands =
+            body.operands(op).iter().map(|&o| bases.get(&o).copied().unwrap_or(Base::Value(o))).collect();
+        let base =
+            *numbered.entry((body.op_kind(op), body.op_attrs(op), operands)).or_insert(Base::Value(result));
+        bases.insert(result, base);
+    }
+    bases
 }
 
 struct FunctionBce<'a> {
@@ -353,15 +656,61 @@ struct FunctionBce<'a> {
     rules: &'a [&'static str],
     /// The closed functions (see `CallGraph`), whose call sites are recorded in `sites`.
     closed: &'a FxHashMap<String, Vec<String>>,
-    sites: &'a mut FxHashMap<String, CallSiteFacts>,
-    /// The constructs (and which of their regions) that branches inside them target.
-    branched_into: FxHashSet<(Op, wasmir_ir::Region)>,
+    sites: &'a mut FxHashMap<String, Vec<Ends>>,
+    /// What the functions analysed so far check before they return (`checked-in-callee`).
+    summaries: &'a FxHashMap<String, Summary>,
+    /// Only finding what holds at the returns: nothing is removed or reported.
+    summarizing: bool,
+    /// Walking a loop once to find what its branches continue it with: nothing is removed.
+    dry: bool,
+    /// The function's parameters (its entry block's arguments).
+    params: Vec<Value>,
+    /// What values are equal to (`value_bases`).
+    bases: FxHashMap<Value, Base>,
+    /// The enclosing labels, innermost last.
+    labels: Vec<Label>,
+    /// What held at every return seen so far.
+    returned: Option<Summary>,
     removed: Vec<Op>,
-    /// Bumped by every op that may write a global (a `global.set`, a call, a construct).
-    generation: u32,
+    removed_set: FxHashSet<Op>,
     /// Each removed check with the rule that removed it.
     removed_by: Vec<(Op, &'static str)>,
-    remarks: &'a mut Vec<Diagnostic>,
+    remarks: Vec<Diagnostic>,
+}
+
+/// What held at every way into a label's continuation seen so far.
+struct Label {
+    /// A loop's branches continue it instead.
+    is_loop: bool,
+    /// How many results the construct has.
+    results: usize,
+    /// The facts (`None` before the first way in).
+    facts: Option<Facts>,
+    /// How far each value that became a result was checked.
+    carried: Option<Vec<Ends>>,
+    /// How many arguments a loop's region has.
+    args: usize,
+    /// How far each value a branch continued a loop with was checked.
+    continued: Option<Vec<Ends>>,
+}
+
+/// Keeps in `known` (nothing yet: `None`) only what `here` has, each value as far as both
+/// have it; `here` of another length than `count` (values not known) keeps nothing.
+fn meet_values(known: &mut Option<Vec<Ends>>, here: Option<Vec<Ends>>, count: usize) {
+    let here = here.filter(|v| v.len() == count).unwrap_or_else(|| vec![Ends::default(); count]);
+    match known {
+        Some(known) => meet_ends(known, &here),
+        None => *known = Some(here),
+    }
+}
+
+impl Label {
+    /// One more way in, with `facts` holding and `values` becoming the results (`None` when
+    /// they are not known).
+    fn arrive(&mut self, facts: &Facts, values: Option<Vec<Ends>>) {
+        meet_facts(&mut self.facts, facts);
+        meet_values(&mut self.carried, values, self.results);
+    }
 }
 
 /// A decoded check.
@@ -370,11 +719,55 @@ enum Check {
     Index { region: Value, index: Value },
 }
 
-impl FunctionBce<'_> {
+impl<'a> FunctionBce<'a> {
+    fn new(
+        ctx: &'a Context,
+        minimums: &'a FxHashMap<String, u64>,
+        rules: &'a [&'static str],
+        closed: &'a FxHashMap<String, Vec<String>>,
+        sites: &'a mut FxHashMap<String, Vec<Ends>>,
+        summaries: &'a FxHashMap<String, Summary>,
+    ) -> Self {
+        FunctionBce {
+            ctx,
+            minimums,
+            rules,
+            closed,
+            sites,
+            summaries,
+            summarizing: false,
+            dry: false,
+            params: Vec::new(),
+            bases: FxHashMap::default(),
+            labels: Vec::new(),
+            returned: None,
+            removed: Vec::new(),
+            removed_set: FxHashSet::default(),
+            removed_by: Vec::new(),
+            remarks: Vec::new(),
+        }
+    }
+
+    fn roots(body: &Body) -> Vec<Block> {
+        body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect()
+    }
+
+    /// What every normal return of the function has checked (nothing is changed).
+    fn summarize(&mut self, body: &Body) -> Option<Summary> {
+        let roots = Self::roots(body);
+        self.bases = value_bases(self.ctx, body);
+        self.params = roots.first().map(|&b| body.block_args(b).to_vec()).unwrap_or_default();
+        for block in roots {
+            self.eliminate(body, block, &mut Facts::default());
+        }
+        self.returned.take()
+    }
+
     /// `entry` holds, per argument, what every caller checked it against.
-    fn run(&mut self, body: &mut Body, entry: Option<&[FxHashMap<String, u64>]>) {
-        let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
-        self.branched_into = branched_into(self.ctx, body);
+    fn run(&mut self, body: &mut Body, entry: Option<&[Ends]>) {
+        let roots = Self::roots(body);
+        self.bases = value_bases(self.ctx, body);
+        self.params = roots.first().map(|&b| body.block_args(b).to_vec()).unwrap_or_default();
         if self.enabled("merge-neighbours") {
             for block in &roots {
                 self.merge_neighbours(body, *block);
@@ -384,7 +777,7 @@ impl FunctionBce<'_> {
             self.hoist_loop_checks(body);
         }
         for (i, block) in roots.into_iter().enumerate() {
-            let mut facts = FxHashMap::default();
+            let mut facts = Facts::default();
             if i == 0
                 && let Some(entry) = entry
             {
@@ -408,6 +801,16 @@ impl FunctionBce<'_> {
             body.erase_op(op);
         }
         self.record_proofs(body, &proofs);
+    }
+
+    fn remove(&mut self, op: Op) {
+        if self.removed_set.insert(op) {
+            self.removed.push(op);
+        }
+    }
+
+    fn is_removed(&self, op: Op) -> bool {
+        self.removed_set.contains(&op)
     }
 
     /// An unchecked region access whose dominating check was removed records the rule that
@@ -437,8 +840,17 @@ impl FunctionBce<'_> {
         }
     }
 
+    /// Per memory, how far `v` is checked by `facts`.
+    fn ends_of(&self, facts: &Facts, v: Value) -> Ends {
+        let base = self.base_of(v);
+        self.minimums
+            .keys()
+            .filter_map(|m| facts.get(&Fact::Address(m.clone(), base)).map(|&end| (m.clone(), end)))
+            .collect()
+    }
+
     /// At a direct call of a closed function: what each argument is checked against here.
-    fn record_call_site(&mut self, body: &Body, op: Op, facts: &FxHashMap<Fact, u64>) {
+    fn record_call_site(&mut self, body: &Body, op: Op, facts: &Facts) {
         let ctx = self.ctx;
         let Some(callee) = ctx.dict_get(body.op_attrs(op), "callee").and_then(|a| ctx.attr_as_symbol(a))
         else {
@@ -447,19 +859,75 @@ impl FunctionBce<'_> {
         if !self.closed.contains_key(callee) {
             return;
         }
-        let site: Vec<FxHashMap<String, u64>> = body
-            .operands(op)
-            .iter()
-            .map(|&arg| {
-                let base = self.base_of(body, arg);
-                self.minimums
-                    .keys()
-                    .filter_map(|m| facts.get(&Fact::Address(m.clone(), base)).map(|&end| (m.clone(), end)))
-                    .collect()
-            })
-            .collect();
-        let first = !self.sites.contains_key(callee);
-        self.sites.entry(callee.to_string()).or_default().meet(site, first);
+        let site: Vec<Ends> = body.operands(op).iter().map(|&arg| self.ends_of(facts, arg)).collect();
+        match self.sites.get_mut(callee) {
+            Some(known) => meet_ends(known, &site),
+            None => {
+                self.sites.insert(callee.to_string(), site);
+            }
+        }
+    }
+
+    /// After a direct call that returned: what the callee checked of its arguments and its
+    /// results before every return holds here (`checked-in-callee`).
+    fn after_call(&self, body: &Body, op: Op, facts: &mut Facts) {
+        let ctx = self.ctx;
+        let Some(callee) = ctx.dict_get(body.op_attrs(op), "callee").and_then(|a| ctx.attr_as_symbol(a))
+        else {
+            return;
+        };
+        let Some(summary) = self.summaries.get(callee) else { return };
+        let mut raise = |v: Value, ends: &Ends| {
+            let base = self.base_of(v);
+            for (memory, &end) in ends {
+                for fact in [Fact::Address(memory.clone(), base), Fact::Callee(memory.clone(), base)] {
+                    let known = facts.entry(fact).or_insert(0);
+                    *known = (*known).max(end);
+                }
+            }
+        };
+        for (&arg, ends) in body.operands(op).iter().zip(&summary.params) {
+            raise(arg, ends);
+        }
+        if let Some(results) = &summary.results {
+            for (&result, ends) in body.results(op).iter().zip(results) {
+                raise(result, ends);
+            }
+        }
+    }
+
+    /// At a return (or a branch out of the function): what holds of the parameters and, for a
+    /// `func.return`, of the returned values.
+    fn note_return(&mut self, body: &Body, op: Option<Op>, facts: &Facts) {
+        // A first walk of a loop knows less than the walk that follows it.
+        if self.dry {
+            return;
+        }
+        let params = self.params.iter().map(|&p| self.ends_of(facts, p)).collect();
+        let results = op
+            .filter(|&op| self.ctx.op_def(body.op_kind(op)).name == "func.return")
+            .map(|op| body.operands(op).iter().map(|&r| self.ends_of(facts, r)).collect());
+        let here = Summary { params, results };
+        match &mut self.returned {
+            Some(known) => known.meet(&here),
+            None => self.returned = Some(here),
+        }
+    }
+
+    /// A branch `depth` labels out, with `facts` holding and `values` carried.
+    fn branch_to(&mut self, body: &Body, depth: u32, facts: &Facts, values: &[Value]) {
+        match self.labels.len().checked_sub(1 + depth as usize) {
+            Some(i) => {
+                let carried = values.iter().map(|&v| self.ends_of(facts, v)).collect();
+                let label = &mut self.labels[i];
+                if label.is_loop {
+                    meet_values(&mut label.continued, Some(carried), label.args);
+                } else {
+                    label.arrive(facts, Some(carried));
+                }
+            }
+            None => self.note_return(body, None, facts),
+        }
     }
 
     fn enabled(&self, rule_name: &str) -> bool {
@@ -467,7 +935,11 @@ impl FunctionBce<'_> {
     }
 
     fn explain(&mut self, body: &Body, op: Op, rule_name: &'static str) {
+        if self.summarizing || self.dry {
+            return;
+        }
         self.removed_by.push((op, rule_name));
+        self.remove(op);
         if self.ctx.explain_rewrites() {
             let r = rule(rule_name);
             self.remarks.push(Diagnostic::remark(
@@ -503,39 +975,46 @@ impl FunctionBce<'_> {
         Some(if body.value_type(v) == Type::I32 { u64::from(value as u32) } else { value as u64 })
     }
 
-    /// What `v` is equal to for the facts: a global's read in this generation, or itself.
-    fn base_of(&self, body: &Body, v: Value) -> Base {
-        let ctx = self.ctx;
-        if let Some(def) = body.defining_op(v)
-            && ctx.op_def(body.op_kind(def)).name == "global.get"
-            && let Some(global) = ctx.dict_get(body.op_attrs(def), "global")
-        {
-            return Base::Global(global, self.generation);
-        }
-        Base::Value(v)
+    /// What `v` is equal to for the facts (`value_bases`).
+    fn base_of(&self, v: Value) -> Base {
+        self.bases.get(&v).copied().unwrap_or(Base::Value(v))
     }
 
-    /// `(x, c)` when `v = x + c` with a constant `c` (unsigned, as Wasm adds).
-    /// Also `wrap(extend_u(x) + c)`, which is `x + c` modulo 2^32 (how Go computes addresses).
+    /// `(x, c)` when `v = x + c` for a constant `c`, modulo 2^width as Wasm adds, through
+    /// chains of constant additions and subtractions, and `wrap(extend_u(x) + c)`, which is
+    /// `x + c` modulo 2^32 (how Go computes addresses).
     fn constant_offset(&self, body: &Body, v: Value) -> Option<(Value, u64)> {
-        let def = body.defining_op(v)?;
-        if self.ctx.op_def(body.op_kind(def)).name == "arith.wrap" {
-            let (wide, c) = self.constant_offset(body, body.operands(def)[0])?;
-            let ext = body.defining_op(wide)?;
-            if self.ctx.op_def(body.op_kind(ext)).name != "arith.extend_u" {
-                return None;
-            }
-            return Some((body.operands(ext)[0], c & 0xFFFF_FFFF));
+        let ctx = self.ctx;
+        let mask = if body.value_type(v) == Type::I32 { u64::from(u32::MAX) } else { u64::MAX };
+        let (mut base, mut total, mut found) = (v, 0u64, false);
+        for _ in 0..OFFSET_CHAIN {
+            let Some(def) = body.defining_op(base) else { break };
+            let operands = body.operands(def);
+            let step = match ctx.op_def(body.op_kind(def)).name {
+                "arith.wrap" => {
+                    let Some((wide, c)) = self.constant_offset(body, operands[0]) else { break };
+                    let Some(extend) = body.defining_op(wide) else { break };
+                    if ctx.op_def(body.op_kind(extend)).name != "arith.extend_u" {
+                        break;
+                    }
+                    Some((body.operands(extend)[0], c))
+                }
+                "arith.addi" => {
+                    match (self.int_constant(body, operands[0]), self.int_constant(body, operands[1])) {
+                        (_, Some(c)) => Some((operands[0], c)),
+                        (Some(c), None) => Some((operands[1], c)),
+                        _ => None,
+                    }
+                }
+                "arith.subi" => self.int_constant(body, operands[1]).map(|c| (operands[0], c.wrapping_neg())),
+                _ => None,
+            };
+            let Some((next, c)) = step else { break };
+            base = next;
+            total = total.wrapping_add(c) & mask;
+            found = true;
         }
-        if self.ctx.op_def(body.op_kind(def)).name != "arith.addi" {
-            return None;
-        }
-        let operands = body.operands(def);
-        match (self.int_constant(body, operands[0]), self.int_constant(body, operands[1])) {
-            (_, Some(c)) => Some((operands[0], c)),
-            (Some(c), None) => Some((operands[1], c)),
-            _ => None,
-        }
+        found.then_some((base, total))
     }
 
     /// The largest value `v` can have: itself when constant, the mask when `v = x & mask`.
@@ -550,6 +1029,158 @@ impl FunctionBce<'_> {
         let operands = body.operands(def);
         let mask = self.int_constant(body, operands[1]).or_else(|| self.int_constant(body, operands[0]))?;
         Some((mask, false))
+    }
+
+    /// Whether `address + end` is proved inside `memory` by bounds: `address <= u` with
+    /// `u + end <= minimum`, or `address = x + y` with `y <= u` and `x` checked to `u + end`.
+    fn bounded_address(
+        &self,
+        body: &Body,
+        address: Value,
+        end: u64,
+        memory: &str,
+        minimum: u64,
+        facts: &Facts,
+    ) -> bool {
+        if self.upper(body, address, facts, BOUND_DEPTH).is_some_and(|u| u.saturating_add(end) <= minimum) {
+            return true;
+        }
+        let Some(def) = body.defining_op(address) else { return false };
+        if self.ctx.op_def(body.op_kind(def)).name != "arith.addi" {
+            return false;
+        }
+        let operands = body.operands(def);
+        [(operands[0], operands[1]), (operands[1], operands[0])].into_iter().any(|(x, y)| {
+            let known = facts.get(&Fact::Address(memory.to_string(), self.base_of(x)));
+            match (known, self.upper(body, y, facts, BOUND_DEPTH)) {
+                (Some(&e), Some(u)) => u.saturating_add(end) <= e,
+                _ => false,
+            }
+        })
+    }
+
+    /// The largest unsigned value `v` can have (`None`: nothing below its type's maximum is
+    /// known): what the comparisons on the path say (`Fact::Below`), and what its computation
+    /// allows (`semantics::int_upper_bound`; narrow zero-extending loads), `depth` ops deep.
+    fn upper(&self, body: &Body, v: Value, facts: &Facts, depth: u32) -> Option<u64> {
+        let ctx = self.ctx;
+        let width = match body.value_type(v) {
+            Type::I32 => 32,
+            Type::I64 => 64,
+            _ => return None,
+        };
+        let mask = wasmir_dialects::arith::semantics::mask(width);
+        if let Some(c) = self.int_constant(body, v) {
+            return Some(c);
+        }
+        let from_path = facts.get(&Fact::Below(self.base_of(v))).map(|&headroom| u64::MAX - headroom);
+        let from_def = (|| {
+            let def = body.defining_op(v)?;
+            let name = ctx.op_def(body.op_kind(def)).name;
+            if matches!(name, "memory.load" | "memory.atomic_load") {
+                let attrs = body.op_attrs(def);
+                let bits = ctx.dict_get(attrs, "width").and_then(|a| ctx.attr_as_int(a))?;
+                let unsigned = name == "memory.atomic_load"
+                    || ctx.dict_get(attrs, "sign").and_then(|a| ctx.attr_as_str(a)) == Some("u");
+                return (unsigned && bits < i64::from(width)).then(|| (1u64 << bits) - 1);
+            }
+            let short = name.strip_prefix("arith.")?;
+            if depth == 0 {
+                return None;
+            }
+            let operands = body.operands(def);
+            let (max, constants): (Vec<u64>, Vec<Option<u64>>) = operands
+                .iter()
+                .map(|&o| {
+                    let top = if body.value_type(o) == Type::I64 { u64::MAX } else { u64::from(u32::MAX) };
+                    (self.upper(body, o, facts, depth - 1).unwrap_or(top), self.int_constant(body, o))
+                })
+                .unzip();
+            wasmir_dialects::arith::semantics::int_upper_bound(short, width, &max, &constants)
+        })();
+        [from_path, from_def].into_iter().flatten().min().filter(|&u| u < mask)
+    }
+
+    /// What `condition` being non-zero (`holds`) or zero says of values: upper bounds, from
+    /// unsigned comparisons with a bounded side, `eqz`, and `and`/`or` of conditions.
+    fn condition_bounds(
+        &self,
+        body: &Body,
+        condition: Value,
+        holds: bool,
+        facts: &Facts,
+        depth: u32,
+        out: &mut Vec<(Value, u64)>,
+    ) {
+        let ctx = self.ctx;
+        let Some(def) = body.defining_op(condition) else { return };
+        if depth == 0 {
+            return;
+        }
+        let operands = body.operands(def);
+        match ctx.op_def(body.op_kind(def)).name {
+            "arith.eqz" => {
+                if holds {
+                    out.push((operands[0], 0));
+                }
+                self.condition_bounds(body, operands[0], !holds, facts, depth - 1, out);
+            }
+            // a & b != 0 needs both non-zero; a | b == 0 needs both zero.
+            "arith.andi" if holds => {
+                for &o in operands {
+                    self.condition_bounds(body, o, true, facts, depth - 1, out);
+                }
+            }
+            "arith.ori" if !holds => {
+                for &o in operands {
+                    self.condition_bounds(body, o, false, facts, depth - 1, out);
+                }
+            }
+            "arith.cmpi" => {
+                let Some(predicate) =
+                    ctx.dict_get(body.op_attrs(def), "predicate").and_then(|a| ctx.attr_as_str(a))
+                else {
+                    return;
+                };
+                // As `x PRED y`, and flipped to `y PRED' x`, each side bounded by the other.
+                let flipped = match predicate {
+                    "ult" => "ugt",
+                    "ule" => "uge",
+                    "ugt" => "ult",
+                    "uge" => "ule",
+                    other => other,
+                };
+                for (x, y, predicate) in
+                    [(operands[0], operands[1], predicate), (operands[1], operands[0], flipped)]
+                {
+                    let Some(limit) =
+                        self.upper(body, y, facts, BOUND_DEPTH).or_else(|| self.int_constant(body, y))
+                    else {
+                        continue;
+                    };
+                    // x < y <= limit, x <= y <= limit, x == y <= limit.
+                    let bound = match (predicate, holds) {
+                        ("ult", true) | ("uge", false) => limit.checked_sub(1),
+                        ("ule", true) | ("ugt", false) | ("eq", true) | ("ne", false) => Some(limit),
+                        _ => None,
+                    };
+                    if let Some(bound) = bound {
+                        out.push((x, bound));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records what `condition` being non-zero (`holds`) or zero says of values.
+    fn assume(&self, body: &Body, condition: Value, holds: bool, facts: &mut Facts) {
+        let mut bounds = Vec::new();
+        self.condition_bounds(body, condition, holds, facts, BOUND_DEPTH, &mut bounds);
+        for (v, bound) in bounds {
+            let headroom = facts.entry(Fact::Below(self.base_of(v))).or_insert(0);
+            *headroom = (*headroom).max(u64::MAX - bound);
+        }
     }
 
     /// The constant length of a region made with a constant length (or a frame's count).
@@ -568,157 +1199,238 @@ impl FunctionBce<'_> {
     }
 
     /// Removes the checks of `block` (and nested blocks) that a fact in scope or a constant
-    /// proves; `facts` holds what dominating checks established. Returns what holds where
-    /// control leaves the block: the facts established before its first op that may leave it
-    /// early (a branch, a return, or a construct that might hold one), which hold at every
-    /// branch out; and the facts at its end when it falls through (`None` when it cannot).
-    fn eliminate(&mut self, body: &Body, block: Block, facts: &mut FxHashMap<Fact, u64>) -> Exits {
+    /// proves; `facts` holds what dominating checks established, and is what holds at the
+    /// block's end. What holds at each branch goes to its label (`labels`), what holds at each
+    /// return to `returned`. Returns whether the block falls through.
+    fn eliminate(&mut self, body: &Body, block: Block, facts: &mut Facts) -> bool {
+        // One level of nesting costs a few frames here; imported modules nest 20,000 deep.
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eliminate_block(body, block, facts))
+    }
+
+    fn eliminate_block(&mut self, body: &Body, block: Block, facts: &mut Facts) -> bool {
         let ctx = self.ctx;
         let ops: Vec<Op> = body.block_ops(block).collect();
-        let mut on_exit: Option<FxHashMap<Fact, u64>> = None;
         for op in ops {
             let def = ctx.op_def(body.op_kind(op));
-            let leaves_early = def.branch_depths.is_some()
-                || def.has(Traits::RETURN_LIKE)
-                || !body.op_regions(op).is_empty();
-            if leaves_early && on_exit.is_none() {
-                on_exit = Some(facts.clone());
-            }
-            if def.has(Traits::CALL_LIKE) {
+            if def.has(Traits::CALL_LIKE) && !self.summarizing && !self.dry {
                 self.record_call_site(body, op, facts);
             }
-            if def.has(Traits::CALL_LIKE) || def.name == "global.set" {
-                self.generation += 1;
-            }
             // A check merge-neighbours already folded into an earlier one is gone.
-            if self.removed.contains(&op) {
+            if self.is_removed(op) {
                 continue;
             }
             if let Some(check) = self.decode(body, op) {
-                match check {
-                    Check::Address { memory, address, end } => {
-                        let minimum = self.minimums.get(&memory).copied().unwrap_or(0);
-                        if self.enabled("constant-address")
-                            && let Some((bound, _)) = self.upper_bound(body, address)
-                            && bound.saturating_add(end) <= minimum
-                        {
-                            self.explain(body, op, "constant-address");
-                            self.removed.push(op);
-                            continue;
-                        }
-                        // `x + c` is covered by a passed check of `x + c'` with `c' <= c` reaching
-                        // at least `c + end` (for `c' = 0`, a check of `x` itself): either both
-                        // sums wrap or neither does, so `x + c + end` is within that check's end.
-                        let span =
-                            self.constant_offset(body, address).map(|(b, c)| (self.base_of(body, b), c));
-                        let via_base = span.as_ref().is_some_and(|&(base, c)| {
-                            facts.get(&Fact::Address(memory.clone(), base)).is_some_and(|&known| known >= c.saturating_add(end))
-                                || facts.iter().any(|(fact, &reach)| {
-                                    matches!(fact, Fact::Span(m, b, start) if *m == memory && *b == base && *start <= c)
-                                        && reach >= c.saturating_add(end)
-                                })
-                        });
-                        let key = Fact::Address(memory.clone(), self.base_of(body, address));
-                        let dominated_on = self.enabled("dominated");
-                        let entry = Fact::Entry(memory.clone(), self.base_of(body, address));
-                        match facts.get(&key) {
-                            Some(_) if facts.get(&entry).is_some_and(|&e| e >= end) => {
-                                self.explain(body, op, "checked-by-callers");
-                                self.removed.push(op);
-                            }
-                            Some(&known) if dominated_on && known >= end => {
-                                self.explain(body, op, "dominated");
-                                self.removed.push(op);
-                            }
-                            _ if dominated_on && via_base => {
-                                self.explain(body, op, "dominated");
-                                self.removed.push(op);
-                            }
-                            _ => {
-                                if let Some((base, c)) = span {
-                                    let reach = facts.entry(Fact::Span(memory, base, c)).or_insert(0);
-                                    *reach = (*reach).max(c.saturating_add(end));
-                                }
-                                facts.insert(key, end);
-                            }
-                        }
-                    }
-                    Check::Index { region, index } => {
-                        // The region rules rely on INV-MEM-002 and INV-POD-001: a region whose
-                        // element type is not Pod (IR that skipped verification) is an error.
-                        let elem = wasmir_dialects::memory::region_type(ctx, body.value_type(region))
-                            .map(|r| r.elem);
-                        if !elem.is_some_and(|t| wasmir_dialects::memory::is_pod(ctx, t)) {
-                            self.remarks.push(Diagnostic::error(
-                                body.op_loc(op),
-                                "'memory.check' op: bce's region rules need a region of Pod elements (INV-POD-001, INV-MEM-002); this check's subject is not one",
-                            ));
-                            continue;
-                        }
-                        if self.enabled("constant-index")
-                            && let (Some((bound, _)), Some(len)) =
-                                (self.upper_bound(body, index), self.constant_len(body, region))
-                            && bound < len
-                        {
-                            self.explain(body, op, "constant-index");
-                            self.removed.push(op);
-                            continue;
-                        }
-                        let key = Fact::Index(region, index);
-                        if self.enabled("dominated") && facts.contains_key(&key) {
-                            self.explain(body, op, "dominated");
-                            self.removed.push(op);
-                        } else {
-                            facts.insert(key, 0);
-                        }
-                    }
-                }
+                self.visit_check(body, op, check, facts);
                 continue;
             }
-            // After a construct, control arrives from the fallthrough of its regions and from
-            // branches to it (a loop's branches to it continue it instead): a region reached
-            // by such a branch contributes the facts that hold at every branch, its prefix; one
-            // that only falls through contributes its end. What every contribution has, holds.
-            let mut after: Option<FxHashMap<Fact, u64>> = None;
-            for &region in body.op_regions(op) {
-                let contribution = match body.region_blocks(region).first() {
-                    Some(&inner) => {
-                        let exits = self.eliminate(body, inner, &mut facts.clone());
-                        if !def.has(Traits::LOOP) && self.branched_into.contains(&(op, region)) {
-                            Some(exits.prefix)
-                        } else {
-                            exits.end
-                        }
-                    }
-                    None => Some(facts.clone()),
-                };
-                let Some(contribution) = contribution else { continue };
-                after = Some(match after {
-                    None => contribution,
-                    Some(previous) => previous
-                        .into_iter()
-                        .filter_map(|(fact, end)| contribution.get(&fact).map(|&e| (fact, end.min(e))))
-                        .collect(),
-                });
+            if let Some(depths) = def.branch_depths {
+                let view = wasmir_ir::OpRef::new(ctx, body, op);
+                for depth in depths(view) {
+                    self.branch_to(body, depth, facts, view.operand_group("values"));
+                }
+                // A conditional branch that continues did not take its branch.
+                if let [condition] = view.operand_group("condition") {
+                    self.assume(body, *condition, false, facts);
+                }
             }
-            if def.has(Traits::LABEL)
-                && let Some(after) = after
-            {
-                *facts = after;
+            if def.has(Traits::RETURN_LIKE) {
+                self.note_return(body, Some(op), facts);
+            } else if def.has(Traits::CALL_LIKE) && self.enabled("checked-in-callee") {
+                self.after_call(body, op, facts);
             }
-            if !body.op_regions(op).is_empty() {
-                self.generation += 1;
+            let regions = body.op_regions(op);
+            if regions.is_empty() {
+                continue;
             }
+            self.visit_construct(body, op, facts);
         }
         // The block falls through unless it ends by branching, returning or trapping.
-        let falls_through = body.block_last(block).is_none_or(|last| {
+        body.block_last(block).is_none_or(|last| {
             let def = ctx.op_def(body.op_kind(last));
             !def.has(Traits::TERMINATOR)
                 || (def.branch_depths.is_none()
                     && !def.has(Traits::RETURN_LIKE)
                     && !def.has(Traits::MAY_TRAP))
+        })
+    }
+
+    /// A construct: its regions are walked with what holds before it. After it, control
+    /// arrives from the fallthrough of its regions and from branches to it (a loop's branches
+    /// continue it instead): what all of them had holds, and a result is checked as far as
+    /// every value that became it was. A loop's argument is checked at the head as far as both
+    /// its initial value and every value a branch continues it with (by induction over the
+    /// iterations; those values are found by a first walk that removes nothing).
+    fn visit_construct(&mut self, body: &Body, op: Op, facts: &mut Facts) {
+        let ctx = self.ctx;
+        let def = ctx.op_def(body.op_kind(op));
+        let regions = body.op_regions(op);
+        if !def.has(Traits::LABEL) {
+            for &region in regions {
+                if let Some(&inner) = body.region_blocks(region).first() {
+                    self.eliminate(body, inner, &mut facts.clone());
+                }
+            }
+            return;
+        }
+        let is_loop = def.has(Traits::LOOP);
+        let mut head = facts.clone();
+        if is_loop
+            && !self.dry
+            && let Some(&block) = regions.first().and_then(|&r| body.region_blocks(r).first())
+        {
+            let initial: Vec<Ends> = body.operands(op).iter().map(|&v| self.ends_of(facts, v)).collect();
+            if initial.iter().any(|e| !e.is_empty()) {
+                self.dry = true;
+                let continued = self.walk_regions(body, op, facts).continued;
+                self.dry = false;
+                let mut known = initial;
+                if let Some(continued) = continued {
+                    meet_ends(&mut known, &continued);
+                }
+                for (&arg, ends) in body.block_args(block).iter().zip(known) {
+                    for (memory, end) in ends {
+                        head.insert(Fact::Address(memory, Base::Value(arg)), end);
+                    }
+                }
+            }
+        }
+        let label = self.walk_regions(body, op, &head);
+        // No way in (`None`): what follows is unreachable, and anything holds there.
+        if let Some(after) = label.facts {
+            *facts = after;
+            for (&result, ends) in body.results(op).iter().zip(label.carried.unwrap_or_default()) {
+                for (memory, end) in ends {
+                    facts.insert(Fact::Address(memory, Base::Value(result)), end);
+                }
+            }
+        }
+    }
+
+    /// Walks the regions of label `op` from `facts`; returns what arrived at its continuation.
+    fn walk_regions(&mut self, body: &Body, op: Op, facts: &Facts) -> Label {
+        let ctx = self.ctx;
+        let def = ctx.op_def(body.op_kind(op));
+        let args = body
+            .op_regions(op)
+            .first()
+            .and_then(|&r| body.region_blocks(r).first())
+            .map_or(0, |&b| body.block_args(b).len());
+        self.labels.push(Label {
+            is_loop: def.has(Traits::LOOP),
+            results: body.results(op).len(),
+            args,
+            facts: None,
+            carried: None,
+            continued: None,
         });
-        Exits { prefix: on_exit.unwrap_or_else(|| facts.clone()), end: falls_through.then(|| facts.clone()) }
+        // An `if` (a label with a condition and two regions) runs its first region when the
+        // condition holds and its second when it does not.
+        let condition = match wasmir_ir::OpRef::new(ctx, body, op).operand_group("condition") {
+            [c] if body.op_regions(op).len() == 2 => Some(*c),
+            _ => None,
+        };
+        for (i, &region) in body.op_regions(op).iter().enumerate() {
+            let mut inner_facts = facts.clone();
+            if let Some(c) = condition {
+                self.assume(body, c, i == 0, &mut inner_facts);
+            }
+            let Some(&inner) = body.region_blocks(region).first() else {
+                // An empty region (an `if` without `else`) yields nothing.
+                self.labels.last_mut().expect("pushed above").arrive(&inner_facts, None);
+                continue;
+            };
+            if self.eliminate(body, inner, &mut inner_facts) {
+                // The terminator that falls through yields its operands.
+                let yielded = body
+                    .block_last(inner)
+                    .filter(|&t| ctx.op_def(body.op_kind(t)).has(Traits::TERMINATOR))
+                    .map(|t| body.operands(t).iter().map(|&v| self.ends_of(&inner_facts, v)).collect());
+                self.labels.last_mut().expect("pushed above").arrive(&inner_facts, yielded);
+            }
+        }
+        self.labels.pop().expect("pushed above")
+    }
+
+    /// Removes `op`, a check, when `facts` or a constant prove it; else records what it
+    /// establishes.
+    fn visit_check(&mut self, body: &Body, op: Op, check: Check, facts: &mut Facts) {
+        let ctx = self.ctx;
+        match check {
+            Check::Address { memory, address, end } => {
+                let minimum = self.minimums.get(&memory).copied().unwrap_or(0);
+                if self.enabled("constant-address")
+                    && let Some((bound, _)) = self.upper_bound(body, address)
+                    && bound.saturating_add(end) <= minimum
+                {
+                    self.explain(body, op, "constant-address");
+                    return;
+                }
+                if self.enabled("bounded-address")
+                    && self.bounded_address(body, address, end, &memory, minimum, facts)
+                {
+                    self.explain(body, op, "bounded-address");
+                    return;
+                }
+                // `x + c` is covered by a passed check of `x` reaching at least `c + end` (then
+                // `x + c` cannot wrap), or of `x + c'` with `c' <= c` reaching that far (either
+                // both sums wrap or neither does).
+                let span = self.constant_offset(body, address).map(|(b, c)| (self.base_of(b), c));
+                let via_base = span.as_ref().is_some_and(|&(base, c)| {
+                    let reach = c.saturating_add(end);
+                    facts.get(&Fact::Address(memory.clone(), base)).is_some_and(|&known| known >= reach)
+                        || facts.iter().any(|(fact, &known)| {
+                            matches!(fact, Fact::Span(m, b, start) if *m == memory && *b == base && *start <= c)
+                                && known >= reach
+                        })
+                });
+                let base = self.base_of(address);
+                let key = Fact::Address(memory.clone(), base);
+                let covers = |fact: Fact| facts.get(&fact).is_some_and(|&e| e >= end);
+                let dominated_on = self.enabled("dominated");
+                if facts.contains_key(&key) && covers(Fact::Entry(memory.clone(), base)) {
+                    self.explain(body, op, "checked-by-callers");
+                } else if facts.contains_key(&key) && covers(Fact::Callee(memory.clone(), base)) {
+                    self.explain(body, op, "checked-in-callee");
+                } else if dominated_on && (covers(key.clone()) || via_base) {
+                    self.explain(body, op, "dominated");
+                } else {
+                    if let Some((base, c)) = span {
+                        let reach = facts.entry(Fact::Span(memory, base, c)).or_insert(0);
+                        *reach = (*reach).max(c.saturating_add(end));
+                    }
+                    let known = facts.entry(key).or_insert(0);
+                    *known = (*known).max(end);
+                }
+            }
+            Check::Index { region, index } => {
+                // The region rules rely on INV-MEM-002 and INV-POD-001: a region whose element
+                // type is not Pod (IR that skipped verification) is an error.
+                let elem = wasmir_dialects::memory::region_type(ctx, body.value_type(region)).map(|r| r.elem);
+                if !elem.is_some_and(|t| wasmir_dialects::memory::is_pod(ctx, t)) {
+                    if !self.summarizing && !self.dry {
+                        self.remarks.push(Diagnostic::error(
+                            body.op_loc(op),
+                            "'memory.check' op: bce's region rules need a region of Pod elements (INV-POD-001, INV-MEM-002); this check's subject is not one",
+                        ));
+                    }
+                    return;
+                }
+                if self.enabled("constant-index")
+                    && let (Some((bound, _)), Some(len)) =
+                        (self.upper_bound(body, index), self.constant_len(body, region))
+                    && bound < len
+                {
+                    self.explain(body, op, "constant-index");
+                    return;
+                }
+                let key = Fact::Index(region, index);
+                if self.enabled("dominated") && facts.contains_key(&key) {
+                    self.explain(body, op, "dominated");
+                } else {
+                    facts.insert(key, 0);
+                }
+            }
+        }
     }
 
     /// Whether `op` can sit between two checks without the order of failure being observable:
@@ -738,9 +1450,13 @@ impl FunctionBce<'_> {
     }
 
     fn merge_neighbours(&mut self, body: &mut Body, block: Block) {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.merge_in(body, block))
+    }
+
+    fn merge_in(&mut self, body: &mut Body, block: Block) {
         let ops: Vec<Op> = body.block_ops(block).collect();
         for (i, &first) in ops.iter().enumerate() {
-            if self.removed.contains(&first) {
+            if self.is_removed(first) {
                 continue;
             }
             let Some(Check::Address { memory, address, end }) = self.decode(body, first) else {
@@ -753,18 +1469,17 @@ impl FunctionBce<'_> {
             };
             let mut widest = end;
             for &later in &ops[i + 1..] {
-                if self.removed.contains(&later) {
+                if self.is_removed(later) {
                     continue;
                 }
                 match self.decode(body, later) {
                     Some(Check::Address { memory: m, address: a, end: e })
-                        if m == memory && self.base_of(body, a) == self.base_of(body, address) =>
+                        if m == memory && self.base_of(a) == self.base_of(address) =>
                     {
                         if e > widest {
                             widest = e;
                         }
                         self.explain(body, later, "merge-neighbours");
-                        self.removed.push(later);
                     }
                     _ if self.is_quiet(body, later, &memory) => {}
                     _ => break,
@@ -806,7 +1521,6 @@ impl FunctionBce<'_> {
                         b.loc = b.body.op_loc(op);
                         b.op("memory.check", &[region, zero], &[], &[]);
                         self.explain(body, op, "loop-induction");
-                        self.removed.push(op);
                     }
                     continue;
                 }
@@ -884,53 +1598,6 @@ impl FunctionBce<'_> {
 }
 
 /// What holds where control leaves a block (see `FunctionBce::eliminate`).
-struct Exits {
-    prefix: FxHashMap<Fact, u64>,
-    end: Option<FxHashMap<Fact, u64>>,
-}
-
-/// Every (construct, region of it) that a branch inside that region targets, found in one walk
-/// with the stack of enclosing labels (a branch of depth d targets the d-th label out).
-fn branched_into(ctx: &Context, body: &Body) -> FxHashSet<(Op, wasmir_ir::Region)> {
-    fn walk(
-        ctx: &Context,
-        body: &Body,
-        region: wasmir_ir::Region,
-        labels: &mut Vec<(Op, wasmir_ir::Region)>,
-        out: &mut FxHashSet<(Op, wasmir_ir::Region)>,
-    ) {
-        for &block in body.region_blocks(region) {
-            for op in body.block_ops(block) {
-                let def = ctx.op_def(body.op_kind(op));
-                if let Some(depths) = def.branch_depths {
-                    for depth in depths(wasmir_ir::OpRef::new(ctx, body, op)) {
-                        if let Some(&target) =
-                            labels.len().checked_sub(1 + depth as usize).map(|i| &labels[i])
-                        {
-                            out.insert(target);
-                        }
-                    }
-                }
-                let is_label = def.has(Traits::LABEL);
-                for &inner in body.op_regions(op) {
-                    if is_label {
-                        labels.push((op, inner));
-                    }
-                    walk(ctx, body, inner, labels, out);
-                    if is_label {
-                        labels.pop();
-                    }
-                }
-            }
-        }
-    }
-    let mut out = FxHashSet::default();
-    for &root in body.roots() {
-        walk(ctx, body, root, &mut Vec::new(), &mut out);
-    }
-    out
-}
-
 /// How many labels lie between `op` and `target` (the depth a branch in `op`'s place uses to
 /// reach `target`).
 fn labels_between(ctx: &Context, body: &Body, op: Op, target: Op) -> u32 {

@@ -247,14 +247,13 @@ impl egg::Analysis<Node> for Analysis<'_> {
                 };
             }
         }
-        let max = constant.or_else(|| match def.name {
-            "arith.extend_u" => Some(child(0).max.map_or(0xFFFF_FFFF, |m| m.min(0xFFFF_FFFF))),
-            "arith.andi" => {
-                let bounds = [child(0).max, child(1).max];
-                bounds.iter().flatten().min().copied()
-            }
-            "arith.shrui" => child(1).constant.zip(w).map(|(k, w)| semantics::mask(w) >> (k % u64::from(w))),
-            _ => None,
+        let max = constant.or_else(|| {
+            let (short, w) = (def.name.strip_prefix("arith.")?, w?);
+            let maxes: Vec<u64> = (0..args.len())
+                .map(|i| child(i).max.unwrap_or_else(|| width(child(i).ty).map_or(u64::MAX, semantics::mask)))
+                .collect();
+            let constants: Vec<Option<u64>> = (0..args.len()).map(|i| child(i).constant).collect();
+            semantics::int_upper_bound(short, w, &maxes, &constants).filter(|&m| m < semantics::mask(w))
         });
         Facts { ty, constant, max }
     }

@@ -1,7 +1,7 @@
 //! Rewrites over WasmIR: the dialect-agnostic passes `canonicalize` (each dialect's folders
 //! and patterns), `cse`, `dce` and `symbol-dce`, driven by op traits rather than op names; the
 //! e-graph rewriter `egraph-simplify` (egg); and bounds checks (`bounds-checks-explicit`,
-//! `bce`). Every rule cites the invariants of specs/invariants.md it relies on
+//! `bce`, and `count-checks` to measure them in a run). Every rule cites the invariants of specs/invariants.md it relies on
 //! (`registered_rules`).
 
 mod bce;
@@ -13,7 +13,7 @@ pub mod egraph;
 mod rules;
 mod symbol_dce;
 
-pub use bce::{Bce, BoundsChecksExplicit, RULES as BCE_RULES};
+pub use bce::{Bce, BoundsChecksExplicit, CHECK_COUNTER, CountChecks, RULES as BCE_RULES};
 pub use canonicalize::{Canonicalize, CanonicalizeOutcome, canonicalize_body};
 pub use cse::{Cse, cse_body};
 pub use dce::{Dce, dce_body};
@@ -33,6 +33,7 @@ pub fn register_passes(registry: &mut PassRegistry) {
         .register(symbol_dce::INFO)
         .register(bce::EXPLICIT_INFO)
         .register(bce::BCE_INFO)
+        .register(bce::COUNT_INFO)
         .register(egraph::INFO)
         .register(directize::INFO);
 }

@@ -77,6 +77,45 @@ pub fn int_unary(op: &str, width: u8, a: u64) -> Option<u64> {
     Some(r & m)
 }
 
+/// The largest unsigned value an integer op of result width `width` can produce, given its
+/// operands' largest values (`mask` of their width when nothing is known) and, for shift
+/// amounts and divisors, their constants. `op` is the name without `arith.`; `None` means no
+/// bound below `mask(width)` follows. Sums and products are bounded only when they cannot wrap.
+pub fn int_upper_bound(op: &str, width: u8, max: &[u64], constants: &[Option<u64>]) -> Option<u64> {
+    let m = mask(width);
+    let arg = |i: usize| max.get(i).copied().unwrap_or(m).min(m);
+    let constant = |i: usize| constants.get(i).copied().flatten();
+    // The smallest all-ones value at least `v`: what `|` and `^` of values up to `v` reach.
+    let ones = |v: u64| if v == 0 { 0 } else { u64::MAX >> v.leading_zeros() };
+    let bound = match op {
+        "andi" => arg(0).min(arg(1)),
+        "ori" | "xori" => ones(arg(0).max(arg(1))),
+        "addi" => arg(0).checked_add(arg(1)).filter(|&s| s <= m)?,
+        "muli" => arg(0).checked_mul(arg(1)).filter(|&p| p <= m)?,
+        "shli" => {
+            let k = u32::try_from(constant(1)? % u64::from(width)).ok()?;
+            let a = arg(0);
+            if a.leading_zeros() < k + (64 - u32::from(width)) {
+                return None;
+            }
+            a << k
+        }
+        "shrui" => match constant(1) {
+            Some(k) => arg(0) >> (k % u64::from(width)),
+            None => arg(0),
+        },
+        "divui" => arg(0),
+        "remui" => arg(0).min(arg(1).saturating_sub(1)),
+        "clz" | "ctz" | "popcnt" => u64::from(width),
+        "eqz" | "cmpi" | "cmpf" => 1,
+        "extend_u" => arg(0).min(0xFFFF_FFFF),
+        "wrap" => arg(0).min(0xFFFF_FFFF),
+        "select" => arg(1).max(arg(2)),
+        _ => return None,
+    };
+    Some(bound.min(m))
+}
+
 /// Integer comparison predicates.
 pub fn int_compare(pred: &str, width: u8, a: u64, b: u64) -> Option<bool> {
     let m = mask(width);
@@ -316,6 +355,53 @@ mod tests {
         assert_eq!(int_unary("extend8_s", 32, 0x80), Some(0xFFFF_FF80));
         assert_eq!(int_compare("slt", 32, 0xFFFF_FFFF, 0), Some(true));
         assert_eq!(int_compare("ult", 32, 0xFFFF_FFFF, 0), Some(false));
+    }
+
+    #[test]
+    fn upper_bounds_hold_for_every_sampled_operand() {
+        // SplitMix64, so the samples are the same on every run.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let ops = ["andi", "ori", "xori", "addi", "muli", "shli", "shrui", "divui", "remui"];
+        let mut bounded = 0;
+        for _ in 0..20_000 {
+            let op = ops[(next() % ops.len() as u64) as usize];
+            let width = if next() % 2 == 0 { 32 } else { 64 };
+            let m = mask(width);
+            // Small maxima are where bounds exist; draw them from a few bit lengths.
+            let small = |v: u64, bits: u64| v & (u64::MAX >> (64 - bits.clamp(1, 64)));
+            let (ma, mb) = (small(next(), next() % 40 + 1) & m, small(next(), next() % 40 + 1) & m);
+            let (a, b) =
+                (if ma == 0 { 0 } else { next() % (ma + 1) }, if mb == 0 { 0 } else { next() % (mb + 1) });
+            let Some(bound) = int_upper_bound(op, width, &[ma, mb], &[None, Some(b)]) else { continue };
+            let Some(result) = int_binary(op, width, a, b) else { continue };
+            bounded += 1;
+            assert!(
+                result <= bound,
+                "{op} i{width}: {a} (<= {ma}), {b} (<= {mb}) gave {result} > bound {bound}"
+            );
+        }
+        assert!(bounded > 10_000, "too few bounded samples: {bounded}");
+        assert_eq!(int_upper_bound("andi", 32, &[u64::from(u32::MAX), 255], &[None, Some(255)]), Some(255));
+        assert_eq!(int_upper_bound("shli", 32, &[255, 31], &[None, Some(2)]), Some(1020));
+        assert_eq!(
+            int_upper_bound("shli", 32, &[u64::from(u32::MAX), 31], &[None, Some(2)]),
+            None,
+            "may wrap"
+        );
+        assert_eq!(int_upper_bound("addi", 32, &[1020, 3824], &[None, Some(3824)]), Some(4844));
+        assert_eq!(
+            int_upper_bound("addi", 32, &[u64::from(u32::MAX), 1], &[None, Some(1)]),
+            None,
+            "may wrap"
+        );
+        assert_eq!(int_upper_bound("select", 32, &[1, 7, 9], &[None, None, None]), Some(9));
     }
 
     #[test]

@@ -231,3 +231,31 @@ fn verify_access(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<D
         );
     }
 }
+
+// ----- typed builder API -----
+
+/// `global.global @name [mut] : ty { arith.constant init; control.yield }` at the end of
+/// `module`, for an integer type.
+pub fn build_global(
+    ctx: &wasmir_ir::Context,
+    module: &mut wasmir_ir::Module,
+    name: &str,
+    ty: wasmir_ir::Type,
+    mutable: bool,
+    init: i64,
+) -> wasmir_ir::Op {
+    let mut mb = module.builder(ctx);
+    let (region, block) = mb.region_with_block(&[]);
+    mb.with_block(block, |b| {
+        let value = b.op1("arith.constant", &[], ty, &[("value", ctx.int_attr(init, ty))]);
+        b.op("control.yield", &[value], &[], &[]);
+    });
+    let mut attrs = vec![("sym_name", ctx.string_attr(name)), ("type", ctx.type_attr(ty))];
+    if mutable {
+        attrs.push(("mutable", wasmir_ir::Attr::UNIT));
+    }
+    let mut new = wasmir_ir::NewOp::new(mb.kind("global.global"), mb.loc);
+    new.attrs = mb.attrs(&attrs);
+    new.regions = [region].into();
+    mb.create(new)
+}
