@@ -43,11 +43,12 @@ impl Backend {
     }
 
     /// The target legalization prepares a module for before this backend runs it. The native
-    /// backends have no threads: atomics on unshared memories become plain accesses.
+    /// backends run atomics themselves, as wasmtime does on one thread (and refuse shared
+    /// memories); the wasm32 path has no threads, so atomics become plain accesses there.
     pub fn target(self) -> &'static str {
         match self {
-            Backend::Wasmtime => "wasmtime",
-            Backend::Cranelift | Backend::Llvm | Backend::LlvmWasm32 => "wasmtime,-threads",
+            Backend::Wasmtime | Backend::Cranelift | Backend::Llvm => "wasmtime",
+            Backend::LlvmWasm32 => "wasmtime,-threads",
         }
     }
 }
@@ -487,6 +488,8 @@ fn trap_reason(e: &wasmtime::Error) -> Option<String> {
         T::StackOverflow => TrapCode::StackExhausted,
         T::NullReference => TrapCode::NullReference,
         T::OutOfFuel => TrapCode::OutOfFuel,
+        T::HeapMisaligned => TrapCode::UnalignedAtomic,
+        T::AtomicWaitNonSharedMemory => TrapCode::AtomicWaitNonShared,
         other => return Some(other.to_string()),
     };
     Some(code.message().to_string())

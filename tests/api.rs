@@ -224,3 +224,48 @@ fn pass_manager_reports_invalid_ir_after_a_pass() {
     assert!(errors[0].message.contains("must end with a terminator"), "{errors:#?}");
     assert_eq!(errors[0].notes[0].message, "the IR became invalid after pass `breaker`");
 }
+
+/// A library caller on a small stack runs native code that nests as deep as the depth limit
+/// allows: the runtime gives the call a stack of its own when the caller's is short.
+#[test]
+fn native_code_nests_deep_on_a_small_caller_stack() {
+    let text = r#"
+func.func @depth(%n: i32) -> i32 {
+  %z = arith.eqz %n : i32
+  %r = control.if %z -> i32 {
+    control.yield %n : i32
+  } else {
+    %one = arith.constant 1 : i32
+    %m = arith.subi %n, %one : i32
+    %d = func.call @depth(%m) : (i32) -> i32
+    %e = arith.addi %d, %one : i32
+    control.yield %e : i32
+  }
+  func.return %r : i32
+}
+wasm.export "depth" @depth
+"#;
+    let mut backends = vec![wasmir::run::Backend::Cranelift];
+    if cfg!(feature = "llvm") {
+        backends.push(wasmir::run::Backend::Llvm);
+    }
+    for backend in backends {
+        let outcomes = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                let ctx = wasmir::context();
+                let module = wasmir::parse(&ctx, "depth.wir", text).expect("parses");
+                [19_000u64, 30_000].map(|n| {
+                    wasmir::run::run(&ctx, &module, "depth", &[n], backend).expect("runs").to_string()
+                })
+            })
+            .expect("a thread")
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(
+            outcomes,
+            ["i32 19000\n".to_string(), "trap: call stack exhausted\n".to_string()],
+            "{backend:?}"
+        );
+    }
+}

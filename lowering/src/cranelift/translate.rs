@@ -77,6 +77,15 @@ pub struct ModuleRefs<'a> {
 }
 
 /// A label of the structured control flow: where a branch to it goes.
+/// What a load, store or atomic op accesses.
+struct Access {
+    memory: usize,
+    value_type: ir::Type,
+    /// Bits accessed (narrower than `value_type` for extending loads and truncating stores).
+    width: u32,
+    offset: u64,
+}
+
 struct Label {
     target: ir::Block,
 }
@@ -669,6 +678,7 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 self.b.ins().store(mem_flags(), v, self.vmctx, offset);
             }
             "memory.load" | "memory.store" => self.memory_access(op, name == "memory.load")?,
+            _ if name.starts_with("memory.atomic_") => self.atomic(op, name)?,
             "memory.size" => {
                 let m = self.index(op, "memory", &self.refs.layout.memory_index)?;
                 let len = self.vm_load(types::I64, self.refs.layout.memory_len_offset(m));
@@ -956,20 +966,47 @@ impl<M: Module> FunctionTranslator<'_, '_, M> {
     /// A load or store: the effective address (without wrapping) plus the access size must lie
     /// within the memory's current length, or the access traps.
     fn memory_access(&mut self, op: Op, is_load: bool) -> Result<(), Diagnostic> {
-        let body = self.body;
-        let m = self.index(op, "memory", &self.refs.layout.memory_index)?;
-        let is64 = self.refs.layout.memories[m].is64;
+        let access = self.access(op)?;
         let operands = self.operands(op);
-        let value_type =
-            if is_load { self.result_clif_types(op)?[0] } else { self.b.func.dfg.value_type(operands[1]) };
+        let signed = self.ctx.dict_get(self.body.op_attrs(op), "sign").and_then(|a| self.ctx.attr_as_str(a))
+            == Some("s");
+        let at = self.checked_address(&access, operands[0]);
+        if is_load {
+            let v = self.load_at(op, &access, at, signed)?;
+            self.set_results(op, &[v]);
+        } else {
+            self.store_at(op, &access, at, operands[1])?;
+        }
+        Ok(())
+    }
+
+    /// What a load, store or atomic op accesses: its memory, value type, width and offset.
+    fn access(&self, op: Op) -> Result<Access, Diagnostic> {
+        let name = self.ctx.op_def(self.body.op_kind(op)).name;
+        let memory = self.index(op, "memory", &self.refs.layout.memory_index)?;
+        let operands = self.operands(op);
+        let value_type = match name {
+            "memory.load" | "memory.atomic_load" => self.result_clif_types(op)?[0],
+            "memory.atomic_notify" => types::I32,
+            _ => self.b.func.dfg.value_type(operands[1]),
+        };
         let full = value_type.bits();
-        let width = self.attr_int(op, "width").map_or(full, |w| w as u32);
-        let offset = self.attr_int(op, "offset").unwrap_or(0) as u64;
-        let sign = self.ctx.dict_get(body.op_attrs(op), "sign").and_then(|a| self.ctx.attr_as_str(a));
-        let address = self.address64(operands[0], is64);
+        Ok(Access {
+            memory,
+            value_type,
+            width: self.attr_int(op, "width").map_or(full, |w| w as u32),
+            offset: self.attr_int(op, "offset").unwrap_or(0) as u64,
+        })
+    }
+
+    /// The host address of `address + offset` in the accessed memory, trapping first when
+    /// the access does not fit: end = address + offset + size in 64 bits (for 64-bit memories
+    /// an overflow traps).
+    fn checked_address(&mut self, access: &Access, address: ir::Value) -> ir::Value {
+        let m = access.memory;
+        let address = self.address64(address, self.refs.layout.memories[m].is64);
         let len = self.vm_load(types::I64, self.refs.layout.memory_len_offset(m));
-        // end = address + offset + size, in 64 bits; for 64-bit memories an overflow traps.
-        let extent = offset.saturating_add(u64::from(width / 8));
+        let extent = access.offset.saturating_add(u64::from(access.width / 8));
         let (end, overflow) = {
             let k = self.b.ins().iconst(types::I64, extent as i64);
             self.b.ins().uadd_overflow(address, k)
@@ -981,31 +1018,109 @@ impl<M: Module> FunctionTranslator<'_, '_, M> {
         self.trap_if(out, TrapCode::MemoryOutOfBounds);
         let base = self.vm_load(types::I64, self.refs.layout.memory_base_offset(m));
         let at = self.b.ins().iadd(base, address);
-        let at = if offset > 0 { self.b.ins().iadd_imm_s(at, offset as i64) } else { at };
+        if access.offset > 0 { self.b.ins().iadd_imm_s(at, access.offset as i64) } else { at }
+    }
+
+    fn load_at(
+        &mut self,
+        op: Op,
+        access: &Access,
+        at: ir::Value,
+        signed: bool,
+    ) -> Result<ir::Value, Diagnostic> {
+        let (value_type, full, flags) = (access.value_type, access.value_type.bits(), mem_flags());
+        Ok(match (access.width, signed) {
+            (w, _) if w == full => self.b.ins().load(value_type, flags, at, 0),
+            (8, true) => self.b.ins().sload8(value_type, flags, at, 0),
+            (8, false) => self.b.ins().uload8(value_type, flags, at, 0),
+            (16, true) => self.b.ins().sload16(value_type, flags, at, 0),
+            (16, false) => self.b.ins().uload16(value_type, flags, at, 0),
+            (32, true) => self.b.ins().sload32(flags, at, 0),
+            (32, false) => self.b.ins().uload32(flags, at, 0),
+            (width, _) => return Err(unsupported(self.body.op_loc(op), format!("a {width}-bit load"))),
+        })
+    }
+
+    fn store_at(&mut self, op: Op, access: &Access, at: ir::Value, v: ir::Value) -> Result<(), Diagnostic> {
         let flags = mem_flags();
-        if is_load {
-            let signed = sign == Some("s");
-            let v = match (width, signed) {
-                (w, _) if w == full => self.b.ins().load(value_type, flags, at, 0),
-                (8, true) => self.b.ins().sload8(value_type, flags, at, 0),
-                (8, false) => self.b.ins().uload8(value_type, flags, at, 0),
-                (16, true) => self.b.ins().sload16(value_type, flags, at, 0),
-                (16, false) => self.b.ins().uload16(value_type, flags, at, 0),
-                (32, true) => self.b.ins().sload32(flags, at, 0),
-                (32, false) => self.b.ins().uload32(flags, at, 0),
-                _ => return Err(unsupported(body.op_loc(op), format!("a {width}-bit load"))),
-            };
-            self.set_results(op, &[v]);
-        } else {
-            let v = operands[1];
-            match width {
-                w if w == full => self.b.ins().store(flags, v, at, 0),
-                8 => self.b.ins().istore8(flags, v, at, 0),
-                16 => self.b.ins().istore16(flags, v, at, 0),
-                32 => self.b.ins().istore32(flags, v, at, 0),
-                _ => return Err(unsupported(body.op_loc(op), format!("a {width}-bit store"))),
-            };
+        match access.width {
+            w if w == access.value_type.bits() => self.b.ins().store(flags, v, at, 0),
+            8 => self.b.ins().istore8(flags, v, at, 0),
+            16 => self.b.ins().istore16(flags, v, at, 0),
+            32 => self.b.ins().istore32(flags, v, at, 0),
+            width => return Err(unsupported(self.body.op_loc(op), format!("a {width}-bit store"))),
+        };
+        Ok(())
+    }
+
+    /// An atomic op on an unshared memory, as wasmtime runs it on one thread: a misaligned
+    /// address traps first, then one out of bounds; then the access itself (specs/native.md).
+    fn atomic(&mut self, op: Op, name: &str) -> Result<(), Diagnostic> {
+        if name == "memory.atomic_fence" {
+            // One thread: there is nothing to order.
+            return Ok(());
         }
+        let access = self.access(op)?;
+        let operands = self.operands(op);
+        let bytes = u64::from(access.width / 8);
+        if bytes > 1 {
+            let address = self.address64(operands[0], self.refs.layout.memories[access.memory].is64);
+            let effective = self.b.ins().iadd_imm_s(address, access.offset as i64);
+            let low = self.b.ins().band_imm_u(effective, (bytes - 1) as i64);
+            let misaligned = self.b.ins().icmp_imm_u(IntCC::NotEqual, low, 0);
+            self.trap_if(misaligned, TrapCode::UnalignedAtomic);
+        }
+        let at = self.checked_address(&access, operands[0]);
+        let ty = access.value_type;
+        let results: Vec<ir::Value> = match name {
+            "memory.atomic_load" => vec![self.load_at(op, &access, at, false)?],
+            "memory.atomic_store" => {
+                self.store_at(op, &access, at, operands[1])?;
+                vec![]
+            }
+            "memory.atomic_rmw" => {
+                let old = self.load_at(op, &access, at, false)?;
+                let v = operands[1];
+                let new = match self
+                    .ctx
+                    .dict_get(self.body.op_attrs(op), "op")
+                    .and_then(|a| self.ctx.attr_as_str(a))
+                {
+                    Some("add") => self.b.ins().iadd(old, v),
+                    Some("sub") => self.b.ins().isub(old, v),
+                    Some("and") => self.b.ins().band(old, v),
+                    Some("or") => self.b.ins().bor(old, v),
+                    Some("xor") => self.b.ins().bxor(old, v),
+                    _ => v,
+                };
+                self.store_at(op, &access, at, new)?;
+                vec![old]
+            }
+            "memory.atomic_cmpxchg" => {
+                let old = self.load_at(op, &access, at, false)?;
+                // A narrow compare looks at the expected value's low bits only.
+                let expected = if access.width == ty.bits() {
+                    operands[1]
+                } else {
+                    self.b.ins().band_imm_u(operands[1], ((1u64 << access.width) - 1) as i64)
+                };
+                let equal = self.b.ins().icmp(IntCC::Equal, old, expected);
+                // Storing the old value back when they differ changes nothing on one thread.
+                let new = self.b.ins().select(equal, operands[2], old);
+                self.store_at(op, &access, at, new)?;
+                vec![old]
+            }
+            // Nobody can wait on an unshared memory: wasmtime traps, after the address checks.
+            "memory.atomic_wait" => {
+                let always = self.b.ins().iconst(types::I8, 1);
+                self.trap_if(always, TrapCode::AtomicWaitNonShared);
+                vec![self.b.ins().iconst(types::I32, 0)]
+            }
+            // Nobody waits, so nobody wakes.
+            "memory.atomic_notify" => vec![self.b.ins().iconst(types::I32, 0)],
+            other => return Err(unsupported(self.body.op_loc(op), format!("`{other}`"))),
+        };
+        self.set_results(op, &results);
         Ok(())
     }
 }

@@ -91,6 +91,17 @@ pub struct ModuleRefs<'a, 'l> {
     pub wasm32: Option<Wasm32Refs<'l>>,
 }
 
+/// What a load, store or atomic op accesses.
+struct Access<'l> {
+    memory: usize,
+    value_type: BasicTypeEnum<'l>,
+    /// Bits of `value_type`.
+    full: u32,
+    /// Bits accessed (narrower for extending loads and truncating stores).
+    width: u32,
+    offset: u64,
+}
+
 /// What wasm32 code refers to instead of `vmctx`.
 pub struct Wasm32Refs<'l> {
     /// One Wasm global (LLVM address space 1) per WasmIR global.
@@ -912,6 +923,7 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
                 self.vm_store(layout.global_offset(g), v)?;
             }
             "memory.load" | "memory.store" => self.memory_access(op, name == "memory.load")?,
+            _ if name.starts_with("memory.atomic_") => self.atomic(op, name)?,
             "memory.size" => {
                 let m = self.index(op, "memory", &layout.memory_index)?;
                 let len = self.vm_load_i64(layout.memory_len_offset(m))?;
@@ -1091,8 +1103,7 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             return Ok(f);
         }
         let base = function_type(self.ll, self.ctx, fty, false)?;
-        let mut params: Vec<BasicMetadataTypeEnum<'l>> =
-            base.get_param_types().into_iter().map(Into::into).collect();
+        let mut params: Vec<BasicMetadataTypeEnum<'l>> = base.get_param_types();
         params.push(self.ll.i32_type().into());
         let ty = match base.get_return_type() {
             Some(r) => r.fn_type(&params, false),
@@ -1402,69 +1413,182 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     /// A checked load or store (see the Cranelift backend's `memory_access`).
     fn memory_access(&mut self, op: Op, is_load: bool) -> R<()> {
         let body = self.body;
-        let layout = self.refs.layout;
-        let m = self.index(op, "memory", &layout.memory_index)?;
-        let is64 = layout.memories[m].is64;
+        let access = self.access(op)?;
         let operands = self.operands(op);
-        let value_type = if is_load { self.types_of(body.results(op))?[0] } else { operands[1].get_type() };
+        let signed =
+            self.ctx.dict_get(body.op_attrs(op), "sign").and_then(|a| self.ctx.attr_as_str(a)) == Some("s");
+        let address = self.address64(operands[0], self.refs.layout.memories[access.memory].is64)?;
+        let p = if self.is_wasm32() {
+            self.wasm32_address(address, access.offset)?
+        } else {
+            self.host_address(access.memory, address, access.offset, access.width)?
+        };
+        if is_load {
+            let v = self.load_at(op, &access, p, signed)?;
+            self.set_results(op, &[v]);
+        } else {
+            self.store_at(op, &access, p, operands[1])?;
+        }
+        Ok(())
+    }
+
+    /// What a load, store or atomic op accesses: its memory, value type, width and offset.
+    fn access(&self, op: Op) -> R<Access<'l>> {
+        let body = self.body;
+        let name = self.ctx.op_def(body.op_kind(op)).name;
+        let memory = self.index(op, "memory", &self.refs.layout.memory_index)?;
+        let operands = self.operands(op);
+        let value_type = match name {
+            "memory.load" | "memory.atomic_load" => self.types_of(body.results(op))?[0],
+            "memory.atomic_notify" => self.ll.i32_type().into(),
+            _ => operands[1].get_type(),
+        };
         let full = match value_type {
             BasicTypeEnum::IntType(i) => i.get_bit_width(),
             BasicTypeEnum::FloatType(f) => f.get_bit_width(),
             _ => 64,
         };
-        let width = self.attr_int(op, "width").map_or(full, |w| w as u32);
-        let offset = self.attr_int(op, "offset").unwrap_or(0) as u64;
-        let signed =
-            self.ctx.dict_get(body.op_attrs(op), "sign").and_then(|a| self.ctx.attr_as_str(a)) == Some("s");
-        let address = self.address64(operands[0], is64)?;
-        let p = if self.is_wasm32() {
-            self.wasm32_address(address, offset)?
-        } else {
-            self.host_address(m, address, offset, width)?
-        };
-        let narrow: BasicTypeEnum<'l> = match width {
-            w if w == full => value_type,
+        Ok(Access {
+            memory,
+            value_type,
+            full,
+            width: self.attr_int(op, "width").map_or(full, |w| w as u32),
+            offset: self.attr_int(op, "offset").unwrap_or(0) as u64,
+        })
+    }
+
+    /// The type of the bits accessed.
+    fn narrow_type(&self, op: Op, access: &Access<'l>) -> R<BasicTypeEnum<'l>> {
+        Ok(match access.width {
+            w if w == access.full => access.value_type,
             8 => self.ll.i8_type().into(),
             16 => self.ll.i16_type().into(),
             32 => self.ll.i32_type().into(),
-            _ => return Err(unsupported(body.op_loc(op), format!("a {width}-bit access"))),
-        };
-        // In wasm32 code, the engine's bounds check is the access itself: volatile keeps LLVM
-        // from dropping or merging an access that may trap.
-        let volatile = self.is_wasm32();
-        if is_load {
-            let loaded = self.b.build_load(narrow, p, "").map_err(err)?;
-            if let Some(i) = loaded.as_instruction_value() {
-                let _ = i.set_alignment(1);
-                let _ = i.set_volatile(volatile);
-            }
-            let v: BasicValueEnum<'l> = if width == full {
-                loaded
-            } else if signed {
-                self.b
-                    .build_int_s_extend(loaded.into_int_value(), value_type.into_int_type(), "")
-                    .map_err(err)?
-                    .into()
-            } else {
-                self.b
-                    .build_int_z_extend(loaded.into_int_value(), value_type.into_int_type(), "")
-                    .map_err(err)?
-                    .into()
-            };
-            self.set_results(op, &[v]);
-        } else {
-            let v = if width == full {
-                operands[1]
-            } else {
-                self.b
-                    .build_int_truncate(operands[1].into_int_value(), narrow.into_int_type(), "")
-                    .map_err(err)?
-                    .into()
-            };
-            let store = self.b.build_store(p, v).map_err(err)?;
-            let _ = store.set_alignment(1);
-            let _ = store.set_volatile(volatile);
+            w => return Err(unsupported(self.body.op_loc(op), format!("a {w}-bit access"))),
+        })
+    }
+
+    fn load_at(
+        &mut self,
+        op: Op,
+        access: &Access<'l>,
+        p: inkwell::values::PointerValue<'l>,
+        signed: bool,
+    ) -> R<BasicValueEnum<'l>> {
+        let narrow = self.narrow_type(op, access)?;
+        let loaded = self.b.build_load(narrow, p, "").map_err(err)?;
+        if let Some(i) = loaded.as_instruction_value() {
+            let _ = i.set_alignment(1);
+            // In wasm32 code, the engine's bounds check is the access itself: volatile keeps
+            // LLVM from dropping or merging an access that may trap.
+            let _ = i.set_volatile(self.is_wasm32());
         }
+        Ok(if access.width == access.full {
+            loaded
+        } else if signed {
+            let wide = access.value_type.into_int_type();
+            self.b.build_int_s_extend(loaded.into_int_value(), wide, "").map_err(err)?.into()
+        } else {
+            let wide = access.value_type.into_int_type();
+            self.b.build_int_z_extend(loaded.into_int_value(), wide, "").map_err(err)?.into()
+        })
+    }
+
+    fn store_at(
+        &mut self,
+        op: Op,
+        access: &Access<'l>,
+        p: inkwell::values::PointerValue<'l>,
+        v: BasicValueEnum<'l>,
+    ) -> R<()> {
+        let narrow = self.narrow_type(op, access)?;
+        let v = if access.width == access.full {
+            v
+        } else {
+            self.b.build_int_truncate(v.into_int_value(), narrow.into_int_type(), "").map_err(err)?.into()
+        };
+        let store = self.b.build_store(p, v).map_err(err)?;
+        let _ = store.set_alignment(1);
+        let _ = store.set_volatile(self.is_wasm32());
+        Ok(())
+    }
+
+    /// An atomic op on an unshared memory, as wasmtime runs it on one thread: a misaligned
+    /// address traps first, then one out of bounds; then the access itself (specs/native.md).
+    fn atomic(&mut self, op: Op, name: &str) -> R<()> {
+        let loc = self.body.op_loc(op);
+        if self.is_wasm32() {
+            // The wasm32 path runs atomics as legalized for a target without threads.
+            return Err(not_on_wasm32(loc, format!("`{name}`")));
+        }
+        if name == "memory.atomic_fence" {
+            // One thread: there is nothing to order.
+            return Ok(());
+        }
+        let access = self.access(op)?;
+        let operands = self.operands(op);
+        let address = self.address64(operands[0], self.refs.layout.memories[access.memory].is64)?;
+        let bytes = u64::from(access.width / 8);
+        if bytes > 1 {
+            let effective = self.b.build_int_add(address, self.i64(access.offset as i64), "").map_err(err)?;
+            let low = self.b.build_and(effective, self.i64((bytes - 1) as i64), "").map_err(err)?;
+            let misaligned = self.b.build_int_compare(IntPredicate::NE, low, self.i64(0), "").map_err(err)?;
+            self.trap_if(misaligned, TrapCode::UnalignedAtomic)?;
+        }
+        let p = self.host_address(access.memory, address, access.offset, access.width)?;
+        let int = |v: BasicValueEnum<'l>| v.into_int_value();
+        let results: Vec<BasicValueEnum<'l>> = match name {
+            "memory.atomic_load" => vec![self.load_at(op, &access, p, false)?],
+            "memory.atomic_store" => {
+                self.store_at(op, &access, p, operands[1])?;
+                vec![]
+            }
+            "memory.atomic_rmw" => {
+                let old = self.load_at(op, &access, p, false)?;
+                let v = int(operands[1]);
+                let b = &self.b;
+                let new: BasicValueEnum<'l> = match self
+                    .ctx
+                    .dict_get(self.body.op_attrs(op), "op")
+                    .and_then(|a| self.ctx.attr_as_str(a))
+                {
+                    Some("add") => b.build_int_add(int(old), v, "").map_err(err)?.into(),
+                    Some("sub") => b.build_int_sub(int(old), v, "").map_err(err)?.into(),
+                    Some("and") => b.build_and(int(old), v, "").map_err(err)?.into(),
+                    Some("or") => b.build_or(int(old), v, "").map_err(err)?.into(),
+                    Some("xor") => b.build_xor(int(old), v, "").map_err(err)?.into(),
+                    _ => v.into(),
+                };
+                self.store_at(op, &access, p, new)?;
+                vec![old]
+            }
+            "memory.atomic_cmpxchg" => {
+                let old = int(self.load_at(op, &access, p, false)?);
+                let wide = access.value_type.into_int_type();
+                // A narrow compare looks at the expected value's low bits only.
+                let expected = if access.width == access.full {
+                    int(operands[1])
+                } else {
+                    let mask = wide.const_int((1u64 << access.width) - 1, false);
+                    self.b.build_and(int(operands[1]), mask, "").map_err(err)?
+                };
+                let equal = self.b.build_int_compare(IntPredicate::EQ, old, expected, "").map_err(err)?;
+                // Storing the old value back when they differ changes nothing on one thread.
+                let new = self.b.build_select(equal, int(operands[2]), old, "").map_err(err)?;
+                self.store_at(op, &access, p, new)?;
+                vec![old.into()]
+            }
+            // Nobody can wait on an unshared memory: wasmtime traps, after the address checks.
+            "memory.atomic_wait" => {
+                let always = self.ll.bool_type().const_int(1, false);
+                self.trap_if(always, TrapCode::AtomicWaitNonShared)?;
+                vec![self.ll.i32_type().const_zero().into()]
+            }
+            // Nobody waits, so nobody wakes.
+            "memory.atomic_notify" => vec![self.ll.i32_type().const_zero().into()],
+            other => return Err(unsupported(loc, format!("`{other}`"))),
+        };
+        self.set_results(op, &results);
         Ok(())
     }
 

@@ -354,11 +354,9 @@ pub fn finish(linked: &[u8], plan: &Plan) -> Result<Vec<u8>, Diagnostic> {
                     let export = export.map_err(bad)?;
                     match export.kind {
                         ExternalKind::Func if export.name == INIT_EXPORT => init = Some(export.index),
-                        ExternalKind::Memory => {
-                            if plan.memory.is_some() {
-                                for name in &plan.memory_exports {
-                                    exports.export(name, ExportKind::Memory, export.index);
-                                }
+                        ExternalKind::Memory if plan.memory.is_some() => {
+                            for name in &plan.memory_exports {
+                                exports.export(name, ExportKind::Memory, export.index);
                             }
                         }
                         ExternalKind::Func => {

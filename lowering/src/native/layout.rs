@@ -139,11 +139,21 @@ impl Layout {
                 }
                 "memory.memory" => {
                     let is64 = v.attr("address_type").and_then(|a| ctx.attr_as_type(a)) == Some(Type::I64);
-                    if v.attr_str("kind") == Some("managed") {
-                        return Err(Diagnostic::error(
-                            v.loc(),
-                            "a managed memory needs its host; legalize first",
-                        ));
+                    match v.attr_str("kind") {
+                        Some("managed") => {
+                            return Err(Diagnostic::error(
+                                v.loc(),
+                                "a managed memory needs its host; legalize first",
+                            ));
+                        }
+                        // Other threads could see it, and a native instance runs one.
+                        Some("shared") => {
+                            return Err(Diagnostic::error(
+                                v.loc(),
+                                "a shared memory needs threads, which the native backends do not run",
+                            ));
+                        }
+                        _ => {}
                     }
                     layout.memories.push(MemoryInfo {
                         name,

@@ -27,10 +27,12 @@ pub enum TrapCode {
     NullReference,
     TableOutOfBounds,
     OutOfFuel,
+    UnalignedAtomic,
+    AtomicWaitNonShared,
 }
 
 impl TrapCode {
-    const ALL: [TrapCode; 12] = [
+    const ALL: [TrapCode; 14] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::DivisionByZero,
@@ -43,6 +45,8 @@ impl TrapCode {
         TrapCode::NullReference,
         TrapCode::TableOutOfBounds,
         TrapCode::OutOfFuel,
+        TrapCode::UnalignedAtomic,
+        TrapCode::AtomicWaitNonShared,
     ];
 
     fn from_slot(code: u64) -> Option<TrapCode> {
@@ -64,6 +68,8 @@ impl TrapCode {
             TrapCode::StackExhausted => "call stack exhausted",
             TrapCode::NullReference => "null reference",
             TrapCode::OutOfFuel => "fuel exhausted",
+            TrapCode::UnalignedAtomic => "unaligned atomic",
+            TrapCode::AtomicWaitNonShared => "atomic wait on non-shared memory",
         }
     }
 }
@@ -522,7 +528,10 @@ impl Instance {
         // default calling convention and the `(i64, i64)` signature), `vmctx` is this
         // instance's context block and `values` holds max(params, results) slots.
         let f: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(entry) };
-        f(vmctx, values.as_mut_ptr());
+        // 20,000 nested frames (the depth limit) must fit whatever stack the caller runs on:
+        // with less than that left, the call runs on a stack of its own.
+        let values_ptr = values.as_mut_ptr();
+        stacker::maybe_grow(NATIVE_STACK, NATIVE_STACK, || f(vmctx, values_ptr));
         // SAFETY: as above; the call has returned.
         let rt = unsafe { &mut *self.runtime };
         match TrapCode::from_slot(rt.vmctx[0]) {
@@ -534,6 +543,10 @@ impl Instance {
         }
     }
 }
+
+/// The stack native code runs with at least: room for the 20,000 frames the depth limit
+/// allows (reserved, and only touched as deep as calls go).
+const NATIVE_STACK: usize = 512 << 20;
 
 /// spectest's globals: 666 in each type.
 fn spectest_global(field: &str, ty: wasmir_ir::Type) -> Option<u64> {
