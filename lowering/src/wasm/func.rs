@@ -74,10 +74,17 @@ struct FuncEmitter<'e, 'a, 'b> {
     on_stack: Vec<bool>,
     /// Ops left on the stack whose result is also used elsewhere: `local.tee` keeps a copy.
     tee: Vec<bool>,
+    /// The op that takes an `on_stack` op's results from the stack.
+    stack_consumer: FxHashMap<Op, Op>,
+    /// Pure ops emitted where their one use is instead of where they are (expression trees).
+    deferred: Vec<bool>,
     /// How many leading stack operands of an op come from the stack.
     stack_prefix: FxHashMap<Op, usize>,
     /// Label positions whose values travel in a local instead of on the stack.
     via_local: FxHashSet<(Op, Slot, u32)>,
+    /// Copies into label-position locals that an op (a branch, yield or loop) makes before
+    /// its instruction: `(value, target)`, the target's local receiving the value.
+    copies: FxHashMap<Op, Vec<(Value, Value)>>,
     /// What flows into label positions, by the op it flows from (yields, branches, loops).
     incoming: FxHashMap<Op, Vec<Incoming>>,
     /// The innermost loop around each op (by op index).
@@ -165,8 +172,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             end_pos: vec![0; body.op_capacity()],
             on_stack: vec![false; body.op_capacity()],
             tee: vec![false; body.op_capacity()],
+            stack_consumer: FxHashMap::default(),
+            deferred: vec![false; body.op_capacity()],
             stack_prefix: FxHashMap::default(),
             via_local: FxHashSet::default(),
+            copies: FxHashMap::default(),
             incoming: FxHashMap::default(),
             innermost_loop: vec![None; body.op_capacity()],
             local_of: FxHashMap::default(),
@@ -357,6 +367,41 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         for block in blocks {
             self.stackify(block);
         }
+        self.defer_pure_trees(&order);
+    }
+
+    /// A pure op whose one result goes to one later op of its block, and that takes none of
+    /// its operands from the stack, is emitted right where that op pushes it: its operands are
+    /// SSA values, unchanged there, and it has no effect that could move. So `x << 2` added to
+    /// a parameter needs no local: `local.get p; local.get x; i32.const 2; i32.shl; i32.add`.
+    /// A value flowing into a label position is left to coalescing.
+    fn defer_pure_trees(&mut self, order: &[Op]) {
+        let (ctx, body) = (self.ctx, self.body);
+        for &op in order {
+            let def = ctx.op_def(body.op_kind(op));
+            let &[result] = body.results(op) else { continue };
+            let uses = body.uses(result);
+            if !def.has(Traits::PURE)
+                || def.has(Traits::CONSTANT_LIKE)
+                || !body.op_regions(op).is_empty()
+                || self.on_stack[op.index()]
+                || self.stack_prefix.contains_key(&op)
+                || uses.len() != 1
+                || body.op_block(uses[0].op) != body.op_block(op)
+                || self.incoming(uses[0].op).iter().any(|(_, _, flowing)| flowing.contains(&result))
+            {
+                continue;
+            }
+            self.deferred[op.index()] = true;
+        }
+    }
+
+    /// Where `op` is emitted: its own place, or that of the op a deferred op is pushed for.
+    fn emission_op(&self, mut op: Op) -> Op {
+        while self.deferred[op.index()] {
+            op = self.body.uses(self.body.results(op)[0])[0].op;
+        }
+        op
     }
 
     /// Decides, for one block, which results stay on the operand stack.
@@ -385,6 +430,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             for (producer, _, tee) in tentative.drain(tentative.len() - best..) {
                 self.on_stack[producer.index()] = true;
                 self.tee[producer.index()] = tee;
+                self.stack_consumer.insert(producer, op);
             }
             if best_len > 0 {
                 self.stack_prefix.insert(op, best_len);
@@ -403,9 +449,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 && body.uses(results[0]).len() > 1
                 && body.uses(results[0]).iter().any(|u| body.op_block(u.op) == Some(block))
                 && op_name(self.ctx, body, op) != "arith.constant"
-                && !self.is_label(op)
-                // A value flowing into a construct is better coalesced than teed.
-                && body.uses(results[0]).iter().all(|u| self.incoming(u.op).is_empty());
+                && !self.is_label(op);
             if eligible || teeable {
                 tentative.push((op, results.to_vec(), teeable));
             }
@@ -431,7 +475,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let body = self.body;
         let mut end = def;
         for u in body.uses(v) {
-            let mut e = 2 * self.pos[u.op.index()];
+            let mut e = 2 * self.pos[self.emission_op(u.op).index()];
             // A use in a loop that does not contain the definition can run again in the
             // next iteration: the value lives to the end of the outermost such loop.
             let mut at = self.innermost_loop[u.op.index()];
@@ -452,6 +496,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         match body.defining_op(v) {
             Some(op) => {
                 (!self.on_stack[op.index()] || self.tee[op.index()])
+                    && !self.deferred[op.index()]
                     && op_name(self.ctx, body, op) != "arith.constant"
                     && body.has_uses(v)
             }
@@ -500,24 +545,54 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
         }
         // A position travels in a local when its value is unused, or every value flowing in
-        // is in its class. (Copying a value from another local into the class's local where it
-        // flows was tried and miscompiled clang's memcpy; see ARCHITECTURE.md.)
+        // is in its class or can be copied into the class's local where it flows. A copy at
+        // an op is written while the op reads its operands (the interval `(2p - 1, 2p + 1)`
+        // joins the class), so no operand of the op shares the local, and it needs the class
+        // free there: nothing else of the class is live at the op. The copies of one op push
+        // every source before they set any target, a parallel copy on the operand stack.
         let mut candidate: FxHashMap<(Op, Slot, u32), bool> = FxHashMap::default();
-        for (label, slot, flowing) in flows() {
-            let targets = self.slot_values(*label, *slot);
-            for (p, &v) in flowing.iter().enumerate() {
-                let Some(&t) = targets.get(p) else { continue };
-                // An unused result needs no value, unless its producer left it on the stack.
-                let produced_on_stack = body.defining_op(v).is_some_and(|d| self.on_stack[d.index()]);
-                let unused = !body.has_uses(t) && *slot == Slot::Result && !produced_on_stack;
-                let t_local = wasm_type[t.index()].is_some();
-                // A value its producer left on the stack is consumed from the stack.
-                let same = t_local
-                    && !produced_on_stack
-                    && wasm_type[v.index()].is_some()
-                    && classes.find(t.index() as u32) == classes.find(v.index() as u32);
-                let entry = candidate.entry((*label, *slot, p as u32)).or_insert(true);
-                *entry &= unused || same;
+        let mut proposed: Vec<(Op, (Op, Slot, u32), Value, Value)> = Vec::new();
+        for &op in &order {
+            for (label, slot, flowing) in self.incoming(op) {
+                let targets = self.slot_values(*label, *slot);
+                for (p, &v) in flowing.iter().enumerate() {
+                    let Some(&t) = targets.get(p) else { continue };
+                    // An unused result needs no value, unless its producer left it on the stack
+                    // for this op.
+                    let produced_on_stack = body.defining_op(v).is_some_and(|d| {
+                        self.on_stack[d.index()] && self.stack_consumer.get(&d) == Some(&op)
+                    });
+                    // An unused loop argument needs none either: nothing reads it.
+                    let unused = !body.has_uses(t) && !produced_on_stack;
+                    let t_local = wasm_type[t.index()].is_some();
+                    // A value its producer left on the stack is consumed from the stack.
+                    let same = t_local
+                        && !produced_on_stack
+                        && wasm_type[v.index()].is_some()
+                        && classes.find(t.index() as u32) == classes.find(v.index() as u32);
+                    let copyable = !unused
+                        && !same
+                        && t_local
+                        && !produced_on_stack
+                        && body.value_type(v) == body.value_type(t)
+                        && {
+                            let at = 2 * self.pos[op.index()];
+                            let root = classes.find(t.index() as u32);
+                            // A loop's initial values become its arguments right there.
+                            let window = if op == *label {
+                                (at.saturating_sub(1), at)
+                            } else {
+                                (at.saturating_sub(1), at + 1)
+                            };
+                            !Classes::overlaps(&classes.intervals[&root], window)
+                        };
+                    let key = (*label, *slot, p as u32);
+                    let entry = candidate.entry(key).or_insert(true);
+                    *entry &= unused || same || copyable;
+                    if copyable {
+                        proposed.push((op, key, v, t));
+                    }
+                }
             }
         }
         // Reference branches keep their shapes; all targets of a br_table must agree.
@@ -556,6 +631,17 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
         }
         self.via_local = candidate.into_iter().filter(|&(_, v)| v).map(|(k, _)| k).collect();
+        for (op, key, v, t) in proposed {
+            if !self.via_local.contains(&key) {
+                continue;
+            }
+            let at = 2 * self.pos[op.index()];
+            let window =
+                if op == key.0 { (at.saturating_sub(1), at) } else { (at.saturating_sub(1), at + 1) };
+            let root = classes.find(t.index() as u32);
+            classes.intervals.entry(root).or_default().insert(window);
+            self.copies.entry(op).or_default().push((v, t));
+        }
         let values = self.stack_branch_conditions(&order, values);
         self.allocate(&values, &params, &mut classes, &wasm_type);
         Ok(())
@@ -586,6 +672,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 && self.stack_operands(op) == [cond]
             {
                 self.on_stack[producer.index()] = true;
+                self.stack_consumer.insert(producer, op);
                 self.stack_prefix.insert(op, 1);
                 freed.insert(cond);
             }
@@ -668,12 +755,19 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     }
 
     fn push(&mut self, v: Value) -> Result<(), Diagnostic> {
-        if let Some(d) = self.body.defining_op(v)
-            && op_name(self.ctx, self.body, d) == "arith.constant"
-        {
-            let insn = self.constant(d)?;
-            self.out.push(insn);
-            return Ok(());
+        if let Some(d) = self.body.defining_op(v) {
+            if op_name(self.ctx, self.body, d) == "arith.constant" {
+                let insn = self.constant(d)?;
+                self.out.push(insn);
+                return Ok(());
+            }
+            if self.deferred[d.index()] {
+                // Its operands, then the op: the result is left where it is pushed.
+                for operand in self.stack_operands(d) {
+                    self.push(operand)?;
+                }
+                return self.instruction(d, op_name(self.ctx, self.body, d), false);
+            }
         }
         let l = self.local(v)?;
         self.out.push(I::LocalGet(l));
@@ -717,8 +811,20 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
             return Ok(());
         }
+        if self.deferred[op.index()] {
+            return Ok(()); // emitted where it is used
+        }
         let operands = self.stack_operands(op);
         let provided = self.stack_prefix.get(&op).copied().unwrap_or(0).min(operands.len());
+        if let Some(copies) = self.copies.get(&op).cloned() {
+            for &(v, _) in &copies {
+                self.push(v)?;
+            }
+            for &(_, t) in copies.iter().rev() {
+                let l = self.local(t)?;
+                self.out.push(I::LocalSet(l));
+            }
+        }
         for &v in &operands[provided..] {
             self.push(v)?;
         }
