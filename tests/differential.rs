@@ -59,12 +59,16 @@ fn argument(rng: &mut Rng, ty: &ValType) -> Option<Val> {
 }
 
 struct Run {
-    store: Store<()>,
+    store: Store<wasmtime::StoreLimits>,
     instance: Result<Instance, String>,
 }
 
 fn instantiate(engine: &Engine, bytes: &[u8]) -> Run {
-    let mut store = Store::new(engine, ());
+    // Memories stop growing at 256 MiB, alike before and after the round trip (Wasm lets a
+    // grow fail): a generated loop that doubles a 64-bit memory would exhaust the machine.
+    let limits = wasmtime::StoreLimitsBuilder::new().memory_size(256 << 20).build();
+    let mut store = Store::new(engine, limits);
+    store.limiter(|limits| limits);
     store.set_fuel(200_000).expect("fuel enabled");
     let instance = Module::new(engine, bytes)
         .map_err(|e| format!("compile: {e}"))

@@ -80,6 +80,11 @@ struct FuncEmitter<'e, 'a, 'b> {
     deferred: Vec<bool>,
     /// How many leading stack operands of an op come from the stack.
     stack_prefix: FxHashMap<Op, usize>,
+    /// Values an op pushes before its own operands, for a later op that takes them below
+    /// this op's result (`stackify`).
+    early_pushes: FxHashMap<Op, Vec<Value>>,
+    /// For an op that takes values from the stack, the first op of the chain that pushed them.
+    chain_start: FxHashMap<Op, Op>,
     /// Label positions whose values travel in a local instead of on the stack.
     via_local: FxHashSet<(Op, Slot, u32)>,
     /// Copies into label-position locals that an op (a branch, yield or loop) makes before
@@ -175,6 +180,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             stack_consumer: FxHashMap::default(),
             deferred: vec![false; body.op_capacity()],
             stack_prefix: FxHashMap::default(),
+            early_pushes: FxHashMap::default(),
+            chain_start: FxHashMap::default(),
             via_local: FxHashSet::default(),
             copies: FxHashMap::default(),
             incoming: FxHashMap::default(),
@@ -411,20 +418,42 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let mut tentative: Vec<(Op, Vec<Value>, bool)> = Vec::new();
         for op in body.block_ops(block) {
             let operands = self.stack_operands(op);
-            let mut best = 0;
-            let mut best_len = 0;
+            // The top `g` tentative groups, concatenated, must be the operands from `early`
+            // on: the operands before them are pushed before the first of those producers
+            // runs, which only a value already in a local (or a constant) allows.
+            let (mut best, mut best_len, mut best_early) = (0, 0, 0);
             let mut cat: Vec<Value> = Vec::new();
             for g in 1..=tentative.len() {
-                let group = &tentative[tentative.len() - g].1;
+                let (first, group, _) = &tentative[tentative.len() - g];
                 let mut next = group.clone();
                 next.extend_from_slice(&cat);
                 cat = next;
                 if cat.len() > operands.len() {
                     break;
                 }
-                if cat == operands[..cat.len()] {
-                    best = g;
-                    best_len = cat.len();
+                // Pushed before the whole chain of stack values that ends in `first`.
+                let start = self.chain_start.get(first).copied().unwrap_or(*first);
+                let early_ok = |j: usize| {
+                    j == 0
+                        || (self.incoming(op).is_empty()
+                            && operands[..j].iter().all(|&v| self.is_free_before(v, start)))
+                };
+                if let Some(j) = (0..=operands.len() - cat.len())
+                    .find(|&j| operands[j..j + cat.len()] == cat[..] && early_ok(j))
+                    && cat.len() >= best_len
+                {
+                    (best, best_len, best_early) = (g, cat.len(), j);
+                }
+            }
+            if best > 0 {
+                let first = tentative[tentative.len() - best].0;
+                let start = self.chain_start.get(&first).copied().unwrap_or(first);
+                self.chain_start.insert(op, start);
+                if best_early > 0 {
+                    // An outer consumer's values go below those of the consumers inside it.
+                    let mut pushes = operands[..best_early].to_vec();
+                    pushes.extend(self.early_pushes.remove(&start).unwrap_or_default());
+                    self.early_pushes.insert(start, pushes);
                 }
             }
             for (producer, _, tee) in tentative.drain(tentative.len() - best..) {
@@ -433,7 +462,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 self.stack_consumer.insert(producer, op);
             }
             if best_len > 0 {
-                self.stack_prefix.insert(op, best_len);
+                self.stack_prefix.insert(op, best_early + best_len);
             }
             let results = body.results(op);
             let eligible = !results.is_empty()
@@ -452,6 +481,33 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 && !self.is_label(op);
             if eligible || teeable {
                 tentative.push((op, results.to_vec(), teeable));
+            }
+            // A value whose uses in this block have all come is never taken from the stack: it
+            // is not there, and must not hide the values below it from the ops to come.
+            let now = self.pos[op.index()];
+            tentative.retain(|(producer, values, _)| {
+                *producer == op
+                    || values.iter().any(|&v| {
+                        body.uses(v)
+                            .iter()
+                            .any(|u| body.op_block(u.op) == Some(block) && self.pos[u.op.index()] > now)
+                    })
+            });
+        }
+    }
+
+    /// Whether `v` can be pushed before `producer` runs: a constant, or a value defined before
+    /// it that lives in a local (set or teed where it is defined, and held there until its
+    /// later use).
+    fn is_free_before(&self, v: Value, producer: Op) -> bool {
+        let body = self.body;
+        match body.defining_op(v) {
+            None => true,
+            Some(d) if op_name(self.ctx, body, d) == "arith.constant" => true,
+            Some(d) => {
+                (!self.on_stack[d.index()] || self.tee[d.index()])
+                    && body.op_regions(d).is_empty()
+                    && self.pos[d.index()] < self.pos[producer.index()]
             }
         }
     }
@@ -804,6 +860,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let body = self.body;
         let ctx = self.ctx;
         let name = op_name(ctx, body, op);
+        if let Some(early) = self.early_pushes.get(&op).cloned() {
+            for v in early {
+                self.push(v)?;
+            }
+        }
         if name == "arith.constant" {
             if self.on_stack[op.index()] {
                 let c = self.constant(op)?;
