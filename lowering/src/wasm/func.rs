@@ -92,6 +92,8 @@ struct FuncEmitter<'e, 'a, 'b> {
     copies: FxHashMap<Op, Vec<(Value, Value)>>,
     /// What flows into label positions, by the op it flows from (yields, branches, loops).
     incoming: FxHashMap<Op, Vec<Incoming>>,
+    /// How many ops flow into each label position.
+    ways_in: FxHashMap<(Op, Slot, u32), u32>,
     /// The innermost loop around each op (by op index).
     innermost_loop: Vec<Option<Op>>,
     local_of: FxHashMap<Value, u32>,
@@ -185,6 +187,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             via_local: FxHashSet::default(),
             copies: FxHashMap::default(),
             incoming: FxHashMap::default(),
+            ways_in: FxHashMap::default(),
             innermost_loop: vec![None; body.op_capacity()],
             local_of: FxHashMap::default(),
             local_types,
@@ -346,6 +349,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 labels.truncate(depth as usize);
                 labels.push(op);
             }
+            for (label, slot, flowing) in &flows {
+                for p in 0..flowing.len() {
+                    *self.ways_in.entry((*label, *slot, p as u32)).or_default() += 1;
+                }
+            }
             if !flows.is_empty() {
                 self.incoming.insert(op, flows);
             }
@@ -417,7 +425,21 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         // (producer, values, whether other uses need a `local.tee` copy)
         let mut tentative: Vec<(Op, Vec<Value>, bool)> = Vec::new();
         for op in body.block_ops(block) {
-            let operands = self.stack_operands(op);
+            let mut operands = self.stack_operands(op);
+            // A value flowing into a label position that other ways in also reach is better
+            // in the position's local than on the stack (which would make every way in push
+            // its value): the stack may only provide the values before the first such one.
+            if let Some(&(label, slot, ref flowing)) = self.incoming(op).first() {
+                let shared = flowing
+                    .iter()
+                    .enumerate()
+                    .position(|(p, _)| self.ways_in.get(&(label, slot, p as u32)).copied().unwrap_or(0) > 1);
+                if let Some(p) = shared
+                    && let Some(cut) = operands.iter().position(|&v| v == flowing[p])
+                {
+                    operands.truncate(cut);
+                }
+            }
             // The top `g` tentative groups, concatenated, must be the operands from `early`
             // on: the operands before them are pushed before the first of those producers
             // runs, which only a value already in a local (or a constant) allows.
@@ -608,6 +630,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         // every source before they set any target, a parallel copy on the operand stack.
         let mut candidate: FxHashMap<(Op, Slot, u32), bool> = FxHashMap::default();
         let mut proposed: Vec<(Op, (Op, Slot, u32), Value, Value)> = Vec::new();
+        let mut costs: FxHashMap<(Op, Slot, u32), (u32, u32)> = FxHashMap::default();
         for &op in &order {
             for (label, slot, flowing) in self.incoming(op) {
                 let targets = self.slot_values(*label, *slot);
@@ -645,10 +668,21 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     let key = (*label, *slot, p as u32);
                     let entry = candidate.entry(key).or_insert(true);
                     *entry &= unused || same || copyable;
+                    // Bytes, roughly: passed on the stack, each way in pushes the value (and a
+                    // `br_if` not taken drops it), and the label sets it once; in the local,
+                    // each copy is a push and a set.
+                    let cost = costs.entry(key).or_insert((2, 0));
+                    cost.0 += if op_name(ctx, body, op) == "control.br_if" { 3 } else { 2 };
                     if copyable {
+                        cost.1 += 4;
                         proposed.push((op, key, v, t));
                     }
                 }
+            }
+        }
+        for (key, &(stack, copies)) in &costs {
+            if copies > stack {
+                candidate.insert(*key, false);
             }
         }
         // Reference branches keep their shapes; all targets of a br_table must agree.
