@@ -3,7 +3,8 @@
 # packages: LLVM's FileCheck and `not` (llvm-19-tools) for the FileCheck suite, LLVM 19's
 # libraries and headers (llvm-19-dev) for the LLVM backend (the `llvm` feature), and clang 19
 # with wasm-ld, wasi-libc, compiler-rt and libc++ for wasm32 to build the real C and C++
-# programs of tests/programs. Safe to re-run: it installs only what is missing.
+# programs of tests/programs; and Rust's wasm32-wasip1 standard library (rustup) for the Rust
+# program of tests/programs. Safe to re-run: it installs only what is missing.
 set -euo pipefail
 
 packages=(llvm-19-tools llvm-19-dev clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32
@@ -25,3 +26,9 @@ for tool in /usr/lib/llvm-19/bin/FileCheck /usr/lib/llvm-19/bin/not /usr/bin/cla
   /usr/lib/llvm-19/bin/llvm-config; do
   [ -e "$tool" ] || { echo "setup: $tool is still missing" >&2; exit 1; }
 done
+sysroot=$(rustc --print sysroot)
+if [ ! -d "$sysroot/lib/rustlib/wasm32-wasip1" ]; then
+  echo "setup: installing the Rust target wasm32-wasip1"
+  rustup target add wasm32-wasip1
+fi
+[ -d "$sysroot/lib/rustlib/wasm32-wasip1" ] || { echo "setup: Rust's wasm32-wasip1 target is still missing" >&2; exit 1; }

@@ -37,6 +37,16 @@ pub enum Emit {
     Llvm,
     /// A native relocatable object for the host (with `--backend=cranelift`).
     Obj,
+    /// Where the bytes of the emitted `.wasm` go: per section and per function, largest
+    /// first, with totals, shares and duplicated code (`--format=text|json`).
+    SizeReport,
+}
+
+/// How `--emit=size-report` is written.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
 }
 
 const AFTER_HELP: &str = "\
@@ -49,6 +59,7 @@ Examples:
   cat input.wir | wasmir-opt - --timing
   wasmir-opt fac.wat --run=fac --args=20 --backend=cranelift
   wasmir-opt input.wir --emit=obj --backend=cranelift -o input.o
+  wasmir-opt input.wasm --passes=mono-merge --emit=size-report --format=json
 
 Exit status: 0 on success, 1 on any error in the input (diagnostics go to stderr), 2 when
 the function given to --run traps.";
@@ -76,6 +87,9 @@ pub struct Options {
     /// What to write.
     #[arg(long, value_enum, default_value_t = Emit::Ir)]
     pub emit: Emit,
+    /// How to write a report (`--emit=size-report`).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     /// How to read the input (by default from the file name: `.wasm`, `.wat`/`.wast`, else
     /// WasmIR; input starting with the Wasm magic bytes is always a binary).
     #[arg(long, value_enum)]
@@ -506,6 +520,12 @@ fn process_chunk(
         }
         Emit::Ir | Emit::Generic => Ok(print_module(ctx, &module, print_opts).into_bytes()),
         Emit::Wasm => wasmir_lowering::emit_wasm(ctx, &module),
+        Emit::SizeReport => wasmir_lowering::emit_wasm(ctx, &module)
+            .and_then(|bytes| wasmir_lowering::size_report(&bytes))
+            .map(|report| match opts.format {
+                ReportFormat::Text => report.to_text().into_bytes(),
+                ReportFormat::Json => report.to_json().into_bytes(),
+            }),
         Emit::Wat => wasmir_lowering::emit_wat(ctx, &module).map(String::into_bytes),
         Emit::Clif => wasmir_lowering::cranelift::emit_clif(ctx, &module).map(String::into_bytes),
         #[cfg(feature = "llvm")]
@@ -568,7 +588,11 @@ fn llvm_level(opts: &Options) -> wasmir_lowering::llvm::LlvmOptLevel {
 
 /// Whether the output needs the module lowered (legalized for a target first).
 fn lowers(opts: &Options) -> bool {
-    opts.run.is_some() || matches!(opts.emit, Emit::Wasm | Emit::Wat | Emit::Clif | Emit::Llvm | Emit::Obj)
+    opts.run.is_some()
+        || matches!(
+            opts.emit,
+            Emit::Wasm | Emit::Wat | Emit::Clif | Emit::Llvm | Emit::Obj | Emit::SizeReport
+        )
 }
 
 /// `--run`: parses the arguments by the export's parameter types and runs it.
@@ -603,7 +627,8 @@ fn run_function(
 pub fn level_pipeline(level: &str) -> &'static str {
     match level {
         "1" => "canonicalize,cse,dce",
-        "2" | "3" | "s" => "canonicalize,directize,egraph-simplify,canonicalize,cse,bce,dce,symbol-dce",
+        "2" | "3" => "canonicalize,directize,egraph-simplify,canonicalize,cse,bce,dce,symbol-dce",
+        "s" => "canonicalize,directize,egraph-simplify,canonicalize,cse,bce,dce,symbol-dce,mono-merge",
         _ => "",
     }
 }

@@ -132,6 +132,7 @@ fn check_all() -> Vec<(String, String, Run)> {
             let via_text = base.with_extension("via-text.wasm");
             let checked = base.with_extension("checked.wasm");
             let optimized = base.with_extension("o2.wasm");
+            let merged = base.with_extension("merged.wasm");
             build(&source, level, flags, &input);
             wasmir_opt(&[&input, Path::new("--emit=wasm"), Path::new("-o"), &direct]);
             wasmir_opt(&[&input, Path::new("-o"), &text]);
@@ -147,7 +148,14 @@ fn check_all() -> Vec<(String, String, Run)> {
             let original = run(&engine, &std::fs::read(&input).expect("built"));
             assert!(original.status.is_ok(), "{stem} {level} does not run: {:?}", original.status);
             wasmir_opt(&[&input, Path::new("-O2"), Path::new("--emit=wasm"), Path::new("-o"), &optimized]);
-            for path in [&direct, &via_text, &checked, &optimized] {
+            wasmir_opt(&[
+                &input,
+                Path::new("--passes=mono-merge"),
+                Path::new("--emit=wasm"),
+                Path::new("-o"),
+                &merged,
+            ]);
+            for path in [&direct, &via_text, &checked, &optimized, &merged] {
                 let after = run(&engine, &std::fs::read(path).expect("emitted"));
                 if original != after {
                     failures.push(format!(
@@ -193,5 +201,73 @@ fn real_programs_behave_identically_after_the_round_trips() {
     }
     for (level, r) in find("text_and_hashes") {
         assert!(r.stdout.contains("distinct 8\n"), "{level}: {}", r.stdout);
+    }
+}
+
+/// Builds tests/programs/generics (Rust) for wasm32-wasip1 in `profile`; panics with the set-up
+/// command when the target is not installed.
+fn build_generics(profile: &str) -> Vec<u8> {
+    let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("generics-target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--offline", "--target", "wasm32-wasip1", "--manifest-path"])
+        .arg("tests/programs/generics/Cargo.toml")
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The build must not see this test's own cargo settings.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    if profile == "release" {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building tests/programs/generics failed (`bash scripts/setup.sh` installs the wasm32-wasip1 target):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(target_dir.join("wasm32-wasip1").join(profile).join("generics.wasm")).expect("built")
+}
+
+/// The generics-heavy Rust program in a debug and a release build: after mono-merge (and at
+/// -Os) it prints the same, its duplicated code (functions with an identical twin) drops by at
+/// least 40%, and its code section is smaller than the input's.
+#[test]
+fn generic_rust_programs_merge_and_behave_identically() {
+    let engine = engine();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("generics");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for profile in ["debug", "release"] {
+        let input = dir.join(format!("generics.{profile}.wasm"));
+        std::fs::write(&input, build_generics(profile)).expect("written");
+        let original = run(&engine, &std::fs::read(&input).expect("built"));
+        assert_eq!(original.status, Ok(0), "{profile}: {original:?}");
+        assert_eq!(original.stdout.lines().count(), 12, "{profile}: {}", original.stdout);
+        assert!(
+            original.stdout.starts_with("u8: ") && original.stdout.contains("\nisize: "),
+            "{}",
+            original.stdout
+        );
+        let before = wasmir::lowering::size_report(&std::fs::read(&input).expect("built")).expect("measured");
+        for (flag, name) in [("--passes=mono-merge", "merged"), ("-Os", "os")] {
+            let output = dir.join(format!("generics.{profile}.{name}.wasm"));
+            wasmir_opt(&[&input, Path::new(flag), Path::new("--emit=wasm"), Path::new("-o"), &output]);
+            let bytes = std::fs::read(&output).expect("emitted");
+            let after = run(&engine, &bytes);
+            assert_eq!(original, after, "{profile} {flag} behaves differently");
+            let report = wasmir::lowering::size_report(&bytes).expect("measured");
+            assert!(
+                report.duplicates.identical_bytes * 10 <= before.duplicates.identical_bytes * 6,
+                "{profile} {flag}: duplicated bytes {} -> {}",
+                before.duplicates.identical_bytes,
+                report.duplicates.identical_bytes
+            );
+            assert!(
+                report.code_bytes < before.code_bytes,
+                "{profile} {flag}: code {} -> {}",
+                before.code_bytes,
+                report.code_bytes
+            );
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! compiled without the rule and with only that rule, run in wasmtime on generated inputs, and
 //! must give the same results and trap at the same calls. Arithmetic rules get random
 //! expression trees over two parameters and interesting constants; bounds-check rules get
-//! random memory accesses (in and out of bounds) under explicit checks. The canonicalizer
+//! random memory accesses (in and out of bounds) under explicit checks; function-merging rules
+//! get helpers with exact copies and copies differing in a constant. The canonicalizer
 //! (the dialects' folders and patterns) is checked as a whole the same way.
 //!
 //! `WASMIR_RULE_CASES` sets the programs per rule (default 40).
@@ -399,6 +400,68 @@ wasm.export "f" @f
     )
 }
 
+/// Helper functions and copies of them, as monomorphization leaves them: exact copies, copies
+/// that call other copies of the same callees, and copies that differ in one constant; `@f`
+/// calls every one and mixes the results, so a merge that picks the wrong body shows.
+fn copies_program(seed: u64) -> String {
+    let mut rng = Rng(seed);
+    let mut funcs: Vec<String> = Vec::new();
+    let mut names: Vec<Vec<String>> = Vec::new();
+    for i in 0..3 {
+        let mut g = Gen { rng: &mut rng, lines: Vec::new(), next: 0 };
+        let value = g.expr("i32", 4);
+        let lines = g.lines;
+        // Which copy of each earlier helper this one calls: chosen per copy below.
+        let callee = (i > 0).then(|| rng.below(i as u64) as usize);
+        let variants = 2 + rng.below(2) as usize;
+        let mut mine = Vec::new();
+        for copy in 0..variants {
+            let name = format!("h{i}_{copy}");
+            let mut body = lines.clone();
+            let mut result = value.clone();
+            if let Some(j) = callee {
+                let target = &names[j][rng.below(names[j].len() as u64) as usize];
+                body.push(format!("  %call = func.call @{target}({value}, %arg1) : (i32, i64) -> i32"));
+                body.push(format!("  %mixed = arith.xori %call, {value} : i32"));
+                result = "%mixed".to_string();
+            }
+            // The last copy differs in one constant, when there is one.
+            if copy == variants - 1 && copy > 0 {
+                let constants: Vec<usize> = (0..body.len())
+                    .filter(|&k| body[k].contains("arith.constant") && body[k].ends_with(": i32"))
+                    .collect();
+                if !constants.is_empty() {
+                    let k = constants[rng.below(constants.len() as u64) as usize];
+                    let (head, _) = body[k].split_once("arith.constant").expect("a constant");
+                    body[k] = format!("{head}arith.constant {} : i32", rng.below(1000) as i64 - 500);
+                }
+            }
+            let visibility = if rng.below(4) == 0 { "" } else { "private " };
+            funcs.push(format!(
+                "func.func {visibility}@{name}(%arg0: i32, %arg1: i64) -> i32 {{\n{}\n  func.return {result} : i32\n}}",
+                body.join("\n")
+            ));
+            mine.push(name);
+        }
+        names.push(mine);
+    }
+    let mut calls = vec!["  %wide = arith.extend_s %arg1 : i32 to i64".to_string()];
+    let mut acc = "%arg0".to_string();
+    for (n, name) in names.iter().flatten().enumerate() {
+        calls.push(format!("  %r{n} = func.call @{name}({acc}, %wide) : (i32, i64) -> i32"));
+        calls.push(format!("  %k{n} = arith.constant {} : i32", n + 1));
+        calls.push(format!("  %s{n} = arith.rotli {acc}, %k{n} : i32"));
+        calls.push(format!("  %a{n} = arith.addi %s{n}, %r{n} : i32"));
+        acc = format!("%a{n}");
+    }
+    format!(
+        "{}\nfunc.func @f(%arg0: i32, %arg1: i32) -> i32 {{\n{}\n  func.return {acc} : i32\n}}\nwasm.export \"f\" @f\nwasm.export \"h\" @{}\n",
+        funcs.join("\n"),
+        calls.join("\n"),
+        names[0][1]
+    )
+}
+
 fn compile(text: &str, pipeline: &str) -> Vec<u8> {
     let ctx = wasmir::context();
     let mut module = wasmir::parse(&ctx, "generated.wir", text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -541,6 +604,28 @@ fn every_directize_rule_preserves_behaviour_traps_included() {
             fired += usize::from(with != without);
             let mut inputs = inputs(seed);
             inputs.extend([(3, 1), (5, 3), (2, 9)]);
+            assert_eq!(
+                run(&engine, &without, &inputs, false),
+                run(&engine, &with, &inputs, false),
+                "rule `{}` changes behaviour of:\n{text}",
+                rule.name
+            );
+        }
+        assert!(fired > 0, "rule `{}` never fired on a generated program", rule.name);
+    }
+}
+
+#[test]
+fn every_mono_merge_rule_preserves_behaviour() {
+    let engine = Engine::default();
+    for rule in wasmir::rewrites::MONO_RULES {
+        let mut fired = 0;
+        for seed in 0..cases() {
+            let text = copies_program(seed * 613 + 11);
+            let without = compile(&text, "");
+            let with = compile(&text, &format!("mono-merge{{rules={}}}", rule.name));
+            fired += usize::from(with != without);
+            let inputs = inputs(seed);
             assert_eq!(
                 run(&engine, &without, &inputs, false),
                 run(&engine, &with, &inputs, false),

@@ -26,6 +26,13 @@ impl Attr {
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Ident(pub(crate) u32);
 
+impl Ident {
+    /// The interned number: equal names have equal numbers within one context.
+    pub fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
 /// What an interned attribute is.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum AttrData {

@@ -11,4 +11,5 @@ pub mod native;
 pub mod wasm;
 
 pub use legalize::{Capabilities, Target, legalize};
+pub use wasm::size::{SizeReport, size_report};
 pub use wasm::{emit_wasm, emit_wat, print_wat};

@@ -10,6 +10,7 @@ mod cse;
 mod dce;
 mod directize;
 pub mod egraph;
+mod mono;
 mod rules;
 mod symbol_dce;
 
@@ -18,6 +19,7 @@ pub use canonicalize::{Canonicalize, CanonicalizeOutcome, canonicalize_body};
 pub use cse::{Cse, cse_body};
 pub use dce::{Dce, dce_body};
 pub use directize::{Directize, RULES as DIRECTIZE_RULES};
+pub use mono::{MonoMerge, RULES as MONO_RULES};
 pub use rules::{PassRule, registered_rules};
 pub use symbol_dce::SymbolDce;
 
@@ -35,7 +37,8 @@ pub fn register_passes(registry: &mut PassRegistry) {
         .register(bce::BCE_INFO)
         .register(bce::COUNT_INFO)
         .register(egraph::INFO)
-        .register(directize::INFO);
+        .register(directize::INFO)
+        .register(mono::INFO);
 }
 
 /// Whether `op` can be erased when its results are unused: it is pure (no effect, no trap),

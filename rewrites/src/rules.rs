@@ -31,10 +31,11 @@ pub fn registered_rules(ctx: &Context) -> Vec<RewriteRule> {
             }
         }
     }
-    let passes: [(&str, &[PassRule]); 3] = [
+    let passes: [(&str, &[PassRule]); 4] = [
         ("egraph-simplify", crate::egraph::RULES),
         ("bce", crate::bce::RULES),
         ("directize", crate::directize::RULES),
+        ("mono-merge", crate::mono::RULES),
     ];
     for (pass, pass_rules) in passes {
         rules.extend(pass_rules.iter().map(|r| RewriteRule {

@@ -49,6 +49,9 @@ pub(crate) fn emit_function(
     Ok(f)
 }
 
+/// A label position: the label, which of its value lists, and the place in that list.
+type PositionKey = (Op, Slot, u32);
+
 /// Which values of a label a position refers to.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 enum Slot {
@@ -86,14 +89,14 @@ struct FuncEmitter<'e, 'a, 'b> {
     /// For an op that takes values from the stack, the first op of the chain that pushed them.
     chain_start: FxHashMap<Op, Op>,
     /// Label positions whose values travel in a local instead of on the stack.
-    via_local: FxHashSet<(Op, Slot, u32)>,
+    via_local: FxHashSet<PositionKey>,
     /// Copies into label-position locals that an op (a branch, yield or loop) makes before
     /// its instruction: `(value, target)`, the target's local receiving the value.
     copies: FxHashMap<Op, Vec<(Value, Value)>>,
     /// What flows into label positions, by the op it flows from (yields, branches, loops).
     incoming: FxHashMap<Op, Vec<Incoming>>,
     /// How many ops flow into each label position.
-    ways_in: FxHashMap<(Op, Slot, u32), u32>,
+    ways_in: FxHashMap<PositionKey, u32>,
     /// The innermost loop around each op (by op index).
     innermost_loop: Vec<Option<Op>>,
     local_of: FxHashMap<Value, u32>,
@@ -336,8 +339,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let mut label_depth = vec![0u32; self.pos.len()];
         let mut labels: Vec<Op> = Vec::new();
         for (i, &op) in order.iter().enumerate() {
-            self.pos[op.index()] = i as u32;
-            self.end_pos[op.index()] = i as u32;
+            // Positions start at 1: point 0 is where the parameters are written, before the
+            // first op, so a parameter used in a loop that opens the body outlives the loop.
+            self.pos[op.index()] = i as u32 + 1;
+            self.end_pos[op.index()] = i as u32 + 1;
             // Parents come first in pre-order, so their entries are ready.
             let parent = self.body.parent_op(op);
             self.innermost_loop[op.index()] =
@@ -628,9 +633,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         // joins the class), so no operand of the op shares the local, and it needs the class
         // free there: nothing else of the class is live at the op. The copies of one op push
         // every source before they set any target, a parallel copy on the operand stack.
-        let mut candidate: FxHashMap<(Op, Slot, u32), bool> = FxHashMap::default();
-        let mut proposed: Vec<(Op, (Op, Slot, u32), Value, Value)> = Vec::new();
-        let mut costs: FxHashMap<(Op, Slot, u32), (u32, u32)> = FxHashMap::default();
+        let mut candidate: FxHashMap<PositionKey, bool> = FxHashMap::default();
+        // (the op, the label position, the value flowing in, the position's value)
+        let mut proposed: Vec<(Op, PositionKey, Value, Value)> = Vec::new();
+        let mut costs: FxHashMap<PositionKey, (u32, u32)> = FxHashMap::default();
         for &op in &order {
             for (label, slot, flowing) in self.incoming(op) {
                 let targets = self.slot_values(*label, *slot);

@@ -5,6 +5,7 @@
 
 mod func;
 mod insn;
+pub mod size;
 
 use indexmap::IndexMap;
 use wasm_encoder::{
