@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Fetches the benchmark inputs and binaryen, then runs the Wasm round-trip benchmark against
-# `wasm-opt`. The inputs are not committed: esbuild.wasm (a 14 MB Go build of esbuild, from
-# the npm package esbuild-wasm) goes to target/bench-data/. Safe to re-run.
+# Fetches and builds the benchmark inputs and installs binaryen, then runs every benchmark
+# (round trip and function merging against `wasm-opt`, text throughput, rewrites, native
+# backends). The inputs are not committed: they go to target/bench-data/. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -22,6 +22,14 @@ if [ ! -s "$data/brotli_wasm_bg.wasm" ]; then
   cp "$tmp/package/pkg.web/brotli_wasm_bg.wasm" "$data/brotli_wasm_bg.wasm"
   rm -rf "$tmp"
 fi
+# tests/programs/generics (many instantiations of std's collections and sorts) built for
+# wasm32-wasip1 in debug and release: the Rust inputs of the rewrites and mono-merge benchmarks.
+for profile in dev release; do
+  dir=$([ "$profile" = dev ] && echo debug || echo release)
+  cargo build --quiet --offline --target wasm32-wasip1 --profile "$profile" \
+    --manifest-path tests/programs/generics/Cargo.toml --target-dir "$data/generics-target"
+  cp "$data/generics-target/wasm32-wasip1/$dir/generics.wasm" "$data/rust_generics.$dir.wasm"
+done
 if ! command -v wasm-opt >/dev/null; then
   echo "bench: installing binaryen (wasm-opt)"
   sudo=""
@@ -33,4 +41,5 @@ fi
 cargo bench --locked --bench wasm_roundtrip -- "$@"
 cargo bench --locked --bench text_throughput -- "$@"
 cargo bench --locked --bench rewrites -- "$@"
+cargo bench --locked --bench mono -- "$@"
 cargo bench --locked --features llvm --bench native

@@ -42,6 +42,17 @@ pub enum Emit {
     SizeReport,
 }
 
+/// The presets of `--profile`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    /// Quick to compile: `-O1`.
+    Dev,
+    /// `-O2`, then mono-merge.
+    Release,
+    /// `release`, with the functions laid out for streaming compilation.
+    Streaming,
+}
+
 /// How `--emit=size-report` is written.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
@@ -60,6 +71,7 @@ Examples:
   wasmir-opt fac.wat --run=fac --args=20 --backend=cranelift
   wasmir-opt input.wir --emit=obj --backend=cranelift -o input.o
   wasmir-opt input.wasm --passes=mono-merge --emit=size-report --format=json
+  wasmir-opt input.wasm --profile=streaming --profile-use=calls.json --emit=wasm -o out.wasm
 
 Exit status: 0 on success, 1 on any error in the input (diagnostics go to stderr), 2 when
 the function given to --run traps.";
@@ -103,6 +115,15 @@ pub struct Options {
     /// (`-O2` by default).
     #[arg(short = 'O', value_name = "LEVEL", value_parser = ["0", "1", "2", "3", "s"])]
     pub opt_level: Option<String>,
+    /// A preset: `dev` (`-O1`), `release` (`-O2`, then mono-merge), `streaming` (release, then
+    /// streaming-order: entry points and call-graph order first, cold code last). `-O`
+    /// overrides the preset's level.
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+    /// A call-count profile (JSON: `{"function": count, ...}`) that orders hot functions first
+    /// (runs streaming-order with it, last).
+    #[arg(long, value_name = "FILE")]
+    pub profile_use: Option<String>,
     /// Treat `// -----` lines as separators between independent inputs.
     #[arg(long)]
     pub split_input_file: bool,
@@ -479,7 +500,7 @@ fn process_chunk(
         };
         // Lowered regions and checks leave packing, unpacking and constant arithmetic that the
         // level's pipeline cleans up.
-        let level = opts.opt_level.as_deref().map(level_pipeline).unwrap_or_default();
+        let level = opt_level(opts).map(level_pipeline).unwrap_or_default();
         if rewritten && !level.is_empty() {
             let passes = pass_registry().parse_pipeline(level).expect("the built-in pipelines parse");
             let mut pm = PassManager::new(passes);
@@ -583,7 +604,7 @@ fn emit_wasm32(ctx: &Context, module: &wasmir_ir::Module, opts: &Options) -> Res
 /// LLVM's optimization level for the `-O` level (`-O2` when none is given).
 #[cfg(feature = "llvm")]
 fn llvm_level(opts: &Options) -> wasmir_lowering::llvm::LlvmOptLevel {
-    opts.opt_level.as_deref().and_then(wasmir_lowering::llvm::LlvmOptLevel::parse).unwrap_or_default()
+    opt_level(opts).and_then(wasmir_lowering::llvm::LlvmOptLevel::parse).unwrap_or_default()
 }
 
 /// Whether the output needs the module lowered (legalized for a target first).
@@ -633,11 +654,32 @@ pub fn level_pipeline(level: &str) -> &'static str {
     }
 }
 
-/// `-O`'s pipeline followed by `--passes`.
+/// The optimization level: `-O`'s, else the `--profile` preset's.
+fn opt_level(opts: &Options) -> Option<&str> {
+    opts.opt_level.as_deref().or(match opts.profile {
+        Some(Profile::Dev) => Some("1"),
+        Some(Profile::Release | Profile::Streaming) => Some("2"),
+        None => None,
+    })
+}
+
+/// The level's pipeline, the preset's merging, `--passes`, then the streaming layout (last, so
+/// it orders every function the passes before it leave).
 fn full_pipeline(opts: &Options) -> String {
-    let level = opts.opt_level.as_deref().map(level_pipeline).unwrap_or_default();
-    let passes = opts.passes.as_deref().unwrap_or_default();
-    [level, passes].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(",")
+    let level = opt_level(opts);
+    let mut parts: Vec<String> = vec![level.map(level_pipeline).unwrap_or_default().to_string()];
+    let merges = matches!(opts.profile, Some(Profile::Release | Profile::Streaming));
+    if merges && level != Some("s") {
+        parts.push("mono-merge".into());
+    }
+    parts.push(opts.passes.clone().unwrap_or_default());
+    match &opts.profile_use {
+        Some(file) => parts.push(format!("streaming-order{{profile={file}}}")),
+        None if opts.profile == Some(Profile::Streaming) => parts.push("streaming-order".into()),
+        None => {}
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(",")
 }
 
 /// Byte ranges of the chunks between `// -----` separator lines.

@@ -1,8 +1,10 @@
 //! Real programs: C and C++ sources in tests/programs, built with clang for wasm32-wasi at
 //! several optimization levels and feature sets, run in wasmtime (WASI preview 1) before and after
 //! `wasmir-opt in.wasm --emit=wasm`, after the `.wir` text detour, and with explicit bounds
-//! checks after bounds-check elimination (`--passes=bounds-checks-explicit,bce`), and at
-//! `-O2` (e-graph included); stdout, stderr and the exit status must be identical.
+//! checks after bounds-check elimination (`--passes=bounds-checks-explicit,bce`), at `-O2`
+//! (e-graph included) and in the streaming profile (`-O2`, mono-merge, functions reordered);
+//! stdout, stderr and the exit status must be identical. A generics-heavy Rust program checks
+//! function merging the same way, and how much duplicated code it removes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,7 +134,7 @@ fn check_all() -> Vec<(String, String, Run)> {
             let via_text = base.with_extension("via-text.wasm");
             let checked = base.with_extension("checked.wasm");
             let optimized = base.with_extension("o2.wasm");
-            let merged = base.with_extension("merged.wasm");
+            let streaming = base.with_extension("streaming.wasm");
             build(&source, level, flags, &input);
             wasmir_opt(&[&input, Path::new("--emit=wasm"), Path::new("-o"), &direct]);
             wasmir_opt(&[&input, Path::new("-o"), &text]);
@@ -150,12 +152,13 @@ fn check_all() -> Vec<(String, String, Run)> {
             wasmir_opt(&[&input, Path::new("-O2"), Path::new("--emit=wasm"), Path::new("-o"), &optimized]);
             wasmir_opt(&[
                 &input,
-                Path::new("--passes=mono-merge"),
+                // -O2, mono-merge and the streaming layout.
+                Path::new("--profile=streaming"),
                 Path::new("--emit=wasm"),
                 Path::new("-o"),
-                &merged,
+                &streaming,
             ]);
-            for path in [&direct, &via_text, &checked, &optimized, &merged] {
+            for path in [&direct, &via_text, &checked, &optimized, &streaming] {
                 let after = run(&engine, &std::fs::read(path).expect("emitted"));
                 if original != after {
                     failures.push(format!(
@@ -230,7 +233,7 @@ fn build_generics(profile: &str) -> Vec<u8> {
 }
 
 /// The generics-heavy Rust program in a debug and a release build: after mono-merge (and at
-/// -Os) it prints the same, its duplicated code (functions with an identical twin) drops by at
+/// -Os, and in the streaming profile) it prints the same, its duplicated code (functions with an identical twin) drops by at
 /// least 40%, and its code section is smaller than the input's.
 #[test]
 fn generic_rust_programs_merge_and_behave_identically() {
@@ -249,7 +252,9 @@ fn generic_rust_programs_merge_and_behave_identically() {
             original.stdout
         );
         let before = wasmir::lowering::size_report(&std::fs::read(&input).expect("built")).expect("measured");
-        for (flag, name) in [("--passes=mono-merge", "merged"), ("-Os", "os")] {
+        for (flag, name) in
+            [("--passes=mono-merge", "merged"), ("-Os", "os"), ("--profile=streaming", "streaming")]
+        {
             let output = dir.join(format!("generics.{profile}.{name}.wasm"));
             wasmir_opt(&[&input, Path::new(flag), Path::new("--emit=wasm"), Path::new("-o"), &output]);
             let bytes = std::fs::read(&output).expect("emitted");

@@ -1,7 +1,8 @@
 //! Rewrites over WasmIR: the dialect-agnostic passes `canonicalize` (each dialect's folders
 //! and patterns), `cse`, `dce` and `symbol-dce`, driven by op traits rather than op names; the
 //! e-graph rewriter `egraph-simplify` (egg); and bounds checks (`bounds-checks-explicit`,
-//! `bce`, and `count-checks` to measure them in a run). Every rule cites the invariants of specs/invariants.md it relies on
+//! `bce`, and `count-checks` to measure them in a run); function merging (`mono-merge`); and
+//! the streaming layout of functions (`streaming-order`). Every rule cites the invariants of specs/invariants.md it relies on
 //! (`registered_rules`).
 
 mod bce;
@@ -12,6 +13,7 @@ mod directize;
 pub mod egraph;
 mod mono;
 mod rules;
+mod streaming;
 mod symbol_dce;
 
 pub use bce::{Bce, BoundsChecksExplicit, CHECK_COUNTER, CountChecks, RULES as BCE_RULES};
@@ -21,6 +23,7 @@ pub use dce::{Dce, dce_body};
 pub use directize::{Directize, RULES as DIRECTIZE_RULES};
 pub use mono::{MonoMerge, RULES as MONO_RULES};
 pub use rules::{PassRule, registered_rules};
+pub use streaming::{CallCounts, StreamingOrder, parse_profile, read_profile};
 pub use symbol_dce::SymbolDce;
 
 use wasmir_ir::pass::PassRegistry;
@@ -38,7 +41,8 @@ pub fn register_passes(registry: &mut PassRegistry) {
         .register(bce::COUNT_INFO)
         .register(egraph::INFO)
         .register(directize::INFO)
-        .register(mono::INFO);
+        .register(mono::INFO)
+        .register(streaming::INFO);
 }
 
 /// Whether `op` can be erased when its results are unused: it is pure (no effect, no trap),

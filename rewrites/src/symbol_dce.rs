@@ -53,7 +53,8 @@ impl ModulePass for SymbolDce {
     }
 }
 
-fn collect_refs(ctx: &Context, body: &Body, op: Op, out: &mut Vec<String>) {
+/// The names `op` references, in its attributes and anywhere inside it, in order.
+pub(crate) fn collect_refs(ctx: &Context, body: &Body, op: Op, out: &mut Vec<String>) {
     for_each_symbol_ref(ctx, body.op_attrs(op), &mut |n| out.push(n.to_string()));
     let mut nested = Vec::new();
     if let Some(child) = body.child(op) {
