@@ -276,3 +276,33 @@ fn generic_rust_programs_merge_and_behave_identically() {
         }
     }
 }
+
+/// examples/hello.wir prints through WASI's fd_write in a module under 2 KB, at every
+/// profile; clang's `-Oz` build of the same program with wasi-libc's printf, even stripped of
+/// its names, is larger.
+#[test]
+fn hello_world_in_wasmir_is_under_2_kb() {
+    let engine = engine();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hello");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello.wir");
+    let mut sizes = Vec::new();
+    for flag in ["-O0", "--profile=release", "--profile=streaming", "-Os"] {
+        let out = dir.join(format!("hello{flag}.wasm"));
+        wasmir_opt(&[&source, Path::new(flag), Path::new("--emit=wasm"), Path::new("-o"), &out]);
+        let bytes = std::fs::read(&out).expect("emitted");
+        let ran = run(&engine, &bytes);
+        assert_eq!(ran, Run { stdout: "Hello, world!\n".into(), stderr: String::new(), status: Ok(0) }, "{flag}");
+        assert!(bytes.len() < 2048, "{flag}: {} bytes", bytes.len());
+        sizes.push(bytes.len());
+    }
+    let c = dir.join("hello.c");
+    std::fs::write(&c, "#include <stdio.h>\nint main(void) { printf(\"Hello, world!\\n\"); return 0; }\n")
+        .expect("written");
+    let clang = dir.join("hello.clang.wasm");
+    build(&c, "-Oz", &["-Oz", "-s"], &clang);
+    let clang_bytes = std::fs::read(&clang).expect("built");
+    assert_eq!(run(&engine, &clang_bytes).stdout, "Hello, world!\n");
+    eprintln!("hello world: WasmIR {sizes:?} bytes; clang -Oz -s with printf {} bytes", clang_bytes.len());
+    assert!(sizes.iter().all(|&s| s < clang_bytes.len()), "{sizes:?} vs clang {}", clang_bytes.len());
+}
