@@ -4,7 +4,8 @@
 //! results, the traps, and the exported globals and memories afterwards must be identical.
 //!
 //! `WASMIR_DIFF_CASES` sets the number of generated modules (default 150; the longer
-//! run behind the closing note used 5000) and `WASMIR_DIFF_SEED` the first seed.
+//! run behind the closing note used 5000) and `WASMIR_DIFF_SEED` the first seed;
+//! `WASMIR_DIFF_DUMP=DIR` writes each generated module there (`seedN.wasm`) to debug one.
 
 mod common;
 
@@ -176,6 +177,10 @@ fn generated_modules_behave_identically_after_the_round_trip() {
             }
         };
         let bytes = module.to_bytes();
+        if let Some(dir) = std::env::var_os("WASMIR_DIFF_DUMP") {
+            std::fs::write(std::path::Path::new(&dir).join(format!("seed{seed}.wasm")), &bytes)
+                .expect("dump");
+        }
         if let Err(e) = wasmparser::Validator::new_with_features(wasmir::frontends::supported_features())
             .validate_all(&bytes)
         {

@@ -292,7 +292,11 @@ fn hello_world_in_wasmir_is_under_2_kb() {
         wasmir_opt(&[&source, Path::new(flag), Path::new("--emit=wasm"), Path::new("-o"), &out]);
         let bytes = std::fs::read(&out).expect("emitted");
         let ran = run(&engine, &bytes);
-        assert_eq!(ran, Run { stdout: "Hello, world!\n".into(), stderr: String::new(), status: Ok(0) }, "{flag}");
+        assert_eq!(
+            ran,
+            Run { stdout: "Hello, world!\n".into(), stderr: String::new(), status: Ok(0) },
+            "{flag}"
+        );
         assert!(bytes.len() < 2048, "{flag}: {} bytes", bytes.len());
         sizes.push(bytes.len());
     }

@@ -23,7 +23,7 @@ use super::{Env, block_type, val_type};
 use crate::wasm::insn;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
-use wasm_encoder::{Function, Instruction as I, MemArg};
+use wasm_encoder::{Function, Instruction as I, MemArg, ValType};
 use wasmir_dialects::control::table_targets;
 use wasmir_ir::{
     Block, Body, Context, Diagnostic, FxHashMap, FxHashSet, Location, Op, OpRef, Traits, Type, Value,
@@ -42,11 +42,84 @@ pub(crate) fn emit_function(
     let entry = body.region_blocks(body.roots()[0])[0];
     e.emit_block(entry, true)?;
     e.out.push(I::End);
-    let mut f = Function::new_with_locals_types(e.local_types[e.num_params..].to_vec());
-    for insn in &e.out {
+    let mut out = peephole(std::mem::take(&mut e.out));
+    let locals = reorder_locals(e.num_params, &e.local_types, &mut out);
+    let mut f = Function::new_with_locals_types(locals);
+    for insn in &out {
         f.instruction(insn);
     }
     Ok(f)
+}
+
+/// Local rewrites of adjacent instructions that the stackifier's choices leave:
+/// `local.set x; local.get x` is `local.tee x`, `local.tee x; drop` is `local.set x`, and
+/// `local.get x; drop` is nothing.
+fn peephole(code: Vec<I<'_>>) -> Vec<I<'_>> {
+    let mut out: Vec<I<'_>> = Vec::with_capacity(code.len());
+    for insn in code {
+        match (out.last(), &insn) {
+            (Some(I::LocalSet(a)), I::LocalGet(b)) if a == b => {
+                let l = *a;
+                *out.last_mut().expect("a last instruction") = I::LocalTee(l);
+            }
+            (Some(I::LocalTee(a)), I::Drop) => {
+                let l = *a;
+                *out.last_mut().expect("a last instruction") = I::LocalSet(l);
+            }
+            (Some(I::LocalGet(_)), I::Drop) => {
+                out.pop();
+            }
+            _ => out.push(insn),
+        }
+    }
+    out
+}
+
+/// Renumbers the locals after the parameters, as Binaryen's reorder-locals does: an index
+/// below 128 takes one byte of LEB128 and one above two, so when there are more than 128 the
+/// most used come first. Within each side of that line locals are grouped by type (each run of
+/// one type is one entry of the declaration), in order of first use, and unused ones go.
+/// Returns the types of the declared locals.
+fn reorder_locals(num_params: usize, types: &[ValType], out: &mut [I<'_>]) -> Vec<ValType> {
+    let index = |insn: &I<'_>| match *insn {
+        I::LocalGet(l) | I::LocalSet(l) | I::LocalTee(l) => Some(l as usize),
+        _ => None,
+    };
+    let mut count = vec![0u32; types.len()];
+    let mut first = vec![usize::MAX; types.len()];
+    for (at, insn) in out.iter().enumerate() {
+        if let Some(l) = index(insn) {
+            count[l] += 1;
+            first[l] = first[l].min(at);
+        }
+    }
+    let mut used: Vec<usize> = (num_params..types.len()).filter(|&l| count[l] > 0).collect();
+    used.sort_by_key(|&l| (Reverse(count[l]), first[l]));
+    let short = 128usize.saturating_sub(num_params).min(used.len());
+    let (hot, cold) = used.split_at_mut(short);
+    for side in [hot, cold] {
+        // Types in order of their first use on this side, then locals by first use.
+        let mut rank: Vec<ValType> = Vec::new();
+        let mut by_first: Vec<usize> = side.to_vec();
+        by_first.sort_by_key(|&l| first[l]);
+        for &l in &by_first {
+            if !rank.contains(&types[l]) {
+                rank.push(types[l]);
+            }
+        }
+        side.sort_by_key(|&l| (rank.iter().position(|t| *t == types[l]), first[l]));
+    }
+    let mut renumber: Vec<u32> = (0..types.len() as u32).collect();
+    for (i, &l) in used.iter().enumerate() {
+        renumber[l] = (num_params + i) as u32;
+    }
+    for insn in out.iter_mut() {
+        match insn {
+            I::LocalGet(l) | I::LocalSet(l) | I::LocalTee(l) => *l = renumber[*l as usize],
+            _ => {}
+        }
+    }
+    used.iter().map(|&l| types[l]).collect()
 }
 
 /// A label position: the label, which of its value lists, and the place in that list.
@@ -99,6 +172,10 @@ struct FuncEmitter<'e, 'a, 'b> {
     ways_in: FxHashMap<PositionKey, u32>,
     /// The innermost loop around each op (by op index).
     innermost_loop: Vec<Option<Op>>,
+    /// Whether a value is needed: used by an op other than a flow into a label position, or
+    /// flowing into a position whose value is needed. (The importer gives a loop an argument
+    /// for every local the loop writes, live or not; the dead ones need no value.)
+    live: Vec<bool>,
     local_of: FxHashMap<Value, u32>,
     local_types: Vec<wasm_encoder::ValType>,
     scratch: FxHashMap<Type, u32>,
@@ -192,6 +269,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             incoming: FxHashMap::default(),
             ways_in: FxHashMap::default(),
             innermost_loop: vec![None; body.op_capacity()],
+            live: vec![true; body.value_capacity()],
             local_of: FxHashMap::default(),
             local_types,
             scratch: FxHashMap::default(),
@@ -388,10 +466,57 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             self.stackify(block);
         }
         self.defer_pure_trees(&order);
+        self.compute_live(&order);
     }
 
-    /// A pure op whose one result goes to one later op of its block, and that takes none of
-    /// its operands from the stack, is emitted right where that op pushes it: its operands are
+    /// Fills `live`: a value is live when an op other than a flow into a label position uses
+    /// it, or it flows into a live position. Only numeric values can be dead: a dead value a
+    /// branch must still carry is pushed as a zero of its type, and references have none in
+    /// general.
+    fn compute_live(&mut self, order: &[Op]) {
+        let body = self.body;
+        let mut flow_uses = vec![0u32; body.value_capacity()];
+        let mut sources: FxHashMap<Value, Vec<Value>> = FxHashMap::default();
+        for &op in order {
+            let flows = self.incoming(op);
+            // A br_table carries one list of values to every target: count its uses once.
+            if let Some((_, _, flowing)) = flows.first() {
+                for &v in flowing {
+                    flow_uses[v.index()] += 1;
+                }
+            }
+            for (label, slot, flowing) in flows {
+                let targets = self.slot_values(*label, *slot);
+                for (&v, &t) in flowing.iter().zip(targets) {
+                    sources.entry(t).or_default().push(v);
+                }
+            }
+        }
+        let numeric = |v: Value| matches!(body.value_type(v), Type::I32 | Type::I64 | Type::F32 | Type::F64);
+        let mut work = Vec::new();
+        for i in 0..body.value_capacity() {
+            let v = Value::from_index(i);
+            if !body.contains_value(v) {
+                continue;
+            }
+            let live = !numeric(v) || body.uses(v).len() as u32 > flow_uses[i];
+            self.live[i] = live;
+            if live {
+                work.push(v);
+            }
+        }
+        while let Some(t) = work.pop() {
+            for &v in sources.get(&t).map_or(&[][..], Vec::as_slice) {
+                if !self.live[v.index()] {
+                    self.live[v.index()] = true;
+                    work.push(v);
+                }
+            }
+        }
+    }
+
+    /// A pure op whose one result goes to one later op of its block, and that takes nothing
+    /// but constants from the stack, is emitted right where that op pushes it: its operands are
     /// SSA values, unchanged there, and it has no effect that could move. So `x << 2` added to
     /// a parameter needs no local: `local.get p; local.get x; i32.const 2; i32.shl; i32.add`.
     /// A value flowing into a label position is left to coalescing.
@@ -405,13 +530,40 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 || def.has(Traits::CONSTANT_LIKE)
                 || !body.op_regions(op).is_empty()
                 || self.on_stack[op.index()]
-                || self.stack_prefix.contains_key(&op)
                 || uses.len() != 1
                 || body.op_block(uses[0].op) != body.op_block(op)
                 || self.incoming(uses[0].op).iter().any(|(_, _, flowing)| flowing.contains(&result))
             {
                 continue;
             }
+            // Constants it takes from the stack are pushed again where it is emitted, and so
+            // are operands pushed early, before those constants: only its own (an op that took
+            // it from the stack would have made it a stack value).
+            let operands = self.stack_operands(op);
+            let prefix = self.stack_prefix.get(&op).copied().unwrap_or(0);
+            let start = self.chain_start.get(&op).copied();
+            let early = start.and_then(|s| self.early_pushes.get(&s)).map_or(0, Vec::len);
+            if early > 0 && !operands.starts_with(&self.early_pushes[&start.expect("a chain start")]) {
+                continue;
+            }
+            let constants: Option<Vec<Op>> = operands[early.min(prefix)..prefix]
+                .iter()
+                .map(|&v| {
+                    body.defining_op(v).filter(|&d| {
+                        op_name(ctx, body, d) == "arith.constant" && self.stack_consumer.get(&d) == Some(&op)
+                    })
+                })
+                .collect();
+            let Some(constants) = constants else { continue };
+            if let Some(s) = start {
+                self.early_pushes.remove(&s);
+            }
+            for c in constants {
+                self.on_stack[c.index()] = false;
+                self.stack_consumer.remove(&c);
+            }
+            self.stack_prefix.remove(&op);
+            self.chain_start.remove(&op);
             self.deferred[op.index()] = true;
         }
     }
@@ -450,7 +602,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             // runs, which only a value already in a local (or a constant) allows.
             let (mut best, mut best_len, mut best_early) = (0, 0, 0);
             let mut cat: Vec<Value> = Vec::new();
-            for g in 1..=tentative.len() {
+            let groups = if self.leaves_operands_to_user(op, &tentative) { 0 } else { tentative.len() };
+            for g in 1..=groups {
                 let (first, group, _) = &tentative[tentative.len() - g];
                 let mut next = group.clone();
                 next.extend_from_slice(&cat);
@@ -523,6 +676,53 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
     }
 
+    /// Whether pure `op` should read its operands from their locals and leave the stack values
+    /// to its one user, the next op, which takes them right before `op`'s result: as in
+    /// `select(a, b, a > b)`, where `a` and `b` stay on the stack (teed) for the select and the
+    /// comparison reads them again, rather than the comparison taking them and the select
+    /// reading all three from locals.
+    fn leaves_operands_to_user(&self, op: Op, tentative: &[(Op, Vec<Value>, bool)]) -> bool {
+        let (ctx, body) = (self.ctx, self.body);
+        let def = ctx.op_def(body.op_kind(op));
+        let &[result] = body.results(op) else { return false };
+        let uses = body.uses(result);
+        if !def.has(Traits::PURE)
+            || def.has(Traits::CONSTANT_LIKE)
+            || !body.op_regions(op).is_empty()
+            || uses.len() != 1
+            || body.next_op(op) != Some(uses[0].op)
+            || !self.incoming(uses[0].op).is_empty()
+        {
+            return false;
+        }
+        let user_operands = self.stack_operands(uses[0].op);
+        let Some((&last, before)) = user_operands.split_last() else { return false };
+        if last != result {
+            return false;
+        }
+        // The user takes the top stack values (which this op also reads) as a run of its
+        // operands; those after the run are pushed from locals, those before it early.
+        let operands = body.operands(op);
+        let mut cat: Vec<Value> = Vec::new();
+        for (first, group, _) in tentative.iter().rev() {
+            let mut next = group.clone();
+            next.extend_from_slice(&cat);
+            cat = next;
+            if cat.len() > before.len() || !cat.iter().all(|v| operands.contains(v)) {
+                return false;
+            }
+            let start = self.chain_start.get(first).copied().unwrap_or(*first);
+            let fits = (0..=before.len() - cat.len()).any(|j| {
+                before[j..j + cat.len()] == cat[..]
+                    && before[..j].iter().all(|&v| self.is_free_before(v, start))
+            });
+            if fits {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Whether `v` can be pushed before `producer` runs: a constant, or a value defined before
     /// it that lives in a local (set or teed where it is defined, and held there until its
     /// later use).
@@ -581,7 +781,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 (!self.on_stack[op.index()] || self.tee[op.index()])
                     && !self.deferred[op.index()]
                     && op_name(self.ctx, body, op) != "arith.constant"
-                    && body.has_uses(v)
+                    && (self.live[v.index()] || self.tee[op.index()])
             }
             None => true,
         }
@@ -648,7 +848,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                         self.on_stack[d.index()] && self.stack_consumer.get(&d) == Some(&op)
                     });
                     // An unused loop argument needs none either: nothing reads it.
-                    let unused = !body.has_uses(t) && !produced_on_stack;
+                    let unused = !self.live[t.index()] && !produced_on_stack;
                     let t_local = wasm_type[t.index()].is_some();
                     // A value its producer left on the stack is consumed from the stack.
                     let same = t_local
@@ -689,6 +889,14 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         for (key, &(stack, copies)) in &costs {
             if copies > stack {
                 candidate.insert(*key, false);
+            }
+        }
+        // A label whose results its consumer takes from the stack leaves them there.
+        for &op in &order {
+            if self.is_label(op) && self.on_stack[op.index()] {
+                for p in 0..body.results(op).len() {
+                    candidate.insert((op, Slot::Result, p as u32), false);
+                }
             }
         }
         // Reference branches keep their shapes; all targets of a br_table must agree.
@@ -865,6 +1073,16 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 return self.instruction(d, op_name(self.ctx, self.body, d), false);
             }
         }
+        if !self.live[v.index()] && !self.local_of.contains_key(&v) {
+            // A dead value a branch carries to a position nothing reads.
+            self.out.push(match self.body.value_type(v) {
+                Type::I64 => I::I64Const(0),
+                Type::F32 => I::F32Const(wasm_encoder::Ieee32::new(0)),
+                Type::F64 => I::F64Const(wasm_encoder::Ieee64::new(0)),
+                _ => I::I32Const(0),
+            });
+            return Ok(());
+        }
         let l = self.local(v)?;
         self.out.push(I::LocalGet(l));
         Ok(())
@@ -941,7 +1159,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 if label && !self.stack_passed(op, Slot::Result, p) {
                     continue; // already in its local
                 }
-                if body.has_uses(r) {
+                if self.live[r.index()] || self.tee[op.index()] {
                     let l = self.local(r)?;
                     self.out.push(I::LocalSet(l));
                 } else {
@@ -1030,7 +1248,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                             if !self.stack_passed(op, Slot::Arg, p) {
                                 continue; // arrives in its local
                             }
-                            if body.has_uses(a) {
+                            if self.live[a.index()] {
                                 let l = self.local(a)?;
                                 self.out.push(I::LocalSet(l));
                             } else {
