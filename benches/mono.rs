@@ -8,9 +8,12 @@
 //! All sizes come from the size report (`wasmir-opt --emit=size-report`), so the same
 //! definition of a duplicate is applied to every column.
 
+mod support;
+use support::best_of;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmir::lowering::{SizeReport, size_report};
 
 /// The `wasm-opt` passes that do what mono-merge does, with the features Rust's output uses.
@@ -35,18 +38,6 @@ fn row(what: &str, report: &SizeReport, input: &SizeReport) {
         d.similar_functions,
         d.similar_bytes
     );
-}
-
-fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut out = None;
-    for _ in 0..reps {
-        let start = Instant::now();
-        let r = f();
-        best = best.min(start.elapsed());
-        out = Some(r);
-    }
-    (best, out.expect("at least one repetition"))
 }
 
 /// `wasm-opt` with [`WASM_OPT_ARGS`]: the output and the time; None when binaryen is missing

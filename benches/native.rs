@@ -7,22 +7,12 @@
 //! reads `target/bench-data/brotli_wasm_bg.wasm` (1.06 MB, Rust; `scripts/bench.sh` fetches it
 //! from the npm package brotli-wasm 3.0.1). Without the `llvm` feature only Cranelift runs.
 
+mod support;
+use support::best_of;
+
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 use wasmir::ir::Context;
 use wasmir::run::{Backend, Outcome, Session};
-
-fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut last = None;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let out = f();
-        best = best.min(start.elapsed());
-        last = Some(out);
-    }
-    (best, last.expect("at least one run"))
-}
 
 fn legalized(ctx: &Context, bytes: &[u8], target: &str) -> wasmir::ir::Module {
     let mut module =

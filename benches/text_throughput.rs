@@ -3,7 +3,10 @@
 //!
 //! Run: `cargo bench --bench text_throughput` (add `-- --quick` for one repetition).
 
-use std::time::{Duration, Instant};
+mod support;
+use support::best_of;
+
+use std::time::Duration;
 use wasmir::ir::parser::{ParseOptions, parse_module};
 use wasmir::ir::printer::{PrintOptions, print_module};
 
@@ -44,18 +47,6 @@ fn generate(funcs: usize, ops_per_func: usize) -> String {
     }
     s.push_str("}\n");
     s
-}
-
-fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut out = None;
-    for _ in 0..reps {
-        let start = Instant::now();
-        let r = f();
-        best = best.min(start.elapsed());
-        out = Some(r);
-    }
-    (best, out.expect("at least one repetition"))
 }
 
 fn report(name: &str, bytes: usize, ops: usize, d: Duration) {

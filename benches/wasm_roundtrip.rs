@@ -5,21 +5,12 @@
 //! `cargo bench --bench wasm_roundtrip -- [--quick] [FILE.wasm ...]`. Without files it reads
 //! `target/bench-data/*.wasm`, which `scripts/bench.sh` fills.
 
+mod support;
+use support::best_of;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut out = None;
-    for _ in 0..reps {
-        let start = Instant::now();
-        let r = f();
-        best = best.min(start.elapsed());
-        out = Some(r);
-    }
-    (best, out.expect("at least one repetition"))
-}
+use std::time::Duration;
 
 fn report(name: &str, bytes: usize, d: Duration) {
     let secs = d.as_secs_f64();

@@ -526,26 +526,78 @@ fn memory_inputs(seed: u64) -> Vec<(i64, i64)> {
     out
 }
 
+/// What a rule set is checked on: programs and inputs by seed, and how pipelines are spelled.
+struct RuleCheck {
+    /// The pass whose rules are checked, as in a pipeline.
+    pass: &'static str,
+    rules: &'static [wasmir::rewrites::PassRule],
+    /// Passes before (in both pipelines) and after (with the rule only) the rule's pass.
+    before: &'static str,
+    after: &'static str,
+    programs: u64,
+    program: fn(u64) -> String,
+    inputs: fn(u64) -> Vec<(i64, i64)>,
+    /// Whether `f` takes `(i32, i64)` and returns `(i32, i64)` rather than `(i32, i32) -> i32`.
+    i64_second: bool,
+}
+
+impl RuleCheck {
+    /// For each rule: every program, compiled without the rule and with only it, gives the same
+    /// results on every input. Returns how many programs each rule changed.
+    fn run(&self) -> Vec<(&'static str, usize)> {
+        let engine = Engine::default();
+        let join =
+            |parts: &[&str]| parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(",");
+        self.rules
+            .iter()
+            .map(|rule| {
+                let mut fired = 0;
+                for seed in 0..self.programs {
+                    let text = (self.program)(seed);
+                    let without = compile(&text, self.before);
+                    let pass = format!("{}{{rules={}}}", self.pass, rule.name);
+                    let with = compile(&text, &join(&[self.before, &pass, self.after]));
+                    fired += usize::from(with != without);
+                    let inputs = (self.inputs)(seed);
+                    assert_eq!(
+                        run(&engine, &without, &inputs, self.i64_second),
+                        run(&engine, &with, &inputs, self.i64_second),
+                        "rule `{}` changes behaviour of:\n{text}",
+                        rule.name
+                    );
+                }
+                (rule.name, fired)
+            })
+            .collect()
+    }
+
+    /// [`RuleCheck::run`], and every rule (but those in `exempt`) changed some program.
+    fn run_and_require_firing(&self, exempt: &[&str]) {
+        for (name, fired) in self.run() {
+            if !exempt.contains(&name) {
+                assert!(
+                    fired > 0,
+                    "rule `{}.{name}` never changed a generated program: the test proves nothing",
+                    self.pass
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn every_egraph_rule_preserves_behaviour() {
-    let engine = Engine::default();
-    for rule in wasmir::rewrites::egraph::RULES {
-        let mut fired = 0;
-        for seed in 0..cases() {
-            let text = arithmetic_program(seed * 7919 + 17);
-            let without = compile(&text, "");
-            let with = compile(&text, &format!("egraph-simplify{{rules={}}},dce", rule.name));
-            fired += usize::from(with != without);
-            let inputs = inputs(seed);
-            assert_eq!(
-                run(&engine, &without, &inputs, true),
-                run(&engine, &with, &inputs, true),
-                "rule `{}` changes behaviour of:\n{text}",
-                rule.name
-            );
-        }
-        assert!(fired > 0, "rule `{}` never changed a generated program: the test proves nothing", rule.name);
+    RuleCheck {
+        pass: "egraph-simplify",
+        rules: wasmir::rewrites::egraph::RULES,
+        before: "",
+        after: "dce",
+        programs: cases(),
+        program: |seed| arithmetic_program(seed * 7919 + 17),
+        inputs,
+        i64_second: true,
     }
+    .run_and_require_firing(&[]);
 }
 
 #[test]
@@ -568,71 +620,51 @@ fn the_canonicalizer_and_all_egraph_rules_together_preserve_behaviour() {
 
 #[test]
 fn every_bce_rule_preserves_behaviour_traps_included() {
-    let engine = Engine::default();
-    for rule in wasmir::rewrites::BCE_RULES {
-        let mut fired = 0;
-        for seed in 0..cases() * 2 {
-            let text = memory_program(seed * 31 + 5);
-            let without = compile(&text, "bounds-checks-explicit");
-            let with = compile(&text, &format!("bounds-checks-explicit,bce{{rules={}}}", rule.name));
-            fired += usize::from(with != without);
-            let inputs = memory_inputs(seed);
-            assert_eq!(
-                run(&engine, &without, &inputs, false),
-                run(&engine, &with, &inputs, false),
-                "rule `{}` changes behaviour of:\n{text}",
-                rule.name
-            );
-        }
-        // loop-induction needs loops over regions, which these straight-line programs lack;
-        // tests/filecheck/passes/bce.wir and tests/regions_and_refs.rs exercise it.
-        if rule.name != "loop-induction" {
-            assert!(fired > 0, "rule `{}` never fired on a generated program", rule.name);
-        }
+    // loop-induction needs loops over regions, which these straight-line programs lack;
+    // tests/filecheck/passes/bce.wir and tests/regions_and_refs.rs exercise it.
+    RuleCheck {
+        pass: "bce",
+        rules: wasmir::rewrites::BCE_RULES,
+        before: "bounds-checks-explicit",
+        after: "",
+        programs: cases() * 2,
+        program: |seed| memory_program(seed * 31 + 5),
+        inputs: memory_inputs,
+        i64_second: false,
     }
+    .run_and_require_firing(&["loop-induction"]);
 }
 
 #[test]
 fn every_directize_rule_preserves_behaviour_traps_included() {
-    let engine = Engine::default();
-    for rule in wasmir::rewrites::DIRECTIZE_RULES {
-        let mut fired = 0;
-        for seed in 0..cases() {
-            let text = table_program(seed * 131 + 7);
-            let without = compile(&text, "");
-            let with = compile(&text, &format!("directize{{rules={}}}", rule.name));
-            fired += usize::from(with != without);
+    RuleCheck {
+        pass: "directize",
+        rules: wasmir::rewrites::DIRECTIZE_RULES,
+        before: "",
+        after: "",
+        programs: cases(),
+        program: |seed| table_program(seed * 131 + 7),
+        inputs: |seed| {
             let mut inputs = inputs(seed);
             inputs.extend([(3, 1), (5, 3), (2, 9)]);
-            assert_eq!(
-                run(&engine, &without, &inputs, false),
-                run(&engine, &with, &inputs, false),
-                "rule `{}` changes behaviour of:\n{text}",
-                rule.name
-            );
-        }
-        assert!(fired > 0, "rule `{}` never fired on a generated program", rule.name);
+            inputs
+        },
+        i64_second: false,
     }
+    .run_and_require_firing(&[]);
 }
 
 #[test]
 fn every_mono_merge_rule_preserves_behaviour() {
-    let engine = Engine::default();
-    for rule in wasmir::rewrites::MONO_RULES {
-        let mut fired = 0;
-        for seed in 0..cases() {
-            let text = copies_program(seed * 613 + 11);
-            let without = compile(&text, "");
-            let with = compile(&text, &format!("mono-merge{{rules={}}}", rule.name));
-            fired += usize::from(with != without);
-            let inputs = inputs(seed);
-            assert_eq!(
-                run(&engine, &without, &inputs, false),
-                run(&engine, &with, &inputs, false),
-                "rule `{}` changes behaviour of:\n{text}",
-                rule.name
-            );
-        }
-        assert!(fired > 0, "rule `{}` never fired on a generated program", rule.name);
+    RuleCheck {
+        pass: "mono-merge",
+        rules: wasmir::rewrites::MONO_RULES,
+        before: "",
+        after: "",
+        programs: cases(),
+        program: |seed| copies_program(seed * 613 + 11),
+        inputs,
+        i64_second: false,
     }
+    .run_and_require_firing(&[]);
 }

@@ -42,7 +42,10 @@ pub(crate) fn emit_function(
     let entry = body.region_blocks(body.roots()[0])[0];
     e.emit_block(entry, true)?;
     e.out.push(I::End);
-    let mut out = peephole(std::mem::take(&mut e.out));
+    let mut code = std::mem::take(&mut e.out);
+    let results = e.ctx.function_signature(fty).map_or(0, |(_, r)| r.len());
+    super::cleanup::cleanup(&mut code, results);
+    let mut out = peephole(code);
     let locals = reorder_locals(e.num_params, &e.local_types, &mut out);
     let mut f = Function::new_with_locals_types(locals);
     for insn in &out {

@@ -3,6 +3,7 @@
 //! back into the `name` section, and the output is validated before it is returned: an invalid
 //! output is an internal error naming the function, never a file.
 
+mod cleanup;
 mod func;
 mod insn;
 pub mod size;

@@ -1,0 +1,233 @@
+//! Cleanups of an emitted function body at the instruction level, where structure the IR
+//! needs has no cost to pay in Wasm. The importer turns a `br_table` whose targets receive
+//! different values into a table over trampoline blocks (`block { br_table } br 2 (values)`);
+//! once the values travel in locals, each trampoline is an empty block whose end is a plain
+//! `br`. Here:
+//!
+//! 1. **Jump threading**: a branch to an empty block whose `end` is followed by `br T`, where
+//!    `T` takes no values either, goes to `T` directly.
+//! 2. **Unused labels**: a `block` that no branch targets loses its `block` and `end`.
+//! 3. **Dead code**: instructions after an unconditional transfer (`br`, `br_table`,
+//!    `return`, `unreachable`, tail calls) up to the end of their block go.
+//!
+//! Branch depths are resolved to labels first and recomputed at the end, so removing a label
+//! renumbers every branch across it. A body with instructions this does not model is left as
+//! it is.
+
+use wasm_encoder::{BlockType, Instruction as I};
+
+/// A label: its kind and how many values a branch to it carries (None: not known here).
+struct Label {
+    is_block: bool,
+    arity: Option<usize>,
+    /// Instruction index of its `end`.
+    end: usize,
+}
+
+const FUNCTION_LABEL: usize = usize::MAX;
+
+/// The branch targets of an instruction, as depths.
+fn depths(insn: &I<'_>) -> Option<Vec<u32>> {
+    match insn {
+        I::Br(d) | I::BrIf(d) | I::BrOnNull(d) | I::BrOnNonNull(d) => Some(vec![*d]),
+        I::BrTable(targets, default) => Some(targets.iter().copied().chain([*default]).collect()),
+        _ => None,
+    }
+}
+
+fn with_depths<'a>(insn: &I<'a>, d: &[u32]) -> I<'a> {
+    match insn {
+        I::Br(_) => I::Br(d[0]),
+        I::BrIf(_) => I::BrIf(d[0]),
+        I::BrOnNull(_) => I::BrOnNull(d[0]),
+        I::BrOnNonNull(_) => I::BrOnNonNull(d[0]),
+        I::BrTable(..) => I::BrTable(d[..d.len() - 1].to_vec().into(), d[d.len() - 1]),
+        other => other.clone(),
+    }
+}
+
+fn unconditional(insn: &I<'_>) -> bool {
+    matches!(
+        insn,
+        I::Br(_)
+            | I::BrTable(..)
+            | I::Return
+            | I::Unreachable
+            | I::ReturnCall(_)
+            | I::ReturnCallIndirect { .. }
+    ) || matches!(insn, I::ReturnCallRef(_))
+}
+
+/// Whether this pass understands every instruction that can name a label.
+fn modeled(code: &[I<'_>]) -> bool {
+    code.iter().all(|insn| {
+        !matches!(
+            insn,
+            I::Try(_)
+                | I::TryTable(..)
+                | I::Delegate(_)
+                | I::Rethrow(_)
+                | I::Catch(_)
+                | I::CatchAll
+                | I::BrOnCast { .. }
+                | I::BrOnCastFail { .. }
+        )
+    })
+}
+
+/// One pass of the three cleanups; returns whether anything changed.
+fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
+    // Resolve labels.
+    let mut labels: Vec<Label> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut label_at: Vec<Option<usize>> = vec![None; code.len()];
+    let mut targets: Vec<Option<Vec<usize>>> = vec![None; code.len()];
+    for (at, insn) in code.iter().enumerate() {
+        if let Some(ds) = depths(insn) {
+            let resolved = ds
+                .iter()
+                .map(|&d| open.len().checked_sub(d as usize + 1).map_or(FUNCTION_LABEL, |i| open[i]))
+                .collect();
+            targets[at] = Some(resolved);
+        }
+        match insn {
+            I::Block(bt) | I::Loop(bt) | I::If(bt) => {
+                let is_block = matches!(insn, I::Block(_));
+                let arity = match (bt, matches!(insn, I::Loop(_))) {
+                    (BlockType::Empty, _) | (BlockType::Result(_), true) => Some(0),
+                    (BlockType::Result(_), false) => Some(1),
+                    (BlockType::FunctionType(_), _) => None,
+                };
+                label_at[at] = Some(labels.len());
+                open.push(labels.len());
+                labels.push(Label { is_block, arity, end: usize::MAX });
+            }
+            I::End => {
+                if let Some(l) = open.pop() {
+                    labels[l].end = at;
+                    label_at[at] = Some(l);
+                }
+            }
+            _ => {}
+        }
+    }
+    let arity = |l: usize| if l == FUNCTION_LABEL { Some(function_arity) } else { labels[l].arity };
+    // 1. Threading: where a branch to each label really goes.
+    let mut forward: Vec<usize> = (0..labels.len()).collect();
+    for (l, label) in labels.iter().enumerate() {
+        if !label.is_block || label.arity != Some(0) || label.end == usize::MAX {
+            continue;
+        }
+        if let (Some(I::Br(_)), Some(Some(t))) = (code.get(label.end + 1), targets.get(label.end + 1)) {
+            if arity(t[0]) == Some(0) {
+                forward[l] = t[0];
+            }
+        }
+    }
+    let resolve = |mut l: usize| {
+        // Chains end: each step goes to an enclosing label.
+        for _ in 0..labels.len() {
+            if l == FUNCTION_LABEL || forward[l] == l {
+                break;
+            }
+            l = forward[l];
+        }
+        l
+    };
+    let mut changed = false;
+    let mut referenced = vec![false; labels.len()];
+    for t in targets.iter_mut().flatten() {
+        for l in t.iter_mut() {
+            let to = resolve(*l);
+            changed |= to != *l;
+            *l = to;
+            if to != FUNCTION_LABEL {
+                referenced[to] = true;
+            }
+        }
+    }
+    // 2 and 3: drop unused blocks and dead code, then recompute depths.
+    let mut out: Vec<I<'a>> = Vec::with_capacity(code.len());
+    let mut stack: Vec<usize> = Vec::new();
+    // Nesting depth inside dead code (labels opened there), when skipping.
+    let mut dead: Option<usize> = None;
+    for (at, insn) in code.iter().enumerate() {
+        if let Some(depth) = dead.as_mut() {
+            match insn {
+                I::Block(_) | I::Loop(_) | I::If(_) => {
+                    *depth += 1;
+                    changed = true;
+                    continue;
+                }
+                I::End | I::Else if *depth > 0 => {
+                    if matches!(insn, I::End) {
+                        *depth -= 1;
+                    }
+                    changed = true;
+                    continue;
+                }
+                I::End | I::Else => dead = None,
+                _ => {
+                    changed = true;
+                    continue;
+                }
+            }
+        }
+        let removed_block =
+            label_at[at].is_some_and(|l| labels[l].is_block && !referenced[l] && labels[l].arity.is_some());
+        match insn {
+            I::Block(_) | I::Loop(_) | I::If(_) => {
+                let l = label_at[at].expect("a label");
+                if removed_block {
+                    changed = true;
+                } else {
+                    stack.push(l);
+                    out.push(insn.clone());
+                }
+                continue;
+            }
+            I::End => {
+                if removed_block {
+                    continue;
+                }
+                if label_at[at].is_some() {
+                    stack.pop();
+                }
+                out.push(I::End);
+                continue;
+            }
+            _ => {}
+        }
+        match &targets[at] {
+            Some(t) => {
+                let ds: Vec<u32> = t
+                    .iter()
+                    .map(|&l| match stack.iter().rposition(|&o| o == l) {
+                        Some(i) => (stack.len() - 1 - i) as u32,
+                        None => stack.len() as u32,
+                    })
+                    .collect();
+                out.push(with_depths(insn, &ds));
+            }
+            None => out.push(insn.clone()),
+        }
+        if unconditional(insn) {
+            dead = Some(0);
+        }
+    }
+    *code = out;
+    changed
+}
+
+/// Runs the cleanups until nothing changes. `function_arity` is how many results the function
+/// returns (what a branch to the function's own label carries).
+pub(crate) fn cleanup(code: &mut Vec<I<'_>>, function_arity: usize) {
+    if !modeled(code) {
+        return;
+    }
+    for _ in 0..4 {
+        if !round(code, function_arity) {
+            break;
+        }
+    }
+}
