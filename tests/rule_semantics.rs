@@ -6,7 +6,9 @@
 //! get helpers with exact copies and copies differing in a constant. The canonicalizer
 //! (the dialects' folders and patterns) is checked as a whole the same way.
 //!
-//! `WASMIR_RULE_CASES` sets the programs per rule (default 40).
+//! The programs are drawn by proptest (a deterministic runner, so every run checks the same
+//! ones; a failure shrinks to a smaller seed). `WASMIR_RULE_CASES` sets the programs per rule
+//! (default 40).
 
 mod common;
 
@@ -545,28 +547,45 @@ impl RuleCheck {
     /// For each rule: every program, compiled without the rule and with only it, gives the same
     /// results on every input. Returns how many programs each rule changed.
     fn run(&self) -> Vec<(&'static str, usize)> {
+        use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
         let engine = Engine::default();
-        let join =
-            |parts: &[&str]| parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(",");
+        let join = |parts: &[&str]| parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(",");
         self.rules
             .iter()
             .map(|rule| {
-                let mut fired = 0;
-                for seed in 0..self.programs {
+                // Seeds 0.. first, as every run before checked them; then as many drawn by
+                // proptest from a wide range (deterministically, so CI sees the same programs),
+                // a failing one shrunk towards a smaller seed.
+                let fired = std::cell::Cell::new(0usize);
+                let pass = format!("{}{{rules={}}}", self.pass, rule.name);
+                let check = |seed: u64| {
                     let text = (self.program)(seed);
                     let without = compile(&text, self.before);
-                    let pass = format!("{}{{rules={}}}", self.pass, rule.name);
                     let with = compile(&text, &join(&[self.before, &pass, self.after]));
-                    fired += usize::from(with != without);
+                    fired.set(fired.get() + usize::from(with != without));
                     let inputs = (self.inputs)(seed);
-                    assert_eq!(
+                    let (a, b) = (
                         run(&engine, &without, &inputs, self.i64_second),
                         run(&engine, &with, &inputs, self.i64_second),
-                        "rule `{}` changes behaviour of:\n{text}",
-                        rule.name
                     );
+                    if a == b {
+                        Ok(())
+                    } else {
+                        Err(TestCaseError::fail(format!("seed {seed}:\nwithout: {a:?}\nwith:    {b:?}\n{text}")))
+                    }
+                };
+                for seed in 0..self.programs {
+                    if let Err(e) = check(seed) {
+                        panic!("rule `{}.{}` changes behaviour: {e}", self.pass, rule.name);
+                    }
                 }
-                (rule.name, fired)
+                let config = Config { cases: self.programs as u32, failure_persistence: None, ..Config::default() };
+                let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+                let result = runner.run(&(self.programs..u64::from(u32::MAX)), check);
+                if let Err(e) = result {
+                    panic!("rule `{}.{}` changes behaviour: {e}", self.pass, rule.name);
+                }
+                (rule.name, fired.get())
             })
             .collect()
     }

@@ -1069,11 +1069,14 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 return Ok(());
             }
             if self.deferred[d.index()] {
-                // Its operands, then the op: the result is left where it is pushed.
-                for operand in self.stack_operands(d) {
-                    self.push(operand)?;
-                }
-                return self.instruction(d, op_name(self.ctx, self.body, d), false);
+                // Its operands, then the op: the result is left where it is pushed. (A tree
+                // is as deep as a chain of single-use pure ops is long.)
+                return stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+                    for operand in self.stack_operands(d) {
+                        self.push(operand)?;
+                    }
+                    self.instruction(d, op_name(self.ctx, self.body, d), false)
+                });
             }
         }
         if !self.live[v.index()] && !self.local_of.contains_key(&v) {
@@ -1108,13 +1111,17 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     }
 
     fn emit_block(&mut self, block: Block, function_entry: bool) -> Result<(), Diagnostic> {
-        let ops: Vec<Op> = self.body.block_ops(block).collect();
-        let last = ops.last().copied();
-        for op in ops {
-            let falls_off_function = function_entry && Some(op) == last;
-            self.emit_op(op, falls_off_function)?;
-        }
-        Ok(())
+        // Nesting is as deep as the input's (20,000 blocks in the importer's limit): grow the
+        // stack on the heap rather than overflow the caller's thread.
+        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+            let ops: Vec<Op> = self.body.block_ops(block).collect();
+            let last = ops.last().copied();
+            for op in ops {
+                let falls_off_function = function_entry && Some(op) == last;
+                self.emit_op(op, falls_off_function)?;
+            }
+            Ok(())
+        })
     }
 
     fn emit_op(&mut self, op: Op, falls_off_function: bool) -> Result<(), Diagnostic> {
