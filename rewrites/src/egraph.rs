@@ -513,7 +513,8 @@ impl Saturation<'_, '_> {
                 for node in nodes {
                     self.apply_rules(class, &node);
                 }
-                if self.graph.total_number_of_nodes() > limits.nodes || start.elapsed() > limits.time {
+                // `total_size` (the hash-cons) is O(1); `total_number_of_nodes` walks every class.
+                if self.graph.total_size() > limits.nodes || start.elapsed() > limits.time {
                     self.graph.rebuild();
                     return;
                 }
