@@ -149,6 +149,23 @@ proptest! {
         }
     }
 
+    /// The size report reads any bytes, as a library call: mutated and truncated modules give
+    /// a report or an error with a byte offset, never a panic.
+    #[test]
+    fn size_report_of_mutated_wasm_never_panics(file in any::<prop::sample::Index>(), mutations in prop::collection::vec(wasm_mutation(), 1..4)) {
+        let modules = wasm_corpus();
+        let mut bytes = modules[file.index(modules.len())].clone();
+        for m in &mutations {
+            m.apply(&mut bytes);
+        }
+        let report = std::panic::catch_unwind(|| wasmir::lowering::size_report(&bytes))
+            .map_err(|_| TestCaseError::fail(format!("panic on {bytes:02x?}")))?;
+        match report {
+            Ok(r) => prop_assert!(r.total_bytes == bytes.len() as u64 && r.code_bytes <= r.total_bytes),
+            Err(e) => prop_assert!(e.message.contains("at offset"), "error without an offset: {}", e.message),
+        }
+    }
+
     /// Arbitrary bytes: never a panic.
     #[test]
     fn random_bytes_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
