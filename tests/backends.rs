@@ -5,7 +5,8 @@
 //! (`invoke`, `assert_return`, `assert_trap`, `assert_exhaustion`) run on each in order, then
 //! every export with numeric parameters runs on generated arguments. Results and traps must be
 //! the same, as `wasmir-opt --run` prints them (any NaN is `nan`). Any disagreement fails.
-//! A second test does the same for wasm-smith programs (`WASMIR_BACKEND_CASES`, default 300).
+//! A second test does the same for wasm-smith programs (`WASMIR_BACKEND_CASES`, default 300),
+//! and a third for 48 programs from proptest-drawn bytes (fixed seed; a failure shrinks).
 //!
 //! With the `llvm` feature, each module is also compiled by LLVM's wasm32 path
 //! (`--backend=llvm-wasm32`: LLVM's WebAssembly backend, wasm-ld) when that path takes it, and
@@ -426,6 +427,57 @@ fn generated_module(seed: u64) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
+/// Instantiates a generated module on every backend and compares up to three calls of each
+/// export with arguments drawn from `seed`.
+fn compare_generated(bytes: &[u8], seed: u64, at: &str) -> Tally {
+    let mut tally = Tally::default();
+    let mut instances = match instantiate(bytes, &mut tally, at) {
+        Ok(i) => i,
+        Err(why) => {
+            tally.unsupported.push(format!("{at}: {why}"));
+            return tally;
+        }
+    };
+    tally.modules += 1;
+    let mut rng = common::Rng(seed ^ 0xA5A5);
+    for (name, kinds) in instances.exports.clone() {
+        for _ in 0..3 {
+            let Some(args) = generated_args(&kinds, &mut rng) else { break };
+            let before = tally.out_of_fuel;
+            compare(&mut instances, &name, &args, GENERATED_FUEL, &mut tally, at);
+            if tally.out_of_fuel > before {
+                // Fuel runs out at different points: the states may differ from here.
+                return tally;
+            }
+        }
+    }
+    tally
+}
+
+proptest::proptest! {
+    // A fixed seed: CI sees the same 48 modules on every run.
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5EED),
+        ..Default::default()
+    })]
+
+    /// proptest's bytes drive wasm-smith: each module that WasmIR imports runs on every
+    /// backend with generated arguments, and the backends agree (a failure shrinks the bytes).
+    #[test]
+    fn proptest_programs_agree_on_every_backend(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 16384), seed in proptest::prelude::any::<u64>()) {
+        let mut u = arbitrary::Unstructured::new(&raw);
+        let Ok(module) = wasm_smith::Module::new(common::smith_config(), &mut u) else { return Ok(()) };
+        let bytes = module.to_bytes();
+        if wasmparser::Validator::new_with_features(wasmir::frontends::supported_features()).validate_all(&bytes).is_err() {
+            return Ok(());
+        }
+        let tally = big_stacks().install(|| compare_generated(&bytes, seed, "proptest module"));
+        proptest::prop_assert!(tally.mismatches.is_empty(), "{}", tally.mismatches.join("\n"));
+    }
+}
+
 #[test]
 fn generated_programs_agree_on_every_backend() {
     let cases: u64 = std::env::var("WASMIR_BACKEND_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
@@ -435,33 +487,11 @@ fn generated_programs_agree_on_every_backend() {
         seeds
             .par_iter()
             .map(|&seed| {
-                let mut tally = Tally::default();
-                let Some(bytes) = generated_module(seed) else { return tally };
+                let Some(bytes) = generated_module(seed) else { return Tally::default() };
                 if let Some(dir) = std::env::var_os("WASMIR_BACKEND_DUMP") {
                     let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{seed}.wasm")), &bytes);
                 }
-                let at = format!("seed {seed}");
-                let mut instances = match instantiate(&bytes, &mut tally, &at) {
-                    Ok(i) => i,
-                    Err(why) => {
-                        tally.unsupported.push(format!("{at}: {why}"));
-                        return tally;
-                    }
-                };
-                tally.modules += 1;
-                let mut rng = common::Rng(seed ^ 0xA5A5);
-                for (name, kinds) in instances.exports.clone() {
-                    for _ in 0..3 {
-                        let Some(args) = generated_args(&kinds, &mut rng) else { break };
-                        let before = tally.out_of_fuel;
-                        compare(&mut instances, &name, &args, GENERATED_FUEL, &mut tally, &at);
-                        if tally.out_of_fuel > before {
-                            // Fuel runs out at different points: the states may differ from here.
-                            return tally;
-                        }
-                    }
-                }
-                tally
+                compare_generated(&bytes, seed, &format!("seed {seed}"))
             })
             .collect()
     });

@@ -549,7 +549,8 @@ impl RuleCheck {
     fn run(&self) -> Vec<(&'static str, usize)> {
         use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
         let engine = Engine::default();
-        let join = |parts: &[&str]| parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(",");
+        let join =
+            |parts: &[&str]| parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(",");
         self.rules
             .iter()
             .map(|rule| {
@@ -571,7 +572,9 @@ impl RuleCheck {
                     if a == b {
                         Ok(())
                     } else {
-                        Err(TestCaseError::fail(format!("seed {seed}:\nwithout: {a:?}\nwith:    {b:?}\n{text}")))
+                        Err(TestCaseError::fail(format!(
+                            "seed {seed}:\nwithout: {a:?}\nwith:    {b:?}\n{text}"
+                        )))
                     }
                 };
                 for seed in 0..self.programs {
@@ -579,8 +582,10 @@ impl RuleCheck {
                         panic!("rule `{}.{}` changes behaviour: {e}", self.pass, rule.name);
                     }
                 }
-                let config = Config { cases: self.programs as u32, failure_persistence: None, ..Config::default() };
-                let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+                let config =
+                    Config { cases: self.programs as u32, failure_persistence: None, ..Config::default() };
+                let mut runner =
+                    TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
                 let result = runner.run(&(self.programs..u64::from(u32::MAX)), check);
                 if let Err(e) = result {
                     panic!("rule `{}.{}` changes behaviour: {e}", self.pass, rule.name);

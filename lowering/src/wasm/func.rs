@@ -465,11 +465,23 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     .collect::<Vec<_>>()
             }))
             .collect();
+        self.compute_live(&order);
         for block in blocks {
             self.stackify(block);
         }
         self.defer_pure_trees(&order);
-        self.compute_live(&order);
+    }
+
+    /// A pure op none of whose results is live (they only flow into positions nothing reads)
+    /// is not emitted at all.
+    fn is_dead_pure(&self, op: Op) -> bool {
+        let (ctx, body) = (self.ctx, self.body);
+        let def = ctx.op_def(body.op_kind(op));
+        def.has(Traits::PURE)
+            && !def.has(Traits::TERMINATOR)
+            && body.op_regions(op).is_empty()
+            && !body.results(op).is_empty()
+            && body.results(op).iter().all(|r| !self.live[r.index()])
     }
 
     /// Fills `live`: a value is live when an op other than a flow into a label position uses
@@ -605,7 +617,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             // runs, which only a value already in a local (or a constant) allows.
             let (mut best, mut best_len, mut best_early) = (0, 0, 0);
             let mut cat: Vec<Value> = Vec::new();
-            let groups = if self.leaves_operands_to_user(op, &tentative) { 0 } else { tentative.len() };
+            let dead = self.is_dead_pure(op);
+            let groups =
+                if dead || self.leaves_operands_to_user(op, &tentative) { 0 } else { tentative.len() };
             for g in 1..=groups {
                 let (first, group, _) = &tentative[tentative.len() - g];
                 let mut next = group.clone();
@@ -662,7 +676,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 && body.uses(results[0]).iter().any(|u| body.op_block(u.op) == Some(block))
                 && op_name(self.ctx, body, op) != "arith.constant"
                 && !self.is_label(op);
-            if eligible || teeable {
+            if (eligible || teeable) && !dead {
                 tentative.push((op, results.to_vec(), teeable));
             }
             // A value whose uses in this block have all come is never taken from the stack: it
@@ -680,43 +694,81 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     }
 
     /// Whether pure `op` should read its operands from their locals and leave the stack values
-    /// to its one user, the next op, which takes them right before `op`'s result: as in
+    /// to a later user, which takes them right below the value `op` starts computing: as in
     /// `select(a, b, a > b)`, where `a` and `b` stay on the stack (teed) for the select and the
-    /// comparison reads them again, rather than the comparison taking them and the select
-    /// reading all three from locals.
+    /// comparison reads them again, or `x - ((x << 16) >> 18)`, where `x` stays for the
+    /// subtraction and the shifts (a chain of pure ops, each the next one's first operand)
+    /// start from `x`'s local. Otherwise the first op takes the stack values and the user
+    /// reads all of its operands from locals.
     fn leaves_operands_to_user(&self, op: Op, tentative: &[(Op, Vec<Value>, bool)]) -> bool {
         let (ctx, body) = (self.ctx, self.body);
-        let def = ctx.op_def(body.op_kind(op));
-        let &[result] = body.results(op) else { return false };
-        let uses = body.uses(result);
-        if !def.has(Traits::PURE)
-            || def.has(Traits::CONSTANT_LIKE)
-            || !body.op_regions(op).is_empty()
-            || uses.len() != 1
-            || body.next_op(op) != Some(uses[0].op)
-            || !self.incoming(uses[0].op).is_empty()
-        {
+        let chainable = |o: Op| {
+            let def = ctx.op_def(body.op_kind(o));
+            def.has(Traits::PURE)
+                && !def.has(Traits::CONSTANT_LIKE)
+                && body.op_regions(o).is_empty()
+                && body.results(o).len() == 1
+                && body.uses(body.results(o)[0]).len() == 1
+        };
+        if !chainable(op) {
             return false;
         }
-        let user_operands = self.stack_operands(uses[0].op);
-        let Some((&last, before)) = user_operands.split_last() else { return false };
-        if last != result {
-            return false;
-        }
-        // The user takes the top stack values (which this op also reads) as a run of its
-        // operands; those after the run are pushed from locals, those before it early.
         let operands = body.operands(op);
+        let mut at = op;
+        for _ in 0..8 {
+            let result = body.results(at)[0];
+            let user = body.uses(result)[0].op;
+            // The user comes next, but for constants it pushes.
+            let mut next = body.next_op(at);
+            while let Some(c) = next.filter(|&c| c != user && op_name(ctx, body, c) == "arith.constant") {
+                next = body.next_op(c);
+            }
+            if next != Some(user) || !self.incoming(user).is_empty() {
+                return false;
+            }
+            let user_operands = self.stack_operands(user);
+            let Some(p) = user_operands.iter().position(|&v| v == result) else { return false };
+            if p + 1 == user_operands.len()
+                && self.takes_from_stack_before(&user_operands[..p], operands, tentative)
+            {
+                return true;
+            }
+            // Further along a chain that keeps its value on the stack: the next op takes it
+            // first and pushes the rest from locals or constants.
+            if p != 0 || !chainable(user) {
+                return false;
+            }
+            at = user;
+        }
+        false
+    }
+
+    /// Whether the top tentative stack groups, all of them operands of `reader` too, form a
+    /// run of `before` that ends it, or that only values free before their chain precede.
+    fn takes_from_stack_before(
+        &self,
+        before: &[Value],
+        reader: &[Value],
+        tentative: &[(Op, Vec<Value>, bool)],
+    ) -> bool {
+        let (ctx, body) = (self.ctx, self.body);
+        // Constants the reader takes last stay out of it: they are pushed again at the reader.
+        let own_constant = |(producer, group, _): &&(Op, Vec<Value>, bool)| {
+            op_name(ctx, body, *producer) == "arith.constant"
+                && group.iter().all(|&v| body.uses(v).len() == 1 && reader.contains(&v))
+        };
         let mut cat: Vec<Value> = Vec::new();
-        for (first, group, _) in tentative.iter().rev() {
+        for (first, group, _) in tentative.iter().rev().skip_while(own_constant) {
             let mut next = group.clone();
             next.extend_from_slice(&cat);
             cat = next;
-            if cat.len() > before.len() || !cat.iter().all(|v| operands.contains(v)) {
+            if cat.len() > before.len() || !cat.iter().all(|v| reader.contains(v)) {
                 return false;
             }
             let start = self.chain_start.get(first).copied().unwrap_or(*first);
             let fits = (0..=before.len() - cat.len()).any(|j| {
                 before[j..j + cat.len()] == cat[..]
+                    && before[j + cat.len()..].iter().all(|&v| self.is_free_before(v, start))
                     && before[..j].iter().all(|&v| self.is_free_before(v, start))
             });
             if fits {
@@ -1140,8 +1192,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
             return Ok(());
         }
-        if self.deferred[op.index()] {
-            return Ok(()); // emitted where it is used
+        if self.deferred[op.index()] || self.is_dead_pure(op) {
+            return Ok(()); // emitted where it is used, or not needed
         }
         let operands = self.stack_operands(op);
         let provided = self.stack_prefix.get(&op).copied().unwrap_or(0).min(operands.len());
