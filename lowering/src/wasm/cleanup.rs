@@ -118,10 +118,10 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
         if !label.is_block || label.arity != Some(0) || label.end == usize::MAX {
             continue;
         }
-        if let (Some(I::Br(_)), Some(Some(t))) = (code.get(label.end + 1), targets.get(label.end + 1)) {
-            if arity(t[0]) == Some(0) {
-                forward[l] = t[0];
-            }
+        if let (Some(I::Br(_)), Some(Some(t))) = (code.get(label.end + 1), targets.get(label.end + 1))
+            && arity(t[0]) == Some(0)
+        {
+            forward[l] = t[0];
         }
     }
     let resolve = |mut l: usize| {

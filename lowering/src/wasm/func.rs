@@ -509,12 +509,12 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
         let numeric = |v: Value| matches!(body.value_type(v), Type::I32 | Type::I64 | Type::F32 | Type::F64);
         let mut work = Vec::new();
-        for i in 0..body.value_capacity() {
+        for (i, &flows) in flow_uses.iter().enumerate() {
             let v = Value::from_index(i);
             if !body.contains_value(v) {
                 continue;
             }
-            let live = !numeric(v) || body.uses(v).len() as u32 > flow_uses[i];
+            let live = !numeric(v) || body.uses(v).len() as u32 > flows;
             self.live[i] = live;
             if live {
                 work.push(v);
