@@ -569,6 +569,43 @@ impl Body {
 
     // ----- cloning -----
 
+    /// Copies `op` of another body (regions and child body included) into this one as a
+    /// detached op, mapping operands through `values` and recording result and block-argument
+    /// mappings there.
+    pub fn copy_op_from(&mut self, from: &Body, op: Op, values: &mut FxHashMap<Value, Value>) -> Op {
+        let mut new = NewOp::new(from.op_kind(op), from.op_loc(op));
+        new.attrs = from.op_attrs(op);
+        new.operands = from.operands(op).iter().map(|v| *values.get(v).unwrap_or(v)).collect();
+        new.result_types = from.results(op).iter().map(|&v| from.value_type(v)).collect();
+        new.child = from.child(op).cloned();
+        if new.child.is_none() {
+            for &region in from.op_regions(op) {
+                let copy = self.create_region();
+                for &block in from.region_blocks(region) {
+                    let types: Vec<Type> =
+                        from.block_args(block).iter().map(|&a| from.value_type(a)).collect();
+                    let new_block = self.create_block(&types);
+                    let fresh: Vec<Value> = self.block_args(new_block).to_vec();
+                    for (&old, fresh) in from.block_args(block).iter().zip(fresh) {
+                        values.insert(old, fresh);
+                    }
+                    self.append_block(copy, new_block);
+                    for inner in from.block_ops(block) {
+                        let copied = self.copy_op_from(from, inner, values);
+                        self.append_op(new_block, copied);
+                    }
+                }
+                new.regions.push(copy);
+            }
+        }
+        let created = self.create_op(new);
+        let fresh: Vec<Value> = self.results(created).to_vec();
+        for (&old, fresh) in from.results(op).iter().zip(fresh) {
+            values.insert(old, fresh);
+        }
+        created
+    }
+
     /// Deep-clones `op` (regions and child body included) as a detached op, mapping operands
     /// through `map` (values not in the map stay as they are) and recording result mappings.
     pub fn clone_op(&mut self, op: Op, map: &mut FxHashMap<Value, Value>) -> Op {

@@ -38,6 +38,11 @@ pub const RULES: &[PassRule] = &[
         identity: "f_i(x) == m(x, c_i) when f_1..f_n are equal up to constants c_i and m is their body taking the constants as parameters; applied when it saves bytes",
         citations: &["INV-CORE-009", "INV-ARITH-006", "INV-CORE-008"],
     },
+    PassRule {
+        name: "callees",
+        identity: "f_i(x) == m(x, k_i) when f_1..f_n are equal up to the functions g_i they call directly, m calls through slot k_i of a private table nothing writes, which holds g_i; applied when it saves bytes",
+        citations: &["INV-CORE-009", "INV-REF-007", "INV-REF-006"],
+    },
 ];
 
 pub(crate) const INFO: PassInfo = PassInfo {
@@ -69,8 +74,10 @@ impl ModulePass for MonoMerge {
         if self.rules.contains(&"identical") {
             merge_identical(ctx, module, &mut remarks);
         }
-        if self.rules.contains(&"constants") {
-            merge_constants(ctx, module, &mut remarks);
+        let constants = self.rules.contains(&"constants");
+        let callees = self.rules.contains(&"callees");
+        if constants || callees {
+            merge_similar(ctx, module, &mut remarks, constants, callees);
         }
         remarks
     }
@@ -95,6 +102,8 @@ struct Fingerprint {
     exact: Vec<u32>,
     shape: Vec<u32>,
     callees: Vec<String>,
+    /// For each callee slot, the `func.call` whose callee it is (None for other references).
+    call_sites: Vec<Option<Op>>,
     /// Each constant, in order: its op and its value.
     constants: Vec<(Op, Attr)>,
 }
@@ -160,6 +169,8 @@ impl Encoder<'_> {
                     {
                         self.both(SLOT);
                         self.out.callees.push(ctx.ident_str(path[0]).to_string());
+                        let call = def.name == "func.call" && ctx.ident_str(key) == "callee";
+                        self.out.call_sites.push(call.then_some(op));
                     }
                     _ if def.has(wasmir_ir::Traits::CONSTANT_LIKE) && ctx.ident_str(key) == "value" => {
                         self.out.exact.push(value.as_u32());
@@ -420,28 +431,48 @@ fn body_bytes(body: &Body) -> usize {
     3 * body.live_op_count()
 }
 
-fn merge_constants(ctx: &Context, module: &mut Module, remarks: &mut Vec<Diagnostic>) {
+/// `constants` and `callees`: functions equal up to constants, and (with `callees`) up to the
+/// functions they call directly, call one shared body that takes the constants and the
+/// callees' slots in a private table as parameters.
+fn merge_similar(
+    ctx: &Context,
+    module: &mut Module,
+    remarks: &mut Vec<Diagnostic>,
+    constants: bool,
+    callees: bool,
+) {
     let funcs = candidates(ctx, module);
-    // The shared body is the first member's, callees included, so the members must call the
+    // The shared body is the first member's, so without `callees` the members must call the
     // very same functions: callees equal only up to constants would differ in behaviour.
     // (`identical` ran first, so functions that are equal already have one name.)
     type Key<'f> = (Type, &'f [u32], &'f [String]);
     let mut members: FxHashMap<Key<'_>, Vec<usize>> = FxHashMap::default();
     for (i, f) in funcs.iter().enumerate() {
-        members.entry((f.ty, f.print.shape.as_slice(), f.print.callees.as_slice())).or_default().push(i);
+        let called: &[String] = if callees { &[] } else { &f.print.callees };
+        members.entry((f.ty, f.print.shape.as_slice(), called)).or_default().push(i);
     }
     let mut groups: Vec<Vec<usize>> = members.into_values().filter(|m| m.len() > 1).collect();
     groups.sort_by_key(|m| m[0]);
     let symbols = wasmir_ir::SymbolTable::build(ctx, module.body(), module.block());
     let mut taken: FxHashSet<String> = symbols.iter().map(|(n, _)| n.to_string()).collect();
+    // The callees' table: each function's slot, in order of first need.
+    let mut slots: Vec<String> = Vec::new();
+    let plan = if callees { callee_table_plan(ctx, module, &mut taken) } else { None };
     for group in groups {
         let first = &funcs[group[0]];
-        let count = first.print.constants.len();
-        // The positions where the members' constants differ become parameters.
-        let differing: Vec<usize> = (0..count)
+        // The positions where the members' constants, and callees, differ become parameters.
+        let differing: Vec<usize> = (0..first.print.constants.len())
             .filter(|&k| group.iter().any(|&i| funcs[i].print.constants[k].1 != first.print.constants[k].1))
             .collect();
-        if differing.is_empty() || differing.len() > MAX_CONSTANT_PARAMS {
+        let differing_callees: Vec<usize> = (0..first.print.callees.len())
+            .filter(|&k| group.iter().any(|&i| funcs[i].print.callees[k] != first.print.callees[k]))
+            .collect();
+        if (differing.is_empty() && differing_callees.is_empty())
+            || (!differing.is_empty() && !constants)
+            || (!differing_callees.is_empty() && plan.is_none())
+            || differing.len() + differing_callees.len() > MAX_CONSTANT_PARAMS
+            || differing_callees.iter().any(|&k| first.print.call_sites[k].is_none())
+        {
             continue;
         }
         let Some((params, results)) = ctx.function_signature(first.ty).map(|(p, r)| (p.to_vec(), r.to_vec()))
@@ -450,11 +481,15 @@ fn merge_constants(ctx: &Context, module: &mut Module, remarks: &mut Vec<Diagnos
         };
         let Some(first_body) = module.body().child(first.op) else { continue };
         let size = body_bytes(first_body);
-        let thunk = 6 + 2 * params.len() + 4 * differing.len();
-        if (group.len() - 1) * size <= group.len() * thunk + 4 {
+        // A thunk pushes its parameters and each constant or slot; an indirect call costs a
+        // few bytes more than a direct one.
+        let thunk = 6 + 2 * params.len() + 4 * differing.len() + 3 * differing_callees.len();
+        let indirect = 5 * differing_callees.len();
+        if (group.len() - 1) * size <= group.len() * thunk + indirect + 4 {
             continue;
         }
-        // The shared body: the first member's, with the differing constants as parameters.
+        // The shared body: the first member's, with the differing constants as parameters and
+        // the differing calls through the table.
         let mut shared = first_body.clone();
         let entry = shared.region_blocks(shared.roots()[0])[0];
         let mut extra_types = Vec::new();
@@ -467,13 +502,14 @@ fn merge_constants(ctx: &Context, module: &mut Module, remarks: &mut Vec<Diagnos
             shared.replace_all_uses(result, param);
             shared.erase_op(const_op);
         }
-        let mut name = format!("{}$merged", first.name);
-        let mut n = 1;
-        while taken.contains(&name) {
-            name = format!("{}$merged{n}", first.name);
-            n += 1;
+        for &k in &differing_callees {
+            let call = first.print.call_sites[k].expect("checked: a call");
+            extra_types.push(Type::I32);
+            let slot = shared.add_block_arg(entry, Type::I32);
+            let table = &plan.as_ref().expect("checked: a table").name;
+            call_through_table(ctx, &mut shared, call, slot, table);
         }
-        taken.insert(name.clone());
+        let name = unique_name(&mut taken, format!("{}$merged", first.name));
         let all_params: Vec<Type> = params.iter().copied().chain(extra_types).collect();
         let merged_op =
             wasmir_dialects::func::build_func(ctx, module, &name, &all_params, &results, |_, _| {});
@@ -490,10 +526,219 @@ fn merge_constants(ctx: &Context, module: &mut Module, remarks: &mut Vec<Diagnos
         }
         for &i in &group {
             let f = &funcs[i];
-            let constants: Vec<Attr> = differing.iter().map(|&k| f.print.constants[k].1).collect();
+            let mut extra: Vec<Attr> = differing.iter().map(|&k| f.print.constants[k].1).collect();
+            for &k in &differing_callees {
+                let callee = &f.print.callees[k];
+                let slot = match slots.iter().position(|s| s == callee) {
+                    Some(p) => p,
+                    None => {
+                        slots.push(callee.clone());
+                        slots.len() - 1
+                    }
+                };
+                let base = plan.as_ref().expect("checked: a table").base;
+                extra.push(ctx.int_attr((base + slot as u64) as i64, Type::I32));
+            }
             let loc = module.body().op_loc(f.op);
-            remark(ctx, remarks, loc, "constants", format!("@{} calls @{name} with its constants", f.name));
-            make_thunk(ctx, module, f.op, f.ty, &name, &constants);
+            let (rule_name, what) = match (differing.is_empty(), differing_callees.is_empty()) {
+                (_, true) => ("constants", "its constants"),
+                (true, false) => ("callees", "its callees' table slots"),
+                (false, false) => ("callees", "its constants and its callees' table slots"),
+            };
+            remark(ctx, remarks, loc, rule_name, format!("@{} calls @{name} with {what}", f.name));
+            make_thunk(ctx, module, f.op, f.ty, &name, &extra);
         }
     }
+    if let Some(plan) = plan.filter(|_| !slots.is_empty())
+        && let Err(e) = add_callee_table(ctx, module, &plan, &slots)
+    {
+        remarks.push(e);
+    }
+}
+
+/// Where the `callees` rule puts its slots: a new private table when the module has none (a
+/// second table would need reference types), or the end of the module's one table when that
+/// table is private, holds funcrefs, and no code but `call_indirect` uses it (so growing its
+/// size cannot be observed; INV-REF-007).
+struct CalleeTable {
+    name: String,
+    /// The slot of the first callee.
+    base: u64,
+    /// The existing table to extend, or None to create `name`.
+    existing: Option<Op>,
+}
+
+fn callee_table_plan(ctx: &Context, module: &Module, taken: &mut FxHashSet<String>) -> Option<CalleeTable> {
+    let body = module.body();
+    let ops: Vec<Op> = body.block_ops(module.block()).collect();
+    let tables: Vec<Op> = ops
+        .iter()
+        .copied()
+        .filter(|&op| wasmir_ir::OpRef::new(ctx, body, op).name() == "refs.table")
+        .collect();
+    match tables[..] {
+        [] => {
+            Some(CalleeTable { name: unique_name(taken, "__wasmir_callees".into()), base: 0, existing: None })
+        }
+        [table] => {
+            let view = wasmir_ir::OpRef::new(ctx, body, table);
+            let name = symbol_name(ctx, body, table)?.to_string();
+            let funcref = view.attr("elem_type").and_then(|a| ctx.attr_as_type(a))
+                == Some(wasmir_dialects::refs::funcref(ctx));
+            let addressed_by_i32 =
+                view.attr("address_type").and_then(|a| ctx.attr_as_type(a)) == Some(Type::I32);
+            if !is_private_symbol(ctx, body, table)
+                || view.attr("import").is_some()
+                || !funcref
+                || !addressed_by_i32
+            {
+                return None;
+            }
+            let min = view.attr("min").and_then(|a| ctx.attr_as_int(a))? as u64;
+            // Only calls through it and element segments may name it.
+            let mut used_otherwise = false;
+            for &op in &ops {
+                if op == table {
+                    continue;
+                }
+                let top = wasmir_ir::OpRef::new(ctx, body, op).name();
+                let mut check = |b: &Body, inner: Op| {
+                    let kind = wasmir_ir::OpRef::new(ctx, b, inner).name();
+                    crate::for_each_symbol_ref(ctx, b.op_attrs(inner), &mut |n| {
+                        if n == name
+                            && !matches!(
+                                kind,
+                                "refs.call_indirect" | "refs.return_call_indirect" | "refs.elem"
+                            )
+                        {
+                            used_otherwise = true;
+                        }
+                    });
+                };
+                if top != "refs.elem" {
+                    check(body, op);
+                }
+                if let Some(child) = body.child(op) {
+                    child.for_each_body(&mut |b| {
+                        for inner in b.preorder() {
+                            check(b, inner);
+                        }
+                    });
+                }
+            }
+            (!used_otherwise).then_some(CalleeTable { name, base: min, existing: Some(table) })
+        }
+        _ => None,
+    }
+}
+
+/// `base`, or `base` with a number, whichever no symbol has; taken from then on.
+fn unique_name(taken: &mut FxHashSet<String>, base: String) -> String {
+    let mut name = base.clone();
+    let mut n = 1;
+    while taken.contains(&name) {
+        name = format!("{base}{n}");
+        n += 1;
+    }
+    taken.insert(name.clone());
+    name
+}
+
+/// Replaces the direct call `call` in `body` with a `call_indirect` through slot `slot` of
+/// `table`.
+fn call_through_table(ctx: &Context, body: &mut Body, call: Op, slot: Value, table: &str) {
+    let operands: Vec<Value> = body.operands(call).to_vec();
+    let result_types: Vec<Type> = body.results(call).iter().map(|&r| body.value_type(r)).collect();
+    let param_types: Vec<Type> = operands.iter().map(|&v| body.value_type(v)).collect();
+    let sig = ctx.function_type(&param_types, &result_types);
+    let mut args = vec![slot];
+    args.extend(operands);
+    let loc = body.op_loc(call);
+    let indirect = {
+        let mut b = Builder::before(ctx, body, call);
+        b.loc = loc;
+        b.op(
+            "refs.call_indirect",
+            &args,
+            &result_types,
+            &[("table", ctx.symbol_ref_attr(table)), ("callee_type", ctx.type_attr(sig))],
+        )
+    };
+    let results: Vec<Value> = body.results(indirect).to_vec();
+    body.replace_op(call, &results);
+}
+
+/// Puts `slots` (function names) in the plan's table from its base, with an active element
+/// segment: a new private table, or the existing one grown to hold them.
+fn add_callee_table(
+    ctx: &Context,
+    module: &mut Module,
+    plan: &CalleeTable,
+    slots: &[String],
+) -> Result<(), Diagnostic> {
+    // Symbols as the printer spells them (quoted when not bare, as C++ names are).
+    let table = wasmir_ir::printer::attr_to_string(ctx, ctx.symbol_ref_attr(&plan.name));
+    let body = module.body();
+    let symbols = wasmir_ir::SymbolTable::build(ctx, body, module.block());
+    let mut refs = String::new();
+    let mut values = Vec::new();
+    let mut types = Vec::new();
+    for (i, name) in slots.iter().enumerate() {
+        let ty = symbols
+            .lookup(name)
+            .and_then(|op| ctx.dict_get(body.op_attrs(op), "function_type"))
+            .and_then(|a| ctx.attr_as_type(a))
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    wasmir_ir::Location::Unknown,
+                    format!("internal error: mono-merge: no function @{name}"),
+                )
+            })?;
+        let ref_ty = format!("!refs.ref<{}>", wasmir_ir::printer::type_to_string(ctx, ty));
+        let symbol = wasmir_ir::printer::attr_to_string(ctx, ctx.symbol_ref_attr(name));
+        refs.push_str(&format!("  %{i} = refs.func {symbol} : {ref_ty}\n"));
+        values.push(format!("%{i}"));
+        types.push(ref_ty);
+    }
+    let n = plan.base + slots.len() as u64;
+    let new_table = match plan.existing {
+        None => format!(
+            "refs.table private {table} : i32, !refs.ref<null, func> {{max = {n} : u64, min = {n} : u64}}\n"
+        ),
+        Some(existing) => {
+            let body = module.body_mut();
+            let mut attrs =
+                ctx.dict_with(body.op_attrs(existing), "min", Some(ctx.int_attr(n as i64, Type::U64)));
+            if let Some(max) = ctx.dict_get(attrs, "max").and_then(|a| ctx.attr_as_int(a)) {
+                attrs = ctx.dict_with(attrs, "max", Some(ctx.int_attr(max.max(n as i64), Type::U64)));
+            }
+            body.set_attrs(existing, attrs);
+            String::new()
+        }
+    };
+    let mut taken: FxHashSet<String> = wasmir_ir::SymbolTable::build(ctx, module.body(), module.block())
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let segment = unique_name(&mut taken, "__wasmir_merged_callees".to_string());
+    let text = format!(
+        "{new_table}refs.elem private @{segment} : !refs.ref<null, func> attributes {{table = {table}}} {{\n{refs}  control.yield {} : {}\n}} offset {{\n  %0 = arith.constant {} : i32\n  control.yield %0 : i32\n}}\n",
+        values.join(", "),
+        types.join(", "),
+        plan.base
+    );
+    let parsed = wasmir_ir::parser::parse_str(ctx, "<mono-merge callee table>", &text).map_err(|e| {
+        Diagnostic::error(
+            wasmir_ir::Location::Unknown,
+            format!("internal error: mono-merge's callee table: {}", e.message),
+        )
+    })?;
+    let from = parsed.body();
+    let mut map = FxHashMap::default();
+    let block = module.block();
+    for op in from.block_ops(parsed.block()) {
+        let copied = module.body_mut().copy_op_from(from, op, &mut map);
+        module.body_mut().append_op(block, copied);
+    }
+    Ok(())
 }

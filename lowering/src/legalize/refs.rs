@@ -11,7 +11,7 @@
 use super::target::Capabilities;
 use super::{Target, any_op, convert_types, functions};
 use wasmir_dialects::refs;
-use wasmir_ir::{Body, Builder, Context, Diagnostic, FxHashMap, Module, NewOp, Op, Type, Value};
+use wasmir_ir::{Body, Builder, Context, Diagnostic, FxHashMap, Module, Op, Type, Value};
 
 const TABLE: &str = "__wasmir_refs";
 const ALLOC: &str = "__wasmir_refs_alloc";
@@ -143,40 +143,8 @@ fn add_runtime(ctx: &Context, module: &mut Module, text: &str) -> Result<(), Dia
     let to_block = module.block();
     let mut values = FxHashMap::default();
     for op in from.block_ops(runtime.block()) {
-        let copied = copy_op(from, op, module.body_mut(), &mut values);
+        let copied = module.body_mut().copy_op_from(from, op, &mut values);
         module.body_mut().append_op(to_block, copied);
     }
     Ok(())
-}
-
-/// Copies `op` (with its regions and child body) from one body into another, unlinked.
-fn copy_op(from: &Body, op: Op, to: &mut Body, values: &mut FxHashMap<Value, Value>) -> Op {
-    let mut new = NewOp::new(from.op_kind(op), from.op_loc(op));
-    new.attrs = from.op_attrs(op);
-    new.operands = from.operands(op).iter().map(|v| values[v]).collect();
-    new.result_types = from.results(op).iter().map(|&v| from.value_type(v)).collect();
-    new.child = from.child(op).cloned();
-    if new.child.is_none() {
-        for &region in from.op_regions(op) {
-            let copy = to.create_region();
-            for &block in from.region_blocks(region) {
-                let types: Vec<Type> = from.block_args(block).iter().map(|&a| from.value_type(a)).collect();
-                let new_block = to.create_block(&types);
-                for (&old, &fresh) in from.block_args(block).iter().zip(to.block_args(new_block)) {
-                    values.insert(old, fresh);
-                }
-                to.append_block(copy, new_block);
-                for inner in from.block_ops(block) {
-                    let copied = copy_op(from, inner, to, values);
-                    to.append_op(new_block, copied);
-                }
-            }
-            new.regions.push(copy);
-        }
-    }
-    let created = to.create_op(new);
-    for (&old, &fresh) in from.results(op).iter().zip(to.results(created)) {
-        values.insert(old, fresh);
-    }
-    created
 }
