@@ -11,9 +11,7 @@
 mod support;
 use support::best_of;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::path::Path;
 use wasmir::lowering::{SizeReport, size_report};
 
 /// The `wasm-opt` passes that do what mono-merge does, with the features Rust's output uses.
@@ -38,28 +36,6 @@ fn row(what: &str, report: &SizeReport, input: &SizeReport) {
         d.similar_functions,
         d.similar_bytes
     );
-}
-
-/// `wasm-opt` with [`WASM_OPT_ARGS`]: the output and the time; None when binaryen is missing
-/// or refuses the file.
-fn wasm_opt(path: &Path, reps: usize) -> Option<(Duration, Vec<u8>)> {
-    let out = std::env::temp_dir().join(format!("wasmir-mono-bench-{}.wasm", std::process::id()));
-    let (time, ok) = best_of(reps, || {
-        Command::new("wasm-opt")
-            .args(WASM_OPT_ARGS)
-            .arg(path)
-            .arg("-o")
-            .arg(&out)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    let bytes = std::fs::read(&out).ok();
-    let _ = std::fs::remove_file(&out);
-    if !ok {
-        return None;
-    }
-    Some((time, bytes?))
 }
 
 fn bench(path: &Path, reps: usize) {
@@ -94,7 +70,7 @@ fn bench(path: &Path, reps: usize) {
         after.duplicates.similar_bytes,
         (after.duplicates.similar_bytes as f64 / plain.duplicates.similar_bytes.max(1) as f64 - 1.0) * 100.0
     );
-    match wasm_opt(path, reps) {
+    match support::wasm_opt(WASM_OPT_ARGS, path, reps) {
         Some((time, out)) => {
             let theirs = size_report(&out).expect("wasm-opt's output parses");
             row("wasm-opt DFE + merge-similar", &theirs, &input);
@@ -109,10 +85,7 @@ fn bench(path: &Path, reps: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let reps = if quick { 1 } else { 3 };
-    let mut files: Vec<PathBuf> = args.iter().filter(|a| !a.starts_with("--")).map(PathBuf::from).collect();
+    let (reps, mut files) = support::args();
     if files.is_empty() {
         let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
         files = ["rust_generics.debug.wasm", "rust_generics.release.wasm", "brotli_wasm_bg.wasm"]

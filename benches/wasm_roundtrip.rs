@@ -8,35 +8,12 @@
 mod support;
 use support::best_of;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 fn report(name: &str, bytes: usize, d: Duration) {
     let secs = d.as_secs_f64();
     println!("  {name:<28} {:>9.1} ms {:>9.1} MB/s", secs * 1e3, bytes as f64 / secs / 1e6);
-}
-
-/// `wasm-opt -all in.wasm -o out.wasm`, best of `reps`, with the output size; None when
-/// binaryen is not installed or cannot read the file.
-fn wasm_opt(path: &Path, reps: usize) -> Option<(Duration, u64)> {
-    let out = std::env::temp_dir().join(format!("wasmir-bench-{}.wasm", std::process::id()));
-    let (time, ok) = best_of(reps, || {
-        Command::new("wasm-opt")
-            .arg("-all")
-            .arg(path)
-            .arg("-o")
-            .arg(&out)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    let size = std::fs::metadata(&out).map(|m| m.len()).ok();
-    let _ = std::fs::remove_file(&out);
-    if !ok {
-        return None;
-    }
-    Some((time, size?))
 }
 
 fn bench(path: &Path, reps: usize) {
@@ -64,8 +41,9 @@ fn bench(path: &Path, reps: usize) {
         (out.len() as f64 / bytes.len() as f64 - 1.0) * 100.0,
         bytes.len()
     );
-    match wasm_opt(path, reps) {
-        Some((time, size)) => {
+    match support::wasm_opt(&["-all"], path, reps) {
+        Some((time, out)) => {
+            let size = out.len();
             report("wasm-opt -all in -o out", bytes.len(), time);
             println!(
                 "  wasm-opt output {size} bytes; WasmIR import + emit takes {:.2}x wasm-opt's time",
@@ -77,10 +55,7 @@ fn bench(path: &Path, reps: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let reps = if quick { 1 } else { 3 };
-    let mut files: Vec<PathBuf> = args.iter().filter(|a| !a.starts_with("--")).map(PathBuf::from).collect();
+    let (reps, mut files) = support::args();
     if files.is_empty() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
         files = std::fs::read_dir(&dir)
