@@ -13,6 +13,10 @@
 //! - `constants`: functions equal up to the values of some constants merge behind extra
 //!   parameters: the shared body takes the constants as arguments, and each function becomes
 //!   a call of it with its own, when that saves bytes.
+//! - `callees`: functions that also differ in the functions they call directly merge the same
+//!   way, the shared body calling through a private table whose slot each passes: a new table,
+//!   or the end of the module's one private funcref table when only `call_indirect` uses it (a
+//!   second table would need reference types).
 //!
 //! A public function that nothing exports is a symbol for the library's users: it keeps its
 //! name and becomes a call of the merged body. Types must be equal: types of the same layout
