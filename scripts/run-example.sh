@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end on the bundled example: build wasmir-opt, parse and verify
 # examples/checksum.wir, run the -O pipeline with timing, print the result, and show that the
-# output and its generic form round-trip.
+# output and its generic form round-trip; then a C program through WasmIR, functions on three
+# backends, native objects, hello world's size report and the C program at -Os in the
+# streaming layout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -63,3 +65,8 @@ echo "== wasmir-opt --emit=obj: native objects from both native backends"
 "$opt" tests/filecheck/run/run.wir --emit=obj --backend=cranelift -o "$out/run.cranelift.o"
 "$opt" tests/filecheck/run/run.wir --emit=obj --backend=llvm -O2 -o "$out/run.llvm.o"
 file "$out/run.cranelift.o" "$out/run.llvm.o" 2>/dev/null || ls -l "$out"/run.*.o
+echo "== hello world: examples/hello.wir (WASI fd_write) to a small module, and where its bytes go"
+"$opt" examples/hello.wir --emit=wasm -o "$out/hello.wasm"
+"$opt" examples/hello.wir --emit=size-report | head -n 12
+echo "== the C program at -Os (-O2, then mono-merge) in the streaming layout: size report totals"
+"$opt" "$out/prog.wasm" -Os --profile=streaming --emit=size-report | grep -E "bytes in|bytes of code|duplicated"
