@@ -248,15 +248,15 @@ fn candidates(ctx: &Context, module: &Module) -> Vec<Candidate> {
 }
 
 /// The coarsest partition of `funcs` in which two functions share a class only when their
-/// keys are equal and their callees, slot by slot, share classes (a function without a body
-/// is a class of its own).
-fn refine(funcs: &[Candidate], key: impl Fn(&Candidate) -> (Type, &[u32])) -> Vec<u32> {
+/// types and exact encodings are equal and their callees, slot by slot, share classes (a
+/// function without a body is a class of its own).
+fn refine(funcs: &[Candidate]) -> Vec<u32> {
     let index: FxHashMap<&str, usize> = funcs.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect();
     let mut class: Vec<u32> = Vec::with_capacity(funcs.len());
     let mut first: FxHashMap<(Type, &[u32]), u32> = FxHashMap::default();
     for f in funcs {
         let next = first.len() as u32;
-        class.push(*first.entry(key(f)).or_insert(next));
+        class.push(*first.entry((f.ty, f.print.exact.as_slice())).or_insert(next));
     }
     let mut count = first.len();
     loop {
@@ -392,7 +392,7 @@ fn remark(
 
 fn merge_identical(ctx: &Context, module: &mut Module, remarks: &mut Vec<Diagnostic>) {
     let funcs = candidates(ctx, module);
-    let class = refine(&funcs, |f| (f.ty, f.print.exact.as_slice()));
+    let class = refine(&funcs);
     let mut members: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
     for (i, &c) in class.iter().enumerate() {
         members.entry(c).or_default().push(i);

@@ -67,16 +67,11 @@ struct Edge {
 }
 
 /// Whether `op` is followed, in its own block, by `control.unreachable`: then it runs only on
-/// the way to a trap.
+/// the way to a trap. (A terminator, so it can only be the block's last op.)
 fn on_trap_path(ctx: &Context, body: &Body, op: Op) -> bool {
-    let mut at = body.next_op(op);
-    while let Some(next) = at {
-        if OpRef::new(ctx, body, next).name() == "control.unreachable" {
-            return true;
-        }
-        at = body.next_op(next);
-    }
-    false
+    body.op_block(op)
+        .and_then(|b| body.block_last(b))
+        .is_some_and(|last| last != op && OpRef::new(ctx, body, last).name() == "control.unreachable")
 }
 
 /// The functions `body` refers to (calls, `refs.func`, ...), in order of appearance.
