@@ -158,7 +158,7 @@ fn memory_program(seed: u64) -> String {
         let offset = rng.pick(&[0u64, 4, 8, 12, 65_532]);
         let width = rng.pick(&["", " width = 8 : u32,"]);
         let sign = if width.is_empty() { "" } else { " sign = \"u\"," };
-        match rng.below(11) {
+        match rng.below(15) {
             0 => lines.push(format!("  memory.store @mem, {base}, {acc} {{offset = {offset} : u64}} : i32")),
             // A call of the private helper, whose own check goes when every call site passes a
             // pointer checked far enough (checked-by-callers).
@@ -273,6 +273,92 @@ fn memory_program(seed: u64) -> String {
                 lines.push(format!("  %y{i} = memory.load @mem, {base} {{offset = 16 : u64}} : i32"));
                 lines.push(format!("  %jn{i} = arith.addi %a{i}, %y{i} : i32"));
                 acc = format!("%jn{i}");
+            }
+            // A pointer checked only where it is not zero, then used again where it is not zero
+            // (C's `if (p) p->x`, twice; dominated through a null-or fact); or guarded by
+            // another value, after which its check must stay.
+            11 => {
+                let guard = rng.pick(&["%arg1", "%arg0"]);
+                let (first, second) = (rng.pick(&[0u64, 8, 65_532]), rng.pick(&[0u64, 8, 65_532]));
+                lines.push(format!("  %a{i} = control.block -> i32 {{"));
+                lines.push(format!("    %z{i} = arith.eqz {guard} : i32"));
+                lines.push(format!("    control.br_if %z{i}, 0 ({acc} : i32)"));
+                lines.push(format!("    %x{i} = memory.load @mem, %arg1 {{offset = {first} : u64}} : i32"));
+                lines.push(format!("    control.yield %x{i} : i32"));
+                lines.push("  }".to_string());
+                lines.push(format!("  %nb{i} = control.block -> i32 {{"));
+                lines.push(format!("    %zero{i} = arith.constant 0 : i32"));
+                lines.push(format!("    %ne{i} = arith.cmpi ne, %arg1, %zero{i} : i32"));
+                lines.push(format!("    %e{i} = arith.eqz %ne{i} : i32"));
+                lines.push(format!("    control.br_if %e{i}, 0 (%a{i} : i32)"));
+                lines.push(format!("    %y{i} = memory.load @mem, %arg1 {{offset = {second} : u64}} : i32"));
+                lines.push(format!("    %s{i} = arith.addi %a{i}, %y{i} : i32"));
+                lines.push(format!("    control.yield %s{i} : i32"));
+                lines.push("  }".to_string());
+                acc = format!("%nb{i}");
+            }
+            // A select of two pointers, each checked before, or one of them not (dominated
+            // through both values of a select).
+            12 => {
+                let (first, second) = (rng.pick(&[0u64, 8, 65_532]), rng.pick(&[0u64, 4, 65_532]));
+                lines.push(format!("  %x{i} = memory.load @mem, {base} {{offset = {first} : u64}} : i32"));
+                if rng.below(3) != 0 {
+                    lines.push(format!("  %y{i} = memory.load @mem, %arg1 {{offset = {first} : u64}} : i32"));
+                } else {
+                    lines.push(format!("  %y{i} = arith.constant 7 : i32"));
+                }
+                lines.push(format!("  %one{i} = arith.constant 1 : i32"));
+                lines.push(format!("  %c{i} = arith.andi %arg0, %one{i} : i32"));
+                lines.push(format!("  %p{i} = arith.select %c{i}, {base}, %arg1 : i32"));
+                lines.push(format!("  %z{i} = memory.load @mem, %p{i} {{offset = {second} : u64}} : i32"));
+                lines.push(format!("  %v{i} = arith.addi %x{i}, %y{i} : i32"));
+                lines.push(format!("  %a{i} = arith.addi %v{i}, %z{i} : i32"));
+                acc = format!("%a{i}");
+            }
+            // A bulk copy or fill of a constant length, then accesses inside or past its
+            // ranges (dominated: a bulk op that returned checked its ranges).
+            13 => {
+                let length = rng.pick(&[4u64, 16, 65_536]);
+                let offset = rng.pick(&[0u64, 8, 12, 65_532]);
+                lines.push(format!("  %n{i} = arith.constant {length} : i32"));
+                if rng.below(2) == 0 {
+                    lines.push(format!(
+                        "  memory.copy @mem, @mem, {base}, %arg1, %n{i} : (i32, i32, i32) -> ()"
+                    ));
+                } else {
+                    lines.push(format!("  memory.fill @mem, %arg1, {acc}, %n{i} : i32"));
+                }
+                lines.push(format!("  %x{i} = memory.load @mem, {base} {{offset = {offset} : u64}} : i32"));
+                lines.push(format!("  %y{i} = memory.load @mem, %arg1 {{offset = {offset} : u64}} : i32"));
+                lines.push(format!("  %v{i} = arith.addi %x{i}, %y{i} : i32"));
+                lines.push(format!("  %a{i} = arith.addi {acc}, %v{i} : i32"));
+                acc = format!("%a{i}");
+            }
+            // An index reduced modulo a constant as compilers compute it (`x - (x / d) * d` or
+            // `x + (x / d) * -d`), or divided by one, scaled and used (bounded-address).
+            14 => {
+                let divisor = rng.pick(&[100i64, 16_384, 20_000]);
+                lines.push(format!("  %d{i} = arith.constant {divisor} : i32"));
+                lines.push(format!("  %q{i} = arith.divui %arg1, %d{i} : i32"));
+                let index = match rng.below(3) {
+                    0 => {
+                        lines.push(format!("  %m{i} = arith.muli %q{i}, %d{i} : i32"));
+                        lines.push(format!("  %r{i} = arith.subi %arg1, %m{i} : i32"));
+                        format!("%r{i}")
+                    }
+                    1 => {
+                        lines.push(format!("  %nd{i} = arith.constant {} : i32", -divisor));
+                        lines.push(format!("  %m{i} = arith.muli %nd{i}, %q{i} : i32"));
+                        lines.push(format!("  %r{i} = arith.addi %m{i}, %arg1 : i32"));
+                        format!("%r{i}")
+                    }
+                    _ => format!("%q{i}"),
+                };
+                lines.push(format!("  %sh{i} = arith.constant 2 : i32"));
+                lines.push(format!("  %s{i} = arith.shli {index}, %sh{i} : i32"));
+                lines.push(format!("  %x{i} = memory.load @mem, %s{i} : i32"));
+                lines.push(format!("  %a{i} = arith.addi {acc}, %x{i} : i32"));
+                acc = format!("%a{i}");
             }
             1 => {
                 let c = rng.pick(&["0", "3", "4", "%arg0"]);
@@ -525,6 +611,13 @@ fn memory_inputs(seed: u64) -> Vec<(i64, i64)> {
     let mut out = inputs(seed);
     let indices = [0i64, 3, 4, 99, 100, 101, 16_383, 16_384, 19_999, 20_000];
     out.extend((0..10).map(|_| (rng.below(64) as i64, rng.pick(&indices))));
+    // Pointers a few bytes below the end of the page, and zero beside them: where a check that
+    // should fail passes only if a rule removed it wrongly.
+    let near_end = [65_520i64, 65_524, 65_528, 65_532];
+    out.extend((0..6).map(|_| {
+        let (a, b) = (rng.pick(&near_end), rng.pick(&[0, 3, 65_528]));
+        if rng.below(2) == 0 { (a, b) } else { (b, a) }
+    }));
     out
 }
 
@@ -651,7 +744,7 @@ fn every_bce_rule_preserves_behaviour_traps_included() {
         rules: wasmir::rewrites::BCE_RULES,
         before: "bounds-checks-explicit",
         after: "",
-        programs: cases() * 2,
+        programs: cases() * 5,
         program: |seed| memory_program(seed * 31 + 5),
         inputs: memory_inputs,
         i64_second: false,

@@ -6,11 +6,16 @@
 //! - `constant-address`: a constant address (or one masked below a constant) whose whole
 //!   access fits the memory's declared minimum size;
 //! - `bounded-address`: an address bounded by its computation (masks, shifts, sums that
-//!   cannot wrap, narrow zero-extending loads: `arith::semantics::int_upper_bound`) or by the
+//!   cannot wrap, quotients by a constant, remainders as compilers spell them, `x - (x / d) * d`,
+//!   narrow zero-extending loads: `arith::semantics::int_upper_bound`) or by the
 //!   comparisons on the path (a `br_if` not taken, the arms of an `if`), whose whole access
 //!   fits the minimum; or `x + y` with `y` bounded and `x` checked far enough;
 //! - `constant-index`: a constant (or masked) index below a region's constant length;
-//! - `dominated`: a check covered by one that passed on every path to it. Facts flow forward
+//! - `dominated`: a check covered by one that passed on every path to it, or on every path
+//!   where the address is not zero when it is not zero here (C's `if (p) p->x`, repeated; a
+//!   join of a path that checked `p` and one where `p == 0` keeps that); a bulk op
+//!   (`memory.copy`, `fill`, `init`) of a constant length that returned counts as a check of
+//!   its ranges (INV-MEM-009), and a `select` is checked as far as both its values. Facts flow forward
 //!   through structured control flow: after a construct, what held on every way into its
 //!   continuation (its regions' fallthrough and every branch to it) holds; a construct's
 //!   result is checked as far as every value that became it; a loop's argument as far as its
@@ -54,7 +59,7 @@ pub const RULES: &[PassRule] = &[
     },
     PassRule {
         name: "bounded-address",
-        identity: "check(@m, a + k) == nop when a <= u and u + k <= min(@m) * 65536, with u from a's computation (masks, shifts, sums without wrap, narrow loads) and the comparisons on the path; check(@m, x + y + k) == nop after check(@m, x + e) when y <= u and u + k <= e",
+        identity: "check(@m, a + k) == nop when a <= u and u + k <= min(@m) * 65536, with u from a's computation (masks, shifts, quotients and remainders by constants, sums without wrap, narrow loads) and the comparisons on the path; check(@m, x + y + k) == nop after check(@m, x + e) when y <= u and u + k <= e",
         citations: &["INV-MEM-003", "INV-MEM-008", "INV-ARITH-001"],
     },
     PassRule {
@@ -64,8 +69,8 @@ pub const RULES: &[PassRule] = &[
     },
     PassRule {
         name: "dominated",
-        identity: "check(a + k2) == nop when check(a' + k1), k2 <= k1, passed on every path to it, a' equal to a (the same value, the same pure computation, a global read between the same writes, a result or loop argument checked on every way in); check(r[i]) == nop likewise",
-        citations: &["INV-MEM-003", "INV-MEM-004", "INV-MEM-008"],
+        identity: "check(a + k2) == nop when check(a' + k1), k2 <= k1, passed on every path to it where a is not zero (a memory.copy/fill/init of [a', a' + k1) counts as one), a' equal to a (the same value, the same pure computation, a global read between the same writes, a result or loop argument checked on every way in, a select of checked values); check(r[i]) == nop likewise",
+        citations: &["INV-MEM-003", "INV-MEM-004", "INV-MEM-008", "INV-MEM-009"],
     },
     PassRule {
         name: "merge-neighbours",
@@ -97,6 +102,9 @@ const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 /// condition), and how many constant additions `constant_offset` follows.
 const BOUND_DEPTH: u32 = 6;
 const OFFSET_CHAIN: usize = 64;
+
+/// How many `select`s deep `FunctionBce::checked_end` looks for the checks of their values.
+const SELECT_DEPTH: u32 = 2;
 
 fn rule(name: &str) -> &'static PassRule {
     RULES.iter().find(|r| r.name == name).expect("a declared rule")
@@ -496,22 +504,57 @@ enum Fact {
     /// `value <= bound` (unsigned), from a comparison on the path; valued by `u64::MAX - bound`
     /// so that, as for the other facts, the larger value is the stronger fact.
     Below(Base),
+    /// `value != 0`, from a condition on the path.
+    NonZero(Base),
+    /// `address == 0 || address + end <= size(memory)`: after a join of a path that checked
+    /// the address and one on which it was zero (C's `if (p) p->x`, repeated).
+    NullOr(String, Base),
 }
+
+/// The headroom of `Fact::Below` that says a value is zero.
+const IS_ZERO: u64 = u64::MAX;
 
 type Facts = FxHashMap<Fact, u64>;
 
-/// Keeps in `known` (nothing yet: `None`) only what `here` also has, the weaker of the two.
+/// Keeps in `known` (nothing yet: `None`) only what `here` also has, the weaker of the two;
+/// an address checked on one side and zero on the other is `Fact::NullOr` after the join.
 fn meet_facts(known: &mut Option<Facts>, here: &Facts) {
-    match known {
-        None => *known = Some(here.clone()),
-        Some(k) => k.retain(|fact, end| match here.get(fact) {
-            Some(&e) => {
-                *end = (*end).min(e);
-                true
-            }
-            None => false,
-        }),
+    let Some(k) = known else {
+        *known = Some(here.clone());
+        return;
+    };
+    let null_or = null_or_joins(k, here).chain(null_or_joins(here, k)).collect::<Vec<_>>();
+    k.retain(|fact, end| match here.get(fact) {
+        Some(&e) => {
+            *end = (*end).min(e);
+            true
+        }
+        None => false,
+    });
+    for (fact, end) in null_or {
+        let known = k.entry(fact).or_insert(0);
+        *known = (*known).max(end);
     }
+}
+
+/// The `Fact::NullOr` a join keeps of what `one` side checked (or null-or-checked) where the
+/// `other` side knows the address is zero, or null-or-checked it too.
+fn null_or_joins<'f>(one: &'f Facts, other: &'f Facts) -> impl Iterator<Item = (Fact, u64)> + 'f {
+    one.iter().filter_map(move |(fact, &end)| {
+        let (Fact::Address(memory, base) | Fact::NullOr(memory, base)) = fact else { return None };
+        let address = Fact::Address(memory.clone(), *base);
+        if other.contains_key(&address) {
+            // Both checked it: the Address fact itself survives.
+            return None;
+        }
+        let key = Fact::NullOr(memory.clone(), *base);
+        let there = if other.get(&Fact::Below(*base)) == Some(&IS_ZERO) {
+            Some(end)
+        } else {
+            other.get(&key).copied()
+        };
+        there.map(|e| (key, end.min(e)))
+    })
 }
 
 /// An address as far as equality goes: an SSA value, or a global's value in one epoch (reads
@@ -840,13 +883,40 @@ impl<'a> FunctionBce<'a> {
         }
     }
 
-    /// Per memory, how far `v` is checked by `facts`.
-    fn ends_of(&self, facts: &Facts, v: Value) -> Ends {
-        let base = self.base_of(v);
+    /// Per memory, how far `v` is checked by `facts` (`checked_end`).
+    fn ends_of(&self, body: &Body, facts: &Facts, v: Value) -> Ends {
         self.minimums
             .keys()
-            .filter_map(|m| facts.get(&Fact::Address(m.clone(), base)).map(|&end| (m.clone(), end)))
+            .filter_map(|m| self.checked_end(body, facts, m, v, SELECT_DEPTH).map(|end| (m.clone(), end)))
             .collect()
+    }
+
+    /// How far `v` is known checked in `memory` (`v + end <= size`): by a check of it; by one
+    /// of it on the paths where it is not zero, when it is not; as `x + c` by a check of `x`
+    /// reaching past `c` (`x + c` cannot wrap then) or of `x + c` itself; as a `select` by
+    /// both of its values (`depth` selects deep).
+    fn checked_end(&self, body: &Body, facts: &Facts, memory: &str, v: Value, depth: u32) -> Option<u64> {
+        let base = self.base_of(v);
+        let mut best = facts.get(&Fact::Address(memory.to_string(), base)).copied();
+        let mut raise = |end: Option<u64>| best = best.max(end);
+        if facts.contains_key(&Fact::NonZero(base)) {
+            raise(facts.get(&Fact::NullOr(memory.to_string(), base)).copied());
+        }
+        if let Some((x, c)) = self.constant_offset(body, v) {
+            let x = self.base_of(x);
+            let past = |reach: u64| reach.checked_sub(c).filter(|&e| e > 0);
+            raise(facts.get(&Fact::Address(memory.to_string(), x)).and_then(|&e| past(e)));
+            raise(facts.get(&Fact::Span(memory.to_string(), x, c)).and_then(|&e| past(e)));
+        }
+        if depth > 0
+            && let Some(def) = body.defining_op(v)
+            && self.ctx.op_def(body.op_kind(def)).name == "arith.select"
+        {
+            let operands = body.operands(def);
+            let arm = |o: Value| self.checked_end(body, facts, memory, o, depth - 1);
+            raise(arm(operands[1]).zip(arm(operands[2])).map(|(a, b)| a.min(b)));
+        }
+        best
     }
 
     /// At a direct call of a closed function: what each argument is checked against here.
@@ -859,7 +929,7 @@ impl<'a> FunctionBce<'a> {
         if !self.closed.contains_key(callee) {
             return;
         }
-        let site: Vec<Ends> = body.operands(op).iter().map(|&arg| self.ends_of(facts, arg)).collect();
+        let site: Vec<Ends> = body.operands(op).iter().map(|&arg| self.ends_of(body, facts, arg)).collect();
         match self.sites.get_mut(callee) {
             Some(known) => meet_ends(known, &site),
             None => {
@@ -896,6 +966,30 @@ impl<'a> FunctionBce<'a> {
         }
     }
 
+    /// After a bulk op of a constant length: it checked its ranges before writing anything
+    /// and passed (INV-MEM-009), as a check of each range would have.
+    fn after_bulk(&self, body: &Body, op: Op, facts: &mut Facts) {
+        let ctx = self.ctx;
+        let def = ctx.op_def(body.op_kind(op));
+        let operands = body.operands(op);
+        let Some(length) = operands.get(2).and_then(|&n| self.int_constant(body, n)).filter(|&n| n > 0)
+        else {
+            return;
+        };
+        let memory = |name: &str| {
+            ctx.dict_get(body.op_attrs(op), name).and_then(|a| ctx.attr_as_symbol(a)).map(str::to_string)
+        };
+        let mut ranges = vec![(memory("memory"), operands[0])];
+        if def.name == "memory.copy" {
+            ranges.push((memory("src_memory"), operands[1]));
+        }
+        for (memory, start) in ranges {
+            let Some(memory) = memory else { continue };
+            let known = facts.entry(Fact::Address(memory, self.base_of(start))).or_insert(0);
+            *known = (*known).max(length);
+        }
+    }
+
     /// At a return (or a branch out of the function): what holds of the parameters and, for a
     /// `func.return`, of the returned values.
     fn note_return(&mut self, body: &Body, op: Option<Op>, facts: &Facts) {
@@ -903,10 +997,10 @@ impl<'a> FunctionBce<'a> {
         if self.dry {
             return;
         }
-        let params = self.params.iter().map(|&p| self.ends_of(facts, p)).collect();
+        let params = self.params.iter().map(|&p| self.ends_of(body, facts, p)).collect();
         let results = op
             .filter(|&op| self.ctx.op_def(body.op_kind(op)).name == "func.return")
-            .map(|op| body.operands(op).iter().map(|&r| self.ends_of(facts, r)).collect());
+            .map(|op| body.operands(op).iter().map(|&r| self.ends_of(body, facts, r)).collect());
         let here = Summary { params, results };
         match &mut self.returned {
             Some(known) => known.meet(&here),
@@ -918,7 +1012,7 @@ impl<'a> FunctionBce<'a> {
     fn branch_to(&mut self, body: &Body, depth: u32, facts: &Facts, values: &[Value]) {
         match self.labels.len().checked_sub(1 + depth as usize) {
             Some(i) => {
-                let carried = values.iter().map(|&v| self.ends_of(facts, v)).collect();
+                let carried = values.iter().map(|&v| self.ends_of(body, facts, v)).collect();
                 let label = &mut self.labels[i];
                 if label.is_loop {
                     meet_values(&mut label.continued, Some(carried), label.args);
@@ -1077,6 +1171,9 @@ impl<'a> FunctionBce<'a> {
         let from_def = (|| {
             let def = body.defining_op(v)?;
             let name = ctx.op_def(body.op_kind(def)).name;
+            if let Some(divisor) = self.remainder_divisor(body, def) {
+                return Some(divisor - 1);
+            }
             if matches!(name, "memory.load" | "memory.atomic_load") {
                 let attrs = body.op_attrs(def);
                 let bits = ctx.dict_get(attrs, "width").and_then(|a| ctx.attr_as_int(a))?;
@@ -1101,6 +1198,38 @@ impl<'a> FunctionBce<'a> {
         [from_path, from_def].into_iter().flatten().min().filter(|&u| u < mask)
     }
 
+    /// `d` when `def` computes `x % d` for a constant `d > 0` the way compilers do when they
+    /// also need `x / d`: `x - (x / d) * d`, or `x + (x / d) * -d` (wrapping, INV-ARITH-001).
+    fn remainder_divisor(&self, body: &Body, def: Op) -> Option<u64> {
+        let ctx = self.ctx;
+        let name = |op: Op| ctx.op_def(body.op_kind(op)).name;
+        let width_mask =
+            if body.value_type(body.results(def)[0]) == Type::I32 { u64::from(u32::MAX) } else { u64::MAX };
+        let negate = match name(def) {
+            "arith.subi" => false,
+            "arith.addi" => true,
+            _ => return None,
+        };
+        let operands = body.operands(def);
+        let pairs: &[(Value, Value)] = if negate {
+            &[(operands[0], operands[1]), (operands[1], operands[0])]
+        } else {
+            &[(operands[0], operands[1])]
+        };
+        pairs.iter().find_map(|&(x, product)| {
+            let mul = body.defining_op(product).filter(|&m| name(m) == "arith.muli")?;
+            let factors = body.operands(mul);
+            [(factors[0], factors[1]), (factors[1], factors[0])].into_iter().find_map(|(quotient, factor)| {
+                let div = body.defining_op(quotient).filter(|&d| name(d) == "arith.divui")?;
+                let (dividend, divisor) = (body.operands(div)[0], body.operands(div)[1]);
+                let d = self.int_constant(body, divisor).filter(|&d| d > 0)?;
+                let f = self.int_constant(body, factor)?;
+                let expected = if negate { d.wrapping_neg() & width_mask } else { d };
+                (self.base_of(dividend) == self.base_of(x) && f == expected).then_some(d)
+            })
+        })
+    }
+
     /// What `condition` being non-zero (`holds`) or zero says of values: upper bounds, from
     /// unsigned comparisons with a bounded side, `eqz`, and `and`/`or` of conditions.
     fn condition_bounds(
@@ -1110,21 +1239,22 @@ impl<'a> FunctionBce<'a> {
         holds: bool,
         facts: &Facts,
         depth: u32,
-        out: &mut Vec<(Value, u64)>,
+        out: &mut Vec<(Fact, u64)>,
     ) {
         let ctx = self.ctx;
+        let base = self.base_of(condition);
+        if holds {
+            out.push((Fact::NonZero(base), 0));
+        } else {
+            out.push((Fact::Below(base), IS_ZERO));
+        }
         let Some(def) = body.defining_op(condition) else { return };
         if depth == 0 {
             return;
         }
         let operands = body.operands(def);
         match ctx.op_def(body.op_kind(def)).name {
-            "arith.eqz" => {
-                if holds {
-                    out.push((operands[0], 0));
-                }
-                self.condition_bounds(body, operands[0], !holds, facts, depth - 1, out);
-            }
+            "arith.eqz" => self.condition_bounds(body, operands[0], !holds, facts, depth - 1, out),
             // a & b != 0 needs both non-zero; a | b == 0 needs both zero.
             "arith.andi" if holds => {
                 for &o in operands {
@@ -1143,6 +1273,18 @@ impl<'a> FunctionBce<'a> {
                     return;
                 };
                 // As `x PRED y`, and flipped to `y PRED' x`, each side bounded by the other.
+                // `x != 0`, `!(x == 0)` and `x > y` say that `x` is not zero.
+                let zero = |v: Value| self.int_constant(body, v) == Some(0);
+                for (x, y) in [(operands[0], operands[1]), (operands[1], operands[0])] {
+                    let nonzero = match (predicate, holds) {
+                        ("ne", true) | ("eq", false) => zero(y),
+                        ("ugt", true) | ("ule", false) => true,
+                        _ => false,
+                    };
+                    if nonzero && (x == operands[0] || predicate != "ugt" && predicate != "ule") {
+                        out.push((Fact::NonZero(self.base_of(x)), 0));
+                    }
+                }
                 let flipped = match predicate {
                     "ult" => "ugt",
                     "ule" => "uge",
@@ -1165,7 +1307,7 @@ impl<'a> FunctionBce<'a> {
                         _ => None,
                     };
                     if let Some(bound) = bound {
-                        out.push((x, bound));
+                        out.push((Fact::Below(self.base_of(x)), u64::MAX - bound));
                     }
                 }
             }
@@ -1175,11 +1317,11 @@ impl<'a> FunctionBce<'a> {
 
     /// Records what `condition` being non-zero (`holds`) or zero says of values.
     fn assume(&self, body: &Body, condition: Value, holds: bool, facts: &mut Facts) {
-        let mut bounds = Vec::new();
-        self.condition_bounds(body, condition, holds, facts, BOUND_DEPTH, &mut bounds);
-        for (v, bound) in bounds {
-            let headroom = facts.entry(Fact::Below(self.base_of(v))).or_insert(0);
-            *headroom = (*headroom).max(u64::MAX - bound);
+        let mut learned = Vec::new();
+        self.condition_bounds(body, condition, holds, facts, BOUND_DEPTH, &mut learned);
+        for (fact, strength) in learned {
+            let known = facts.entry(fact).or_insert(0);
+            *known = (*known).max(strength);
         }
     }
 
@@ -1225,13 +1367,31 @@ impl<'a> FunctionBce<'a> {
             }
             if let Some(depths) = def.branch_depths {
                 let view = wasmir_ir::OpRef::new(ctx, body, op);
+                // A conditional branch is taken when its condition holds, and continues when not.
+                let condition = match view.operand_group("condition") {
+                    [condition] => Some(*condition),
+                    _ => None,
+                };
+                let taken = condition.map(|c| {
+                    let mut taken = facts.clone();
+                    self.assume(body, c, true, &mut taken);
+                    taken
+                });
                 for depth in depths(view) {
-                    self.branch_to(body, depth, facts, view.operand_group("values"));
+                    self.branch_to(
+                        body,
+                        depth,
+                        taken.as_ref().unwrap_or(facts),
+                        view.operand_group("values"),
+                    );
                 }
-                // A conditional branch that continues did not take its branch.
-                if let [condition] = view.operand_group("condition") {
-                    self.assume(body, *condition, false, facts);
+                if let Some(condition) = condition {
+                    self.assume(body, condition, false, facts);
                 }
+            }
+            if matches!(def.name, "memory.copy" | "memory.fill" | "memory.init") && self.enabled("dominated")
+            {
+                self.after_bulk(body, op, facts);
             }
             if def.has(Traits::RETURN_LIKE) {
                 self.note_return(body, Some(op), facts);
@@ -1278,7 +1438,8 @@ impl<'a> FunctionBce<'a> {
             && !self.dry
             && let Some(&block) = regions.first().and_then(|&r| body.region_blocks(r).first())
         {
-            let initial: Vec<Ends> = body.operands(op).iter().map(|&v| self.ends_of(facts, v)).collect();
+            let initial: Vec<Ends> =
+                body.operands(op).iter().map(|&v| self.ends_of(body, facts, v)).collect();
             if initial.iter().any(|e| !e.is_empty()) {
                 self.dry = true;
                 let continued = self.walk_regions(body, op, facts).continued;
@@ -1344,7 +1505,7 @@ impl<'a> FunctionBce<'a> {
                 let yielded = body
                     .block_last(inner)
                     .filter(|&t| ctx.op_def(body.op_kind(t)).has(Traits::TERMINATOR))
-                    .map(|t| body.operands(t).iter().map(|&v| self.ends_of(&inner_facts, v)).collect());
+                    .map(|t| body.operands(t).iter().map(|&v| self.ends_of(body, &inner_facts, v)).collect());
                 self.labels.last_mut().expect("pushed above").arrive(&inner_facts, yielded);
             }
         }
@@ -1391,7 +1552,12 @@ impl<'a> FunctionBce<'a> {
                     self.explain(body, op, "checked-by-callers");
                 } else if facts.contains_key(&key) && covers(Fact::Callee(memory.clone(), base)) {
                     self.explain(body, op, "checked-in-callee");
-                } else if dominated_on && (covers(key.clone()) || via_base) {
+                } else if dominated_on
+                    && (via_base
+                        || self
+                            .checked_end(body, facts, &memory, address, SELECT_DEPTH)
+                            .is_some_and(|e| e >= end))
+                {
                     self.explain(body, op, "dominated");
                 } else {
                     if let Some((base, c)) = span {

@@ -104,7 +104,10 @@ pub fn int_upper_bound(op: &str, width: u8, max: &[u64], constants: &[Option<u64
             Some(k) => arg(0) >> (k % u64::from(width)),
             None => arg(0),
         },
-        "divui" => arg(0),
+        "divui" => match constant(1) {
+            Some(d) if d & m != 0 => arg(0) / (d & m),
+            _ => arg(0),
+        },
         "remui" => arg(0).min(arg(1).saturating_sub(1)),
         "clz" | "ctz" | "popcnt" => u64::from(width),
         "eqz" | "cmpi" | "cmpf" => 1,
@@ -402,6 +405,8 @@ mod tests {
             "may wrap"
         );
         assert_eq!(int_upper_bound("select", 32, &[1, 7, 9], &[None, None, None]), Some(9));
+        assert_eq!(int_upper_bound("divui", 32, &[9999, 100], &[None, Some(100)]), Some(99));
+        assert_eq!(int_upper_bound("divui", 32, &[9999, 0], &[None, Some(0)]), Some(9999));
     }
 
     #[test]
