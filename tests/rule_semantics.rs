@@ -158,7 +158,7 @@ fn memory_program(seed: u64) -> String {
         let offset = rng.pick(&[0u64, 4, 8, 12, 65_532]);
         let width = rng.pick(&["", " width = 8 : u32,"]);
         let sign = if width.is_empty() { "" } else { " sign = \"u\"," };
-        match rng.below(15) {
+        match rng.below(16) {
             0 => lines.push(format!("  memory.store @mem, {base}, {acc} {{offset = {offset} : u64}} : i32")),
             // A call of the private helper, whose own check goes when every call site passes a
             // pointer checked far enough (checked-by-callers).
@@ -358,6 +358,33 @@ fn memory_program(seed: u64) -> String {
                 lines.push(format!("  %s{i} = arith.shli {index}, %sh{i} : i32"));
                 lines.push(format!("  %x{i} = memory.load @mem, %s{i} : i32"));
                 lines.push(format!("  %a{i} = arith.addi {acc}, %x{i} : i32"));
+                acc = format!("%a{i}");
+            }
+            // A pointer loaded, used, and loaded again: with no write between, or a store to
+            // other bytes of its base, it is the same pointer; a store over it (full width: the
+            // stored value; narrow: neither), or through another base, changes it (dominated,
+            // INV-MEM-010).
+            15 => {
+                let (first, second) = (rng.pick(&[0u64, 8, 65_532]), rng.pick(&[0u64, 4, 65_532]));
+                lines.push(format!("  %p{i} = memory.load @mem, {base} {{offset = 8 : u64}} : i32"));
+                lines.push(format!("  %x{i} = memory.load @mem, %p{i} {{offset = {first} : u64}} : i32"));
+                lines.push(format!("  %t{i} = memory.load @mem, %arg1 : i32"));
+                match rng.below(5) {
+                    0 => {}
+                    1 => {
+                        lines.push(format!("  memory.store @mem, {base}, {acc} {{offset = 16 : u64}} : i32"))
+                    }
+                    2 => lines.push(format!("  memory.store @mem, {base}, %arg1 {{offset = 8 : u64}} : i32")),
+                    3 => lines.push(format!(
+                        "  memory.store @mem, {base}, {acc} {{offset = 9 : u64, width = 8 : u32}} : i32"
+                    )),
+                    _ => lines.push(format!("  memory.store @mem, %arg0, {acc} {{offset = 8 : u64}} : i32")),
+                }
+                lines.push(format!("  %q{i} = memory.load @mem, {base} {{offset = 8 : u64}} : i32"));
+                lines.push(format!("  %y{i} = memory.load @mem, %q{i} {{offset = {second} : u64}} : i32"));
+                lines.push(format!("  %v{i} = arith.addi %x{i}, %y{i} : i32"));
+                lines.push(format!("  %vt{i} = arith.addi %v{i}, %t{i} : i32"));
+                lines.push(format!("  %a{i} = arith.addi {acc}, %vt{i} : i32"));
                 acc = format!("%a{i}");
             }
             1 => {

@@ -22,9 +22,11 @@
 //!   initial value and every value its branches continue it with (found by a first walk of
 //!   the loop that removes nothing; the facts then hold by induction over the iterations).
 //!   Values are equal for the facts when they are the same SSA value, the same pure
-//!   computation on equal operands, or reads of a global between the same two possible writes
+//!   computation on equal operands, reads of a global between the same two possible writes
 //!   (an epoch: calls, direct or indirect, and `global.set` end one, and so does the head of
-//!   a loop that may write one);
+//!   a loop that may write one), or loads of the same bytes of an unshared memory with no write
+//!   that may touch them between (a store through the same base at a disjoint offset does not;
+//!   a full-width load after a full-width store reads the stored value);
 //! - `merge-neighbours`: of two checks of the same address in one block with nothing
 //!   observable between them, the first is widened to the second's end and the second goes;
 //! - `loop-induction`: a region index that is a loop counter from 0, continued only while
@@ -69,8 +71,8 @@ pub const RULES: &[PassRule] = &[
     },
     PassRule {
         name: "dominated",
-        identity: "check(a + k2) == nop when check(a' + k1), k2 <= k1, passed on every path to it where a is not zero (a memory.copy/fill/init of [a', a' + k1) counts as one), a' equal to a (the same value, the same pure computation, a global read between the same writes, a result or loop argument checked on every way in, a select of checked values); check(r[i]) == nop likewise",
-        citations: &["INV-MEM-003", "INV-MEM-004", "INV-MEM-008", "INV-MEM-009"],
+        identity: "check(a + k2) == nop when check(a' + k1), k2 <= k1, passed on every path to it where a is not zero (a memory.copy/fill/init of [a', a' + k1) counts as one), a' equal to a (the same value, the same pure computation, a global read between the same writes, a result or loop argument checked on every way in, a select of checked values, a load of what an earlier load read or a store wrote with no write between); check(r[i]) == nop likewise",
+        citations: &["INV-MEM-003", "INV-MEM-004", "INV-MEM-008", "INV-MEM-009", "INV-MEM-010"],
     },
     PassRule {
         name: "merge-neighbours",
@@ -250,6 +252,11 @@ impl Bce {
 impl ModulePass for Bce {
     fn run(&self, ctx: &Context, module: &mut Module) -> Vec<Diagnostic> {
         let minimums = memory_minimums(ctx, module);
+        let shared: FxHashSet<String> = wasmir_dialects::memory::memory_decls(ctx, module)
+            .into_iter()
+            .filter(|(_, m)| m.kind == "shared")
+            .map(|(name, _)| name)
+            .collect();
         let calls = CallGraph::of(ctx, module);
         let interprocedural = self.enabled("checked-by-callers");
         let mut remarks = Vec::new();
@@ -261,8 +268,14 @@ impl ModulePass for Bce {
             for (func, name) in calls.callees_first() {
                 let Some(body) = module.body().child(func) else { continue };
                 let mut unused = FxHashMap::default();
-                let mut bce =
-                    FunctionBce::new(ctx, &minimums, &self.rules, &calls.callers, &mut unused, &summaries);
+                let mut bce = FunctionBce::new(
+                    ctx,
+                    (&minimums, &shared),
+                    &self.rules,
+                    &calls.callers,
+                    &mut unused,
+                    &summaries,
+                );
                 bce.summarizing = true;
                 if let Some(summary) = bce.summarize(body) {
                     summaries.insert(name, summary);
@@ -283,8 +296,14 @@ impl ModulePass for Bce {
                 _ => None,
             };
             let Some(body) = module.body_mut().child_mut(func) else { continue };
-            let mut bce =
-                FunctionBce::new(ctx, &minimums, &self.rules, &calls.callers, &mut sites, &summaries);
+            let mut bce = FunctionBce::new(
+                ctx,
+                (&minimums, &shared),
+                &self.rules,
+                &calls.callers,
+                &mut sites,
+                &summaries,
+            );
             bce.run(body, entry.as_deref());
             remarks.append(&mut bce.remarks);
             visited.insert(name);
@@ -670,32 +689,200 @@ fn global_reads(ctx: &Context, body: &Body) -> FxHashMap<Value, Base> {
     w.reads
 }
 
+/// Whether `op` (without regions) may change memory: a store, an atomic, a bulk op, a grow,
+/// or anything that may run other code.
+fn may_write_memory(def: &wasmir_ir::OpDef) -> bool {
+    def.has(Traits::MEM_WRITE) || may_write_globals(def)
+}
+
 /// What each value is equal to for the facts (`Base`): a global read is its global in its
-/// epoch (`global_reads`), and a pure op's result is the first result of an op of the same
-/// kind and attributes on equal operands (pure ops are functions of their operands,
-/// INV-CORE-006), whether or not that op dominates it. Other values are themselves.
-fn value_bases(ctx: &Context, body: &Body) -> FxHashMap<Value, Base> {
-    let mut bases = global_reads(ctx, body);
-    let mut numbered: FxHashMap<(wasmir_ir::OpKind, wasmir_ir::Attr, Vec<Base>), Base> = FxHashMap::default();
-    // Pre-order visits every definition before its uses.
-    for op in body.preorder() {
-        let def = ctx.op_def(body.op_kind(op));
-        let &[result] = body.results(op) else { continue };
-        if !def.has(Traits::PURE) || !body.op_regions(op).is_empty() || bases.contains_key(&result) {
-            continue;
-        }
-        let operands =
-            body.operands(op).iter().map(|&o| bases.get(&o).copied().unwrap_or(Base::Value(o))).collect();
-        let base =
-            *numbered.entry((body.op_kind(op), body.op_attrs(op), operands)).or_insert(Base::Value(result));
-        bases.insert(result, base);
+/// epoch (`global_reads`), and a pure op's result is the first result of an op of the same kind and
+/// attributes on equal operands (pure ops are functions of their operands, INV-CORE-006),
+/// whether or not that op dominates it; so is a load's, among the loads of one memory epoch.
+/// Other values are themselves.
+fn value_bases(ctx: &Context, body: &Body, shared: &FxHashSet<String>) -> FxHashMap<Value, Base> {
+    let bases = global_reads(ctx, body);
+    let mut numbering =
+        Numbering { ctx, body, shared, writes: FxHashSet::default(), bases, numbered: FxHashMap::default() };
+    let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
+    for &b in &roots {
+        numbering.find_writes(b);
     }
-    bases
+    for &b in &roots {
+        numbering.walk(b, &mut Available::default());
+    }
+    numbering.bases
+}
+
+/// Where a load reads or a store writes: the memory, the address's base, the offset, and the
+/// shape (type, width in bits, sign: 0 for a full-width access, 1 unsigned, 2 signed).
+type Access = (wasmir_ir::Attr, Base, u64, (Type, u64, u8));
+
+/// What loads would read, known on the way to an op: per access, its size in bytes and the
+/// value an earlier load read or an earlier store wrote there.
+type Available = FxHashMap<Access, (u64, Value)>;
+
+/// How many accesses `Available` remembers: beyond, new ones are forgotten.
+const AVAILABLE_LIMIT: usize = 512;
+
+/// The walk of `value_bases`: numbers pure ops, and gives a load the base of what an earlier
+/// load of the same bytes read or an earlier store there wrote, with no write between that
+/// may touch them (INV-MEM-010).
+struct Numbering<'a> {
+    ctx: &'a Context,
+    body: &'a Body,
+    shared: &'a FxHashSet<String>,
+    /// The constructs that contain an op that may write memory.
+    writes: FxHashSet<Op>,
+    bases: FxHashMap<Value, Base>,
+    numbered: FxHashMap<(wasmir_ir::OpKind, wasmir_ir::Attr, Vec<Base>), Base>,
+}
+
+impl Numbering<'_> {
+    fn find_writes(&mut self, block: Block) -> bool {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+            let mut any = false;
+            for op in self.body.block_ops(block) {
+                let regions = self.body.op_regions(op);
+                if regions.is_empty() {
+                    any |= may_write_memory(self.ctx.op_def(self.body.op_kind(op)));
+                    continue;
+                }
+                let mut inner = false;
+                for &r in regions {
+                    for &b in self.body.region_blocks(r) {
+                        inner |= self.find_writes(b);
+                    }
+                }
+                if inner {
+                    self.writes.insert(op);
+                }
+                any |= inner;
+            }
+            any
+        })
+    }
+
+    fn base_of(&self, v: Value) -> Base {
+        self.bases.get(&v).copied().unwrap_or(Base::Value(v))
+    }
+
+    /// The access of a `memory.load` or `memory.store` of an unshared memory, and its size.
+    fn access(&self, op: Op, value_type: Type) -> Option<(Access, u64)> {
+        let (ctx, body) = (self.ctx, self.body);
+        let attrs = body.op_attrs(op);
+        let memory = ctx.dict_get(attrs, "memory")?;
+        if self.shared.contains(ctx.attr_as_symbol(memory)?) {
+            return None;
+        }
+        let full = match value_type {
+            Type::I32 | Type::F32 => 32,
+            Type::I64 | Type::F64 => 64,
+            _ => return None,
+        };
+        let width = ctx.dict_get(attrs, "width").and_then(|a| ctx.attr_as_int(a)).map_or(full, |w| w as u64);
+        let sign = match ctx.dict_get(attrs, "sign").and_then(|a| ctx.attr_as_str(a)) {
+            Some("u") => 1,
+            Some("s") => 2,
+            _ => 0,
+        };
+        let offset = ctx.dict_get(attrs, "offset").and_then(|a| ctx.attr_as_int(a)).unwrap_or(0) as u64;
+        let address = self.base_of(body.operands(op)[0]);
+        Some(((memory, address, offset, (value_type, width, sign)), width / 8))
+    }
+
+    fn walk(&mut self, block: Block, available: &mut Available) {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.walk_in(block, available))
+    }
+
+    fn walk_in(&mut self, block: Block, available: &mut Available) {
+        let (ctx, body) = (self.ctx, self.body);
+        for op in body.block_ops(block) {
+            let def = ctx.op_def(body.op_kind(op));
+            let regions = body.op_regions(op);
+            if !regions.is_empty() {
+                // Each region starts from what holds before the construct (a loop that writes
+                // starts from nothing: its back edges bring the writes); after a construct
+                // that writes, nothing is known.
+                let writes = self.writes.contains(&op);
+                for &r in regions {
+                    let mut inner = if writes && def.has(Traits::LOOP) {
+                        Available::default()
+                    } else {
+                        available.clone()
+                    };
+                    for &b in body.region_blocks(r) {
+                        self.walk(b, &mut inner);
+                    }
+                }
+                if writes {
+                    available.clear();
+                }
+                continue;
+            }
+            match def.name {
+                "memory.load" => {
+                    let result = body.results(op)[0];
+                    let Some((access, size)) = self.access(op, body.value_type(result)) else { continue };
+                    match available.get(&access) {
+                        Some(&(_, earlier)) => {
+                            let base = self.base_of(earlier);
+                            self.bases.insert(result, base);
+                        }
+                        None if available.len() < AVAILABLE_LIMIT => {
+                            available.insert(access, (size, result));
+                        }
+                        None => {}
+                    }
+                    continue;
+                }
+                "memory.store" => {
+                    let stored = body.operands(op)[1];
+                    let Some(((memory, address, offset, shape), size)) =
+                        self.access(op, body.value_type(stored))
+                    else {
+                        // A store to a shared memory: none of its loads is remembered.
+                        continue;
+                    };
+                    // Bytes at another base may be these; at this base, those that overlap are.
+                    available.retain(|&(m, b, o, _), &mut (s, _)| {
+                        m != memory
+                            || (b == address
+                                && (o.saturating_add(s) <= offset || offset.saturating_add(size) <= o))
+                    });
+                    // A full-width load of what a full-width store wrote reads the stored value.
+                    let full_width =
+                        matches!(shape, (Type::I32 | Type::F32, 32, _) | (Type::I64 | Type::F64, 64, _));
+                    if full_width && available.len() < AVAILABLE_LIMIT {
+                        available.insert((memory, address, offset, shape), (size, stored));
+                    }
+                    continue;
+                }
+                _ if may_write_memory(def) => {
+                    available.clear();
+                    continue;
+                }
+                _ => {}
+            }
+            let &[result] = body.results(op) else { continue };
+            if !def.has(Traits::PURE) || self.bases.contains_key(&result) {
+                continue;
+            }
+            let operands = body.operands(op).iter().map(|&o| self.base_of(o)).collect();
+            let base = *self
+                .numbered
+                .entry((body.op_kind(op), body.op_attrs(op), operands))
+                .or_insert(Base::Value(result));
+            self.bases.insert(result, base);
+        }
+    }
 }
 
 struct FunctionBce<'a> {
     ctx: &'a Context,
     minimums: &'a FxHashMap<String, u64>,
+    /// The shared memories, which other threads may write at any time (INV-MEM-001).
+    shared: &'a FxHashSet<String>,
     rules: &'a [&'static str],
     /// The closed functions (see `CallGraph`), whose call sites are recorded in `sites`.
     closed: &'a FxHashMap<String, Vec<String>>,
@@ -765,7 +952,7 @@ enum Check {
 impl<'a> FunctionBce<'a> {
     fn new(
         ctx: &'a Context,
-        minimums: &'a FxHashMap<String, u64>,
+        (minimums, shared): (&'a FxHashMap<String, u64>, &'a FxHashSet<String>),
         rules: &'a [&'static str],
         closed: &'a FxHashMap<String, Vec<String>>,
         sites: &'a mut FxHashMap<String, Vec<Ends>>,
@@ -774,6 +961,7 @@ impl<'a> FunctionBce<'a> {
         FunctionBce {
             ctx,
             minimums,
+            shared,
             rules,
             closed,
             sites,
@@ -798,7 +986,7 @@ impl<'a> FunctionBce<'a> {
     /// What every normal return of the function has checked (nothing is changed).
     fn summarize(&mut self, body: &Body) -> Option<Summary> {
         let roots = Self::roots(body);
-        self.bases = value_bases(self.ctx, body);
+        self.bases = value_bases(self.ctx, body, self.shared);
         self.params = roots.first().map(|&b| body.block_args(b).to_vec()).unwrap_or_default();
         for block in roots {
             self.eliminate(body, block, &mut Facts::default());
@@ -809,7 +997,7 @@ impl<'a> FunctionBce<'a> {
     /// `entry` holds, per argument, what every caller checked it against.
     fn run(&mut self, body: &mut Body, entry: Option<&[Ends]>) {
         let roots = Self::roots(body);
-        self.bases = value_bases(self.ctx, body);
+        self.bases = value_bases(self.ctx, body, self.shared);
         self.params = roots.first().map(|&b| body.block_args(b).to_vec()).unwrap_or_default();
         if self.enabled("merge-neighbours") {
             for block in &roots {
@@ -950,10 +1138,9 @@ impl<'a> FunctionBce<'a> {
         let mut raise = |v: Value, ends: &Ends| {
             let base = self.base_of(v);
             for (memory, &end) in ends {
-                for fact in [Fact::Address(memory.clone(), base), Fact::Callee(memory.clone(), base)] {
-                    let known = facts.entry(fact).or_insert(0);
-                    *known = (*known).max(end);
-                }
+                self.establish(body, facts, memory, v, end);
+                let known = facts.entry(Fact::Callee(memory.clone(), base)).or_insert(0);
+                *known = (*known).max(end);
             }
         };
         for (&arg, ends) in body.operands(op).iter().zip(&summary.params) {
@@ -964,6 +1151,26 @@ impl<'a> FunctionBce<'a> {
                 raise(result, ends);
             }
         }
+    }
+
+    /// Records that `address + end` is inside `memory` (`address` as its computation wraps):
+    /// of `address` itself; for `address = x + c`, that a check of `x + c` reached `c + end`
+    /// (`Fact::Span`), and, when `x` is checked past `c` already (so `x + c` does not wrap),
+    /// that `x` is checked to `c + end`.
+    fn establish(&self, body: &Body, facts: &mut Facts, memory: &str, address: Value, end: u64) {
+        fn raise(facts: &mut Facts, fact: Fact, end: u64) {
+            let known = facts.entry(fact).or_insert(0);
+            *known = (*known).max(end);
+        }
+        if let Some((x, c)) = self.constant_offset(body, address) {
+            let x = self.base_of(x);
+            let reach = c.saturating_add(end);
+            raise(facts, Fact::Span(memory.to_string(), x, c), reach);
+            if facts.get(&Fact::Address(memory.to_string(), x)).is_some_and(|&e| e >= c) {
+                raise(facts, Fact::Address(memory.to_string(), x), reach);
+            }
+        }
+        raise(facts, Fact::Address(memory.to_string(), self.base_of(address)), end);
     }
 
     /// After a bulk op of a constant length: it checked its ranges before writing anything
@@ -984,9 +1191,9 @@ impl<'a> FunctionBce<'a> {
             ranges.push((memory("src_memory"), operands[1]));
         }
         for (memory, start) in ranges {
-            let Some(memory) = memory else { continue };
-            let known = facts.entry(Fact::Address(memory, self.base_of(start))).or_insert(0);
-            *known = (*known).max(length);
+            if let Some(memory) = memory {
+                self.establish(body, facts, &memory, start, length);
+            }
         }
     }
 
@@ -1560,12 +1767,7 @@ impl<'a> FunctionBce<'a> {
                 {
                     self.explain(body, op, "dominated");
                 } else {
-                    if let Some((base, c)) = span {
-                        let reach = facts.entry(Fact::Span(memory, base, c)).or_insert(0);
-                        *reach = (*reach).max(c.saturating_add(end));
-                    }
-                    let known = facts.entry(key).or_insert(0);
-                    *known = (*known).max(end);
+                    self.establish(body, facts, &memory, address, end);
                 }
             }
             Check::Index { region, index } => {
