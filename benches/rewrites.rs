@@ -4,8 +4,9 @@
 //! checks, with them after `bce`, and without checks, in wasmtime.
 //!
 //! Run: `cargo bench --bench rewrites -- [FILE.wasm ...]`. Without files it reads
-//! `target/bench-data/*.wasm` (`scripts/bench.sh` fetches esbuild.wasm) and builds the C
-//! programs of tests/programs with clang-19 at -O2 when clang is installed.
+//! `target/bench-data/*.wasm` (`scripts/bench.sh` fetches esbuild.wasm and brotli and builds
+//! the Rust programs of tests/programs) and builds the C and C++ programs of tests/programs
+//! with clang 19 at -O2 when clang is installed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,12 +46,22 @@ fn inputs(args: &[String]) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    for program in ["sort_and_format", "interpreter", "text_and_hashes"] {
+    // The C and C++ programs at -O2, as tests/programs.rs builds them.
+    for source in ["sort_and_format.c", "interpreter.c", "text_and_hashes.c", "containers.cpp"] {
+        let (program, cxx) = match source.strip_suffix(".cpp") {
+            Some(program) => (program, true),
+            None => (source.trim_end_matches(".c"), false),
+        };
         let out = data.join(format!("{program}.O2.wasm"));
-        let built = Command::new("clang-19")
-            .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2"])
-            .arg(format!("tests/programs/{program}.c"))
-            .args(["-lm", "-o"])
+        let built = Command::new(if cxx { "clang++-19" } else { "clang-19" })
+            .args([
+                "--target=wasm32-wasi",
+                "--sysroot=/usr",
+                "-O2",
+                if cxx { "-fno-exceptions" } else { "-lm" },
+            ])
+            .arg(format!("tests/programs/{source}"))
+            .arg("-o")
             .arg(&out)
             .status()
             .is_ok_and(|s| s.success());

@@ -30,6 +30,11 @@ for profile in dev release; do
     --manifest-path tests/programs/generics/Cargo.toml --target-dir "$data/generics-target"
   cp "$data/generics-target/wasm32-wasip1/$dir/generics.wasm" "$data/rust_generics.$dir.wasm"
 done
+# tests/programs/parsers (the wat parser and wasmparser's validator) in release: a Rust input
+# of the bce benchmark built on real libraries.
+cargo build --quiet --offline --target wasm32-wasip1 --release \
+  --manifest-path tests/programs/parsers/Cargo.toml --target-dir "$data/parsers-target"
+cp "$data/parsers-target/wasm32-wasip1/release/parsers.wasm" "$data/rust_parsers.release.wasm"
 if ! command -v wasm-opt >/dev/null; then
   echo "bench: installing binaryen (wasm-opt)"
   sudo=""
