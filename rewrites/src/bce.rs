@@ -601,6 +601,51 @@ fn may_write_globals(def: &wasmir_ir::OpDef) -> bool {
     !runs_nothing
 }
 
+/// The constructs of `body` that contain an op that may write (`may_write`): a global, for the
+/// epochs of global reads, or memory, for the loads `value_bases` numbers.
+fn constructs_that_write(
+    ctx: &Context,
+    body: &Body,
+    may_write: fn(&wasmir_ir::OpDef) -> bool,
+) -> FxHashSet<Op> {
+    fn visit(
+        ctx: &Context,
+        body: &Body,
+        may_write: fn(&wasmir_ir::OpDef) -> bool,
+        block: Block,
+        writes: &mut FxHashSet<Op>,
+    ) -> bool {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+            let mut any = false;
+            for op in body.block_ops(block) {
+                let regions = body.op_regions(op);
+                if regions.is_empty() {
+                    any |= may_write(ctx.op_def(body.op_kind(op)));
+                    continue;
+                }
+                let mut inner = false;
+                for &r in regions {
+                    for &b in body.region_blocks(r) {
+                        inner |= visit(ctx, body, may_write, b, writes);
+                    }
+                }
+                if inner {
+                    writes.insert(op);
+                }
+                any |= inner;
+            }
+            any
+        })
+    }
+    let mut writes = FxHashSet::default();
+    for &r in body.roots() {
+        for &b in body.region_blocks(r) {
+            visit(ctx, body, may_write, b, &mut writes);
+        }
+    }
+    writes
+}
+
 /// The epoch of every `global.get` in `body`: a new epoch starts after each op that may write
 /// a global, at the head of a loop that may write one (its back edges bring the writes), and
 /// after a construct that may write one; each arm of a construct starts in the epoch before it.
@@ -614,34 +659,6 @@ fn global_reads(ctx: &Context, body: &Body) -> FxHashMap<Value, Base> {
         reads: FxHashMap<Value, Base>,
     }
     impl Walk<'_> {
-        /// Which constructs contain an op that may write a global; whether `block` does.
-        fn find_writes(&mut self, block: Block) -> bool {
-            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.find_writes_in(block))
-        }
-
-        fn find_writes_in(&mut self, block: Block) -> bool {
-            let mut any = false;
-            for op in self.body.block_ops(block) {
-                let regions = self.body.op_regions(op);
-                let writes = if regions.is_empty() {
-                    may_write_globals(self.ctx.op_def(self.body.op_kind(op)))
-                } else {
-                    let mut inner = false;
-                    for &r in regions {
-                        for &b in self.body.region_blocks(r) {
-                            inner |= self.find_writes(b);
-                        }
-                    }
-                    if inner {
-                        self.writes.insert(op);
-                    }
-                    inner
-                };
-                any |= writes;
-            }
-            any
-        }
-
         fn fresh(&mut self) -> u32 {
             self.next += 1;
             self.next
@@ -677,14 +694,12 @@ fn global_reads(ctx: &Context, body: &Body) -> FxHashMap<Value, Base> {
             }
         }
     }
-    let mut w =
-        Walk { ctx, body, writes: FxHashSet::default(), epoch: 0, next: 0, reads: FxHashMap::default() };
-    let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
-    for &b in &roots {
-        w.find_writes(b);
-    }
-    for &b in &roots {
-        w.walk(b);
+    let writes = constructs_that_write(ctx, body, may_write_globals);
+    let mut w = Walk { ctx, body, writes, epoch: 0, next: 0, reads: FxHashMap::default() };
+    for &r in body.roots() {
+        for &b in body.region_blocks(r) {
+            w.walk(b);
+        }
     }
     w.reads
 }
@@ -702,14 +717,12 @@ fn may_write_memory(def: &wasmir_ir::OpDef) -> bool {
 /// Other values are themselves.
 fn value_bases(ctx: &Context, body: &Body, shared: &FxHashSet<String>) -> FxHashMap<Value, Base> {
     let bases = global_reads(ctx, body);
-    let mut numbering =
-        Numbering { ctx, body, shared, writes: FxHashSet::default(), bases, numbered: FxHashMap::default() };
-    let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
-    for &b in &roots {
-        numbering.find_writes(b);
-    }
-    for &b in &roots {
-        numbering.walk(b, &mut Available::default());
+    let writes = constructs_that_write(ctx, body, may_write_memory);
+    let mut numbering = Numbering { ctx, body, shared, writes, bases, numbered: FxHashMap::default() };
+    for &r in body.roots() {
+        for &b in body.region_blocks(r) {
+            numbering.walk(b, &mut Available::default());
+        }
     }
     numbering.bases
 }
@@ -739,30 +752,6 @@ struct Numbering<'a> {
 }
 
 impl Numbering<'_> {
-    fn find_writes(&mut self, block: Block) -> bool {
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
-            let mut any = false;
-            for op in self.body.block_ops(block) {
-                let regions = self.body.op_regions(op);
-                if regions.is_empty() {
-                    any |= may_write_memory(self.ctx.op_def(self.body.op_kind(op)));
-                    continue;
-                }
-                let mut inner = false;
-                for &r in regions {
-                    for &b in self.body.region_blocks(r) {
-                        inner |= self.find_writes(b);
-                    }
-                }
-                if inner {
-                    self.writes.insert(op);
-                }
-                any |= inner;
-            }
-            any
-        })
-    }
-
     fn base_of(&self, v: Value) -> Base {
         self.bases.get(&v).copied().unwrap_or(Base::Value(v))
     }
@@ -1155,8 +1144,9 @@ impl<'a> FunctionBce<'a> {
 
     /// Records that `address + end` is inside `memory` (`address` as its computation wraps):
     /// of `address` itself; for `address = x + c`, that a check of `x + c` reached `c + end`
-    /// (`Fact::Span`), and, when `x` is checked past `c` already (so `x + c` does not wrap),
-    /// that `x` is checked to `c + end`.
+    /// (`Fact::Span`), and, when `x` is checked past `c` already (`x + c < x + e <= size <=
+    /// 2^32`, so `x + c` does not wrap, even in a 4 GiB memory), that `x` is checked to
+    /// `c + end`.
     fn establish(&self, body: &Body, facts: &mut Facts, memory: &str, address: Value, end: u64) {
         fn raise(facts: &mut Facts, fact: Fact, end: u64) {
             let known = facts.entry(fact).or_insert(0);
@@ -1166,7 +1156,7 @@ impl<'a> FunctionBce<'a> {
             let x = self.base_of(x);
             let reach = c.saturating_add(end);
             raise(facts, Fact::Span(memory.to_string(), x, c), reach);
-            if facts.get(&Fact::Address(memory.to_string(), x)).is_some_and(|&e| e >= c) {
+            if facts.get(&Fact::Address(memory.to_string(), x)).is_some_and(|&e| e > c) {
                 raise(facts, Fact::Address(memory.to_string(), x), reach);
             }
         }
