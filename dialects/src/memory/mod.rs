@@ -186,7 +186,8 @@ const GROW: OpDef = OpDef {
 const FILL: OpDef = OpDef {
     name: "memory.fill",
     summary: "Fills bytes",
-    description: "Sets `length` bytes from `dest` to the low byte of `value`; traps when out of bounds. Wasm's `memory.fill`.",
+    description: "Sets `length` bytes from `dest` to the low byte of `value`; traps when out of bounds, before writing \
+anything (INV-MEM-009). Wasm's `memory.fill`.",
     example: "memory.memory @mem : i32 {min = 1 : u64}\nfunc.func @f(%arg0: i32, %arg1: i32, %arg2: i32) {\n  memory.fill @mem, %arg0, %arg1, %arg2 : i32\n  func.return\n}",
     operands: &[
         ValueSpec::one("dest", TypeConstraint::WasmInt),
@@ -215,7 +216,8 @@ const COPY: OpDef = OpDef {
     name: "memory.copy",
     summary: "Copies bytes, possibly between memories",
     description: "Copies `length` bytes from `source` in `src_memory` to `dest` in `memory` \
-(overlap is handled as by memmove); traps when out of bounds. Wasm's `memory.copy`.",
+(overlap is handled as by memmove); traps when either range is out of bounds, before writing anything \
+(INV-MEM-009). Wasm's `memory.copy`.",
     example: "memory.memory @mem : i32 {min = 1 : u64}\nfunc.func @f(%arg0: i32, %arg1: i32, %arg2: i32) {\n  memory.copy @mem, @mem, %arg0, %arg1, %arg2 : (i32, i32, i32) -> ()\n  func.return\n}",
     operands: &[
         ValueSpec::one("dest", TypeConstraint::WasmInt),
@@ -246,7 +248,8 @@ const INIT: OpDef = OpDef {
     name: "memory.init",
     summary: "Copies from a data segment",
     description: "Copies `length` bytes at `source` of the passive segment `segment` to `dest`; \
-traps when out of bounds or when the segment was dropped (a dropped segment has length 0). Wasm's `memory.init`.",
+traps when out of bounds or when the segment was dropped (a dropped segment has length 0), before writing \
+anything (INV-MEM-009). Wasm's `memory.init`.",
     example: "memory.memory @mem : i32 {min = 1 : u64}\nmemory.data @greeting = \"hello\"\nfunc.func @f(%arg0: i32, %arg1: i32, %arg2: i32) {\n  memory.init @mem, @greeting, %arg0, %arg1, %arg2 : i32\n  memory.data_drop @greeting\n  func.return\n}",
     operands: &[
         ValueSpec::one("dest", TypeConstraint::WasmInt),
