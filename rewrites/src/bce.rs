@@ -711,9 +711,10 @@ fn may_write_memory(def: &wasmir_ir::OpDef) -> bool {
 }
 
 /// What each value is equal to for the facts (`Base`): a global read is its global in its
-/// epoch (`global_reads`), and a pure op's result is the first result of an op of the same kind and
+/// epoch (`global_reads`); a pure op's result is the first result of an op of the same kind and
 /// attributes on equal operands (pure ops are functions of their operands, INV-CORE-006),
-/// whether or not that op dominates it; so is a load's, among the loads of one memory epoch.
+/// whether or not that op dominates it; a load's is what an earlier load of the same bytes
+/// read or a store there wrote, with no write between that may touch them (`Numbering`).
 /// Other values are themselves.
 fn value_bases(ctx: &Context, body: &Body, shared: &FxHashSet<String>) -> FxHashMap<Value, Base> {
     let bases = global_reads(ctx, body);
@@ -1732,15 +1733,17 @@ impl<'a> FunctionBce<'a> {
                 // `x + c` is covered by a passed check of `x` reaching at least `c + end` (then
                 // `x + c` cannot wrap), or of `x + c'` with `c' <= c` reaching that far (either
                 // both sums wrap or neither does).
-                let span = self.constant_offset(body, address).map(|(b, c)| (self.base_of(b), c));
-                let via_base = span.as_ref().is_some_and(|&(base, c)| {
-                    let reach = c.saturating_add(end);
-                    facts.get(&Fact::Address(memory.clone(), base)).is_some_and(|&known| known >= reach)
-                        || facts.iter().any(|(fact, &known)| {
-                            matches!(fact, Fact::Span(m, b, start) if *m == memory && *b == base && *start <= c)
-                                && known >= reach
-                        })
-                });
+                // (Scanned for only when the lookups of `checked_end` found nothing.)
+                let via_base = || {
+                    self.constant_offset(body, address).is_some_and(|(b, c)| {
+                        let (base, reach) = (self.base_of(b), c.saturating_add(end));
+                        facts.get(&Fact::Address(memory.clone(), base)).is_some_and(|&known| known >= reach)
+                            || facts.iter().any(|(fact, &known)| {
+                                matches!(fact, Fact::Span(m, b, start) if *m == memory && *b == base && *start <= c)
+                                    && known >= reach
+                            })
+                    })
+                };
                 let base = self.base_of(address);
                 let key = Fact::Address(memory.clone(), base);
                 let covers = |fact: Fact| facts.get(&fact).is_some_and(|&e| e >= end);
@@ -1750,10 +1753,10 @@ impl<'a> FunctionBce<'a> {
                 } else if facts.contains_key(&key) && covers(Fact::Callee(memory.clone(), base)) {
                     self.explain(body, op, "checked-in-callee");
                 } else if dominated_on
-                    && (via_base
-                        || self
-                            .checked_end(body, facts, &memory, address, SELECT_DEPTH)
-                            .is_some_and(|e| e >= end))
+                    && (self
+                        .checked_end(body, facts, &memory, address, SELECT_DEPTH)
+                        .is_some_and(|e| e >= end)
+                        || via_base())
                 {
                     self.explain(body, op, "dominated");
                 } else {

@@ -459,8 +459,9 @@ fn merge_similar(
     groups.sort_by_key(|m| m[0]);
     let symbols = wasmir_ir::SymbolTable::build(ctx, module.body(), module.block());
     let mut taken: FxHashSet<String> = symbols.iter().map(|(n, _)| n.to_string()).collect();
-    // The callees' table: each function's slot, in order of first need.
+    // The callees' table: each function's slot, in order of first need, and its index.
     let mut slots: Vec<String> = Vec::new();
+    let mut slot_of: FxHashMap<String, usize> = FxHashMap::default();
     let plan = if callees { callee_table_plan(ctx, module, &mut taken) } else { None };
     for group in groups {
         let first = &funcs[group[0]];
@@ -533,13 +534,10 @@ fn merge_similar(
             let mut extra: Vec<Attr> = differing.iter().map(|&k| f.print.constants[k].1).collect();
             for &k in &differing_callees {
                 let callee = &f.print.callees[k];
-                let slot = match slots.iter().position(|s| s == callee) {
-                    Some(p) => p,
-                    None => {
-                        slots.push(callee.clone());
-                        slots.len() - 1
-                    }
-                };
+                let slot = *slot_of.entry(callee.clone()).or_insert_with(|| {
+                    slots.push(callee.clone());
+                    slots.len() - 1
+                });
                 let base = plan.as_ref().expect("checked: a table").base;
                 extra.push(ctx.int_attr((base + slot as u64) as i64, Type::I32));
             }
@@ -554,7 +552,7 @@ fn merge_similar(
         }
     }
     if let Some(plan) = plan.filter(|_| !slots.is_empty())
-        && let Err(e) = add_callee_table(ctx, module, &plan, &slots)
+        && let Err(e) = add_callee_table(ctx, module, &plan, &slots, &mut taken)
     {
         remarks.push(e);
     }
@@ -673,12 +671,14 @@ fn call_through_table(ctx: &Context, body: &mut Body, call: Op, slot: Value, tab
 }
 
 /// Puts `slots` (function names) in the plan's table from its base, with an active element
-/// segment: a new private table, or the existing one grown to hold them.
+/// segment: a new private table, or the existing one grown to hold them. `taken` holds every
+/// symbol of the module, the merged functions' included.
 fn add_callee_table(
     ctx: &Context,
     module: &mut Module,
     plan: &CalleeTable,
     slots: &[String],
+    taken: &mut FxHashSet<String>,
 ) -> Result<(), Diagnostic> {
     // Symbols as the printer spells them (quoted when not bare, as C++ names are).
     let table = wasmir_ir::printer::attr_to_string(ctx, ctx.symbol_ref_attr(&plan.name));
@@ -720,11 +720,7 @@ fn add_callee_table(
             String::new()
         }
     };
-    let mut taken: FxHashSet<String> = wasmir_ir::SymbolTable::build(ctx, module.body(), module.block())
-        .iter()
-        .map(|(n, _)| n.to_string())
-        .collect();
-    let segment = unique_name(&mut taken, "__wasmir_merged_callees".to_string());
+    let segment = unique_name(taken, "__wasmir_merged_callees".to_string());
     let text = format!(
         "{new_table}refs.elem private @{segment} : !refs.ref<null, func> attributes {{table = {table}}} {{\n{refs}  control.yield {} : {}\n}} offset {{\n  %0 = arith.constant {} : i32\n  control.yield %0 : i32\n}}\n",
         values.join(", "),
