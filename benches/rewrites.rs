@@ -4,9 +4,9 @@
 //! checks, with them after `bce`, and without checks, in wasmtime.
 //!
 //! Run: `cargo bench --bench rewrites -- [FILE.wasm ...]`. Without files it reads
-//! `target/bench-data/*.wasm` (`scripts/bench.sh` fetches esbuild.wasm and brotli and builds
-//! the Rust programs of tests/programs) and builds the C and C++ programs of tests/programs
-//! with clang 19 at -O2 when clang is installed.
+//! `target/bench-data/*.wasm` (`scripts/bench.sh` fetches esbuild.wasm, brotli, sql.js,
+//! web-tree-sitter and resvg-wasm and builds the Rust programs of tests/programs) and builds
+//! the C and C++ programs of tests/programs with clang 19 at -O2 when clang is installed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

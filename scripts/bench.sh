@@ -22,6 +22,20 @@ if [ ! -s "$data/brotli_wasm_bg.wasm" ]; then
   cp "$tmp/package/pkg.web/brotli_wasm_bg.wasm" "$data/brotli_wasm_bg.wasm"
   rm -rf "$tmp"
 fi
+# Modules of other toolchains, as their npm packages ship them: sql.js (SQLite by Emscripten),
+# web-tree-sitter (Emscripten) and resvg-wasm (Rust by wasm-bindgen). Inputs of the bce
+# benchmark that no test of this repository was written against.
+fetch_npm() { # package version path-in-package output
+  if [ ! -s "$data/$4" ]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "$1@$2" >/dev/null && tar xzf ./*.tgz)
+    cp "$tmp/package/$3" "$data/$4"
+    rm -rf "$tmp"
+  fi
+}
+fetch_npm sql.js 1.12.0 dist/sql-wasm.wasm sqljs.wasm
+fetch_npm web-tree-sitter 0.22.6 tree-sitter.wasm tree_sitter.wasm
+fetch_npm @resvg/resvg-wasm 2.6.2 index_bg.wasm resvg_bg.wasm
 # tests/programs/generics (many instantiations of std's collections and sorts) built for
 # wasm32-wasip1 in debug and release: the Rust inputs of the rewrites and mono-merge benchmarks.
 for profile in dev release; do
