@@ -8,23 +8,11 @@ bash scripts/setup.sh
 
 data=target/bench-data
 mkdir -p "$data"
-if [ ! -s "$data/esbuild.wasm" ]; then
-  tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent esbuild-wasm@0.28.2 >/dev/null && tar xzf esbuild-wasm-0.28.2.tgz)
-  cp "$tmp/package/esbuild.wasm" "$data/esbuild.wasm"
-  rm -rf "$tmp"
-fi
-# brotli_wasm_bg.wasm (1.06 MB, Rust) from the npm package brotli-wasm: the large module the
-# native backends' compile-time benchmark compiles.
-if [ ! -s "$data/brotli_wasm_bg.wasm" ]; then
-  tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent brotli-wasm@3.0.1 >/dev/null && tar xzf brotli-wasm-3.0.1.tgz)
-  cp "$tmp/package/pkg.web/brotli_wasm_bg.wasm" "$data/brotli_wasm_bg.wasm"
-  rm -rf "$tmp"
-fi
-# Modules of other toolchains, as their npm packages ship them: sql.js (SQLite by Emscripten),
-# web-tree-sitter (Emscripten) and resvg-wasm (Rust by wasm-bindgen). Inputs of the bce
-# benchmark that no test of this repository was written against.
+# Modules as their npm packages ship them. esbuild.wasm (Go) is the large input module;
+# brotli_wasm_bg.wasm (1.06 MB, Rust) from brotli-wasm is the large module the native backends'
+# compile-time benchmark compiles; sql.js (SQLite by Emscripten), web-tree-sitter (Emscripten)
+# and resvg-wasm (Rust by wasm-bindgen) are inputs of the bce benchmark that no test of this
+# repository was written against.
 fetch_npm() { # package version path-in-package output
   if [ ! -s "$data/$4" ]; then
     tmp=$(mktemp -d)
@@ -33,6 +21,8 @@ fetch_npm() { # package version path-in-package output
     rm -rf "$tmp"
   fi
 }
+fetch_npm esbuild-wasm 0.28.2 esbuild.wasm esbuild.wasm
+fetch_npm brotli-wasm 3.0.1 pkg.web/brotli_wasm_bg.wasm brotli_wasm_bg.wasm
 fetch_npm sql.js 1.12.0 dist/sql-wasm.wasm sqljs.wasm
 fetch_npm web-tree-sitter 0.22.6 tree-sitter.wasm tree_sitter.wasm
 fetch_npm @resvg/resvg-wasm 2.6.2 index_bg.wasm resvg_bg.wasm

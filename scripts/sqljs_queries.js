@@ -1,6 +1,7 @@
 // Runs a fixed SQLite workload through sql.js from the package directory given as the first
 // argument and prints the size and SHA-256 of the results, then the message of a failing query:
-// scripts/sqljs-check.sh compares this output across builds of sql-wasm.wasm.
+// scripts/sqljs-check.sh compares this output across builds of sql-wasm.wasm. With SQLJS_DUMP=1
+// it also prints the results themselves, to find where two builds differ.
 const init = require(process.argv[2] + '/dist/sql-wasm.js');
 init().then(SQL => {
   const db = new SQL.Database();
