@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetches and builds the benchmark inputs and installs binaryen, then runs every benchmark
+# Fetches and builds the benchmark inputs (setup.sh installs binaryen), then runs every benchmark
 # (round trip and function merging against `wasm-opt`, text throughput, rewrites, native
 # backends). The inputs are not committed: they go to target/bench-data/. Safe to re-run.
 set -euo pipefail
@@ -39,14 +39,6 @@ done
 cargo build --quiet --offline --target wasm32-wasip1 --release \
   --manifest-path tests/programs/parsers/Cargo.toml --target-dir "$data/parsers-target"
 cp "$data/parsers-target/wasm32-wasip1/release/parsers.wasm" "$data/rust_parsers.release.wasm"
-if ! command -v wasm-opt >/dev/null; then
-  echo "bench: installing binaryen (wasm-opt)"
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq binaryen >/dev/null
-fi
 cargo bench --locked --bench wasm_roundtrip -- "$@"
 cargo bench --locked --bench text_throughput -- "$@"
 cargo bench --locked --bench rewrites -- "$@"

@@ -3,12 +3,13 @@
 # packages: LLVM's FileCheck and `not` (llvm-19-tools) for the FileCheck suite, LLVM 19's
 # libraries and headers (llvm-19-dev) for the LLVM backend (the `llvm` feature), and clang 19
 # with wasm-ld, wasi-libc, compiler-rt and libc++ for wasm32 to build the real C and C++
-# programs of tests/programs; and Rust's wasm32-wasip1 standard library (rustup) for the Rust
+# programs of tests/programs; Binaryen (wasm-opt) for the asyncify builds of those programs and
+# the benchmarks' comparisons; and Rust's wasm32-wasip1 standard library (rustup) for the Rust
 # program of tests/programs. Safe to re-run: it installs only what is missing.
 set -euo pipefail
 
 packages=(llvm-19-tools llvm-19-dev clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32
-  libc++abi-19-dev-wasm32)
+  libc++abi-19-dev-wasm32 binaryen)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-for tool in /usr/lib/llvm-19/bin/FileCheck /usr/lib/llvm-19/bin/not /usr/bin/clang-19 /usr/lib/wasm32-wasi/libc.a \
+for tool in /usr/bin/wasm-opt /usr/lib/llvm-19/bin/FileCheck /usr/lib/llvm-19/bin/not /usr/bin/clang-19 /usr/lib/wasm32-wasi/libc.a \
   /usr/lib/llvm-19/bin/llvm-config; do
   [ -e "$tool" ] || { echo "setup: $tool is still missing" >&2; exit 1; }
 done

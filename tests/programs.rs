@@ -33,7 +33,21 @@ const LEVELS: &[(&str, &[&str])] = &[
             "-mmutable-globals",
         ],
     ),
+    // Then `wasm-opt --asyncify`: every function that may reach an import saves and restores
+    // its locals around each call, as TinyGo's goroutines and Emscripten's ASYNCIFY do.
+    ("-O2-asyncify", &["-O2"]),
 ];
+
+/// Runs Binaryen's asyncify transform on `module` in place (Binaryen from scripts/setup.sh).
+fn asyncify(module: &Path) {
+    let out = Command::new("wasm-opt")
+        .arg(module)
+        .args(["--asyncify", "-o"])
+        .arg(module)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run wasm-opt: {e}; `bash scripts/setup.sh` installs binaryen"));
+    assert!(out.status.success(), "wasm-opt --asyncify failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
 
 #[derive(Debug, PartialEq, Eq)]
 struct Run {
@@ -136,6 +150,9 @@ fn check_all() -> Vec<(String, String, Run)> {
             let optimized = base.with_extension("o2.wasm");
             let streaming = base.with_extension("streaming.wasm");
             build(&source, level, flags, &input);
+            if level.ends_with("-asyncify") {
+                asyncify(&input);
+            }
             wasmir_opt(&[&input, Path::new("--emit=wasm"), Path::new("-o"), &direct]);
             wasmir_opt(&[&input, Path::new("-o"), &text]);
             wasmir_opt(&[&text, Path::new("--emit=wasm"), Path::new("-o"), &via_text]);

@@ -1,6 +1,7 @@
 //! The `.wasm` importer: validates with wasmparser, then translates every section into WasmIR,
 //! promoting Wasm locals to SSA values (see specs/control.md, "Locals are SSA values").
 
+use crate::liveness::ConstructLocals;
 use crate::names::SymbolNames;
 use wasmir_dialects::refs::{self, Heap, RefType as IrRef};
 use wasmir_ir::{
@@ -50,10 +51,11 @@ pub fn import_wasm(ctx: &Context, file: FileId, bytes: &[u8]) -> IResult<Module>
             "not a WebAssembly binary: it does not start with the magic bytes `\\0asm`",
         ));
     }
-    if let Err(e) = Validator::new_with_features(WasmFeatures::all()).validate_all(bytes) {
-        return Err(Diagnostic::error(at(e.offset()), format!("invalid module: {}", e.message())));
-    }
-    if let Err(e) = Validator::new_with_features(supported_features()).validate_all(bytes) {
+    if let Err(e) = validate_in_parallel(bytes, supported_features()) {
+        // Only a module refused: was it invalid, or valid with a feature not supported yet?
+        if let Err(e) = Validator::new_with_features(WasmFeatures::all()).validate_all(bytes) {
+            return Err(Diagnostic::error(at(e.offset()), format!("invalid module: {}", e.message())));
+        }
         let feature = feature_of(e.message());
         return Err(Diagnostic::error(
             at(e.offset()),
@@ -63,6 +65,35 @@ pub fn import_wasm(ctx: &Context, file: FileId, bytes: &[u8]) -> IResult<Module>
     let sections =
         Sections::collect(bytes).map_err(|e| Diagnostic::error(at(e.offset()), e.message().to_string()))?;
     Importer::new(ctx, file, sections)?.run()
+}
+
+/// Validates a module as `Validator::validate_all` does, with the function bodies validated in
+/// parallel. The error is the one a sequential validation reports: a body's before anything
+/// that follows the code section, and the first body's in order.
+fn validate_in_parallel(bytes: &[u8], features: WasmFeatures) -> wasmparser::Result<()> {
+    use rayon::prelude::*;
+    let mut validator = Validator::new_with_features(features);
+    let mut bodies = Vec::new();
+    let mut sections = Ok(());
+    for payload in Parser::new(0).parse_all(bytes) {
+        let step = payload.and_then(|p| validator.payload(&p));
+        match step {
+            Ok(wasmparser::ValidPayload::Func(to_validate, body)) => bodies.push((to_validate, body)),
+            Ok(_) => {}
+            Err(e) => {
+                sections = Err(e);
+                break;
+            }
+        }
+    }
+    let first_bad_body = bodies
+        .into_par_iter()
+        .map(|(to_validate, body)| to_validate.into_validator(Default::default()).validate(&body))
+        .find_first(Result::is_err);
+    match first_bad_body {
+        Some(Err(e)) => Err(e),
+        _ => sections,
+    }
 }
 
 /// Names the proposal behind a validation error of a module outside the supported features.
@@ -293,12 +324,22 @@ impl<'a, 'c> Importer<'a, 'c> {
             self.append(op);
         }
         let bodies = std::mem::take(&mut self.s.bodies);
-        for body in &bodies {
+        // Function bodies are translated in parallel, each into its own `Body`, and appended
+        // in order: the module is the same whatever the thread count.
+        let translated: Vec<IResult<Body>> = {
+            use rayon::prelude::*;
+            let (info, file, first) = (&self.info, self.file, fi);
+            bodies
+                .par_iter()
+                .enumerate()
+                .map(|(i, body)| FuncTranslator::new(ctx, info, file, info.funcs[first + i].1).translate(body))
+                .collect()
+        };
+        for (body, func_body) in bodies.iter().zip(translated) {
             let (name, fty) = self.info.funcs[fi].clone();
             fi += 1;
             let loc = self.loc(body.range().start);
-            let func_body = FuncTranslator::new(ctx, &self.info, self.file, fty).translate(body)?;
-            let op = self.func_op(&name, fty, None, Some(func_body), loc);
+            let op = self.func_op(&name, fty, None, Some(func_body?), loc);
             self.append(op);
         }
         let elements = std::mem::take(&mut self.s.elements);
@@ -867,18 +908,28 @@ struct Frame {
     region: Region,
     params: Vec<Type>,
     results: Vec<Type>,
-    /// Locals the construct assigns, ascending: extra results (and loop arguments).
-    modified: Vec<u32>,
+    /// Locals the construct assigns, and of those the ones its label and its results carry
+    /// (pruned SSA: only the live ones; see liveness.rs).
+    locals: ConstructLocals,
     /// Value-stack height below the construct's own values.
     height: usize,
     unreachable: bool,
     loc: Location,
     /// Loop: the initial values of the region arguments. If: the condition.
     operands: Vec<Value>,
-    /// If: the values of params and locals at entry, for the `else` branch.
+    /// If: the values of params at entry, for the `else` branch. The values of the assigned
+    /// locals at entry (for an `else`, and for the locals dead after the end).
     entry_params: Vec<Value>,
     entry_locals: Vec<Value>,
     else_region: Option<Region>,
+}
+
+impl Frame {
+    /// The value assigned local `m` had when the construct began.
+    fn entry_local(&self, m: u32) -> Value {
+        let at = self.locals.assigned.binary_search(&m).expect("a carried local is an assigned one");
+        self.entry_locals[at]
+    }
 }
 
 struct FuncTranslator<'c, 'i> {
@@ -894,8 +945,8 @@ struct FuncTranslator<'c, 'i> {
     non_null_locals: Vec<bool>,
     stack: Vec<Value>,
     frames: Vec<Frame>,
-    /// Operator index of each construct start -> locals assigned inside it.
-    modified: FxHashMap<usize, Vec<u32>>,
+    /// Operator index of each construct start -> the locals it assigns and carries.
+    construct_locals: FxHashMap<usize, ConstructLocals>,
     loc: Location,
     /// Nesting of constructs skipped in unreachable code.
     skipping: usize,
@@ -914,7 +965,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             non_null_locals: Vec::new(),
             stack: Vec::new(),
             frames: Vec::new(),
-            modified: FxHashMap::default(),
+            construct_locals: FxHashMap::default(),
             loc: Location::Unknown,
             skipping: 0,
         }
@@ -961,7 +1012,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             region,
             params: Vec::new(),
             results,
-            modified: Vec::new(),
+            locals: ConstructLocals::default(),
             height: 0,
             unreachable: false,
             loc: self.loc,
@@ -982,7 +1033,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             .into_iter_with_offsets()
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e.message().to_string()))?;
-        self.scan_modified(&ops);
+        self.construct_locals = crate::liveness::construct_locals(&ops, self.locals.len());
         for (index, (op, offset)) in ops.iter().enumerate() {
             self.loc = Location::Offset { file: self.file, offset: *offset as u32 };
             self.operator(index, op)?;
@@ -991,31 +1042,6 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             }
         }
         Ok(self.body)
-    }
-
-    /// For every construct start, the locals assigned anywhere inside it.
-    fn scan_modified(&mut self, ops: &[(Operator<'_>, usize)]) {
-        let mut open: Vec<(usize, wasmir_ir::FxHashSet<u32>)> = Vec::new();
-        for (i, (op, _)) in ops.iter().enumerate() {
-            match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
-                    open.push((i, Default::default()))
-                }
-                Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
-                    for (_, set) in &mut open {
-                        set.insert(*local_index);
-                    }
-                }
-                Operator::End => {
-                    if let Some((start, set)) = open.pop() {
-                        let mut v: Vec<u32> = set.into_iter().collect();
-                        v.sort_unstable();
-                        self.modified.insert(start, v);
-                    }
-                }
-                _ => {}
-            }
-        }
     }
 
     fn top(&mut self) -> &mut Frame {
@@ -1093,7 +1119,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
         let frame = &self.frames[target];
         let arity = if frame.kind == FrameKind::Loop { frame.params.len() } else { frame.results.len() };
         let mut values = self.stack[self.stack.len() - arity..].to_vec();
-        values.extend(frame.modified.iter().map(|&m| self.locals[m as usize]));
+        values.extend(frame.locals.label.iter().map(|&m| self.locals[m as usize]));
         values
     }
 
@@ -1139,26 +1165,26 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                 };
                 let condition = (kind == FrameKind::If).then(|| self.pop());
                 let param_values = self.pop_n(params.len());
-                let modified = self.modified.get(&index).cloned().unwrap_or_default();
+                let locals = self.construct_locals.remove(&index).unwrap_or_default();
                 let region = self.body.create_region();
                 let mut operands = Vec::new();
                 let block = if kind == FrameKind::Loop {
                     let mut arg_types = params.clone();
-                    arg_types.extend(modified.iter().map(|&m| self.local_types[m as usize]));
+                    arg_types.extend(locals.label.iter().map(|&m| self.local_types[m as usize]));
                     let block = self.body.create_block(&arg_types);
                     operands = param_values.clone();
-                    operands.extend(modified.iter().map(|&m| self.locals[m as usize]));
+                    operands.extend(locals.label.iter().map(|&m| self.locals[m as usize]));
                     block
                 } else {
                     self.body.create_block(&[])
                 };
                 self.body.append_block(region, block);
-                let entry_locals = self.locals.clone();
+                let entry_locals = locals.assigned.iter().map(|&m| self.locals[m as usize]).collect();
                 let height = self.stack.len();
                 if kind == FrameKind::Loop {
                     let args = self.body.block_args(block).to_vec();
                     self.stack.extend_from_slice(&args[..params.len()]);
-                    for (k, &m) in modified.iter().enumerate() {
+                    for (k, &m) in locals.label.iter().enumerate() {
                         self.locals[m as usize] = args[params.len() + k];
                     }
                 } else {
@@ -1173,7 +1199,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                     region,
                     params,
                     results,
-                    modified,
+                    locals,
                     height,
                     unreachable: false,
                     loc: self.loc,
@@ -1192,7 +1218,9 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                 frame.else_region = Some(region);
                 frame.block = block;
                 frame.unreachable = false;
-                self.locals = frame.entry_locals.clone();
+                for (&m, &v) in frame.locals.assigned.iter().zip(&frame.entry_locals) {
+                    self.locals[m as usize] = v;
+                }
                 let (height, params) = (frame.height, frame.entry_params.clone());
                 self.stack.truncate(height);
                 self.stack.extend(params);
@@ -1335,7 +1363,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
         }
         let n = frame.results.len();
         let mut values = self.stack[self.stack.len() - n..].to_vec();
-        values.extend(frame.modified.iter().map(|&m| self.locals[m as usize]));
+        values.extend(frame.locals.results.iter().map(|&m| self.locals[m as usize]));
         if frame.kind == FrameKind::Function {
             self.emit("func.return", &values, &[], &[]);
         } else {
@@ -1361,7 +1389,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                     let block = self.body.create_block(&[]);
                     self.body.append_block(region, block);
                     let mut values = frame.entry_params.clone();
-                    values.extend(frame.modified.iter().map(|&m| frame.entry_locals[m as usize]));
+                    values.extend(frame.locals.results.iter().map(|&m| frame.entry_local(m)));
                     let mut new = NewOp::new(self.kind("control.yield"), frame.loc);
                     new.operands = values.into();
                     let y = self.body.create_op(new);
@@ -1372,7 +1400,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             regions.push(else_region);
         }
         let mut result_types = frame.results.clone();
-        result_types.extend(frame.modified.iter().map(|&m| self.local_types[m as usize]));
+        result_types.extend(frame.locals.results.iter().map(|&m| self.local_types[m as usize]));
         let name = match frame.kind {
             FrameKind::Block => "control.block",
             FrameKind::Loop => "control.loop",
@@ -1388,7 +1416,12 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
         let results = self.body.results(op).to_vec();
         self.stack.truncate(frame.height);
         self.stack.extend_from_slice(&results[..frame.results.len()]);
-        for (k, &m) in frame.modified.iter().enumerate() {
+        // Assigned locals dead after the end keep their value from before the construct,
+        // which dominates what follows (nothing reads it before writing it anyway).
+        for (&m, &v) in frame.locals.assigned.iter().zip(&frame.entry_locals) {
+            self.locals[m as usize] = v;
+        }
+        for (k, &m) in frame.locals.results.iter().enumerate() {
             self.locals[m as usize] = results[frame.results.len() + k];
         }
     }
@@ -1446,7 +1479,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             .iter()
             .map(|&d| {
                 let f = &self.frames[n - 1 - d as usize];
-                (f.modified.clone(), f.kind == FrameKind::Function)
+                (f.locals.label.clone(), f.kind == FrameKind::Function)
             })
             .collect();
         let uniform = shapes.iter().all(|s| s == &shapes[0]) && !shapes[0].1;
@@ -1510,7 +1543,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             let target = n - 1 - d as usize;
             let frame = &self.frames[target];
             let mut values = received;
-            values.extend(frame.modified.iter().map(|&m| self.locals[m as usize]));
+            values.extend(frame.locals.label.iter().map(|&m| self.locals[m as usize]));
             let mut br = if frame.kind == FrameKind::Function {
                 NewOp::new(self.kind("func.return"), self.loc)
             } else {

@@ -24,27 +24,36 @@ impl FunctionPass for Cse {
 
 type Key = (OpKind, Attr, SmallVec<[Value; 3]>, SmallVec<[Type; 1]>);
 
-/// Eliminates common subexpressions in `body`; returns how many ops were removed.
-pub fn cse_body(ctx: &Context, body: &mut Body) -> usize {
-    let mut scopes: Vec<FxHashMap<Key, SmallVec<[Value; 1]>>> = Vec::new();
-    let mut removed = 0;
-    let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
-    for block in roots {
-        cse_block(ctx, body, block, &mut scopes, &mut removed);
-    }
-    removed
+/// One block being walked: its ops, the next one to look at, and how many entries the table
+/// had when the block began (its scope ends by removing the entries added since).
+struct Scope {
+    ops: Vec<wasmir_ir::Op>,
+    next: usize,
+    mark: Option<usize>,
 }
 
-fn cse_block(
-    ctx: &Context,
-    body: &mut Body,
-    block: Block,
-    scopes: &mut Vec<FxHashMap<Key, SmallVec<[Value; 1]>>>,
-    removed: &mut usize,
-) {
-    scopes.push(FxHashMap::default());
-    let ops: Vec<_> = body.block_ops(block).collect();
-    for op in ops {
+/// Eliminates common subexpressions in `body`; returns how many ops were removed.
+///
+/// The walk is iterative (any nesting depth, on any thread's stack) and keeps one table for
+/// all open scopes: an entry is added only when no open scope has its key, so closing a scope
+/// just removes the keys it added.
+pub fn cse_body(ctx: &Context, body: &mut Body) -> usize {
+    let mut table: FxHashMap<Key, SmallVec<[Value; 1]>> = FxHashMap::default();
+    let mut added: Vec<Key> = Vec::new();
+    let mut removed = 0;
+    let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
+    let scope = |body: &Body, block: Block| Scope { ops: body.block_ops(block).collect(), next: 0, mark: None };
+    let mut stack: Vec<Scope> = roots.iter().rev().map(|&b| scope(body, b)).collect();
+    while let Some(top) = stack.last_mut() {
+        let mark = *top.mark.get_or_insert(added.len());
+        let Some(&op) = top.ops.get(top.next) else {
+            for key in added.drain(mark..) {
+                table.remove(&key);
+            }
+            stack.pop();
+            continue;
+        };
+        top.next += 1;
         let def = ctx.op_def(body.op_kind(op));
         let regions: Vec<_> = body.op_regions(op).to_vec();
         if def.has(Traits::PURE) && regions.is_empty() && body.child(op).is_none() {
@@ -54,24 +63,21 @@ fn cse_block(
                 body.operands(op).into(),
                 body.results(op).iter().map(|&r| body.value_type(r)).collect(),
             );
-            let existing = scopes.iter().rev().find_map(|s| s.get(&key)).cloned();
-            match existing {
+            match table.get(&key).cloned() {
                 Some(values) => {
                     body.replace_op(op, &values);
-                    *removed += 1;
+                    removed += 1;
                 }
                 None => {
-                    let results = body.results(op).into();
-                    scopes.last_mut().expect("scope pushed above").insert(key, results);
+                    table.insert(key.clone(), body.results(op).into());
+                    added.push(key);
                 }
             }
             continue;
         }
-        for r in regions {
-            for b in body.region_blocks(r).to_vec() {
-                cse_block(ctx, body, b, scopes, removed);
-            }
-        }
+        // The op's regions, first region first, each block its own scope inside this one.
+        let blocks: Vec<Block> = regions.iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
+        stack.extend(blocks.iter().rev().map(|&b| scope(body, b)));
     }
-    scopes.pop();
+    removed
 }

@@ -9,6 +9,9 @@
 //! 2. **Unused labels**: a `block` that no branch targets loses its `block` and `end`.
 //! 3. **Dead code**: instructions after an unconditional transfer (`br`, `br_table`,
 //!    `return`, `unreachable`, tail calls) up to the end of their block go.
+//! 4. **Empty `else`**: an `if` without values whose `else` arm is empty loses its `else`
+//!    (the importer gives every `if` an `else` that yields the locals it carries; once those
+//!    travel in locals the arm has nothing left to do).
 //!
 //! Branch depths are resolved to labels first and recomputed at the end, so removing a label
 //! renumbers every branch across it. A body with instructions this does not model is left as
@@ -19,6 +22,8 @@ use wasm_encoder::{BlockType, Instruction as I};
 /// A label: its kind and how many values a branch to it carries (None: not known here).
 struct Label {
     is_block: bool,
+    /// An `if` whose block type is empty.
+    is_empty_if: bool,
     arity: Option<usize>,
     /// Instruction index of its `end`.
     end: usize,
@@ -100,7 +105,8 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
                 };
                 label_at[at] = Some(labels.len());
                 open.push(labels.len());
-                labels.push(Label { is_block, arity, end: usize::MAX });
+                let is_empty_if = matches!(insn, I::If(BlockType::Empty));
+                labels.push(Label { is_block, is_empty_if, arity, end: usize::MAX });
             }
             I::End => {
                 if let Some(l) = open.pop() {
@@ -146,9 +152,11 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
             }
         }
     }
-    // 2 and 3: drop unused blocks and dead code, then recompute depths.
+    // 2, 3 and 4: drop unused blocks, dead code and empty `else` arms, then recompute depths.
     let mut out: Vec<I<'a>> = Vec::with_capacity(code.len());
     let mut stack: Vec<usize> = Vec::new();
+    // Where each open label sits in `stack`, so a depth is found in constant time.
+    let mut slot: Vec<usize> = vec![usize::MAX; labels.len()];
     // Nesting depth inside dead code (labels opened there), when skipping.
     let mut dead: Option<usize> = None;
     for (at, insn) in code.iter().enumerate() {
@@ -181,6 +189,7 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
                 if removed_block {
                     changed = true;
                 } else {
+                    slot[l] = stack.len();
                     stack.push(l);
                     out.push(insn.clone());
                 }
@@ -196,14 +205,18 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
                 out.push(I::End);
                 continue;
             }
+            I::Else if matches!(code.get(at + 1), Some(I::End)) && stack.last().is_some_and(|&l| labels[l].is_empty_if) => {
+                changed = true;
+                continue;
+            }
             _ => {}
         }
         match &targets[at] {
             Some(t) => {
                 let ds: Vec<u32> = t
                     .iter()
-                    .map(|&l| match stack.iter().rposition(|&o| o == l) {
-                        Some(i) => (stack.len() - 1 - i) as u32,
+                    .map(|&l| match slot.get(l).filter(|&&i| stack.get(i) == Some(&l)) {
+                        Some(&i) => (stack.len() - 1 - i) as u32,
                         None => stack.len() as u32,
                     })
                     .collect();
@@ -230,4 +243,134 @@ pub(crate) fn cleanup(code: &mut Vec<I<'_>>, function_arity: usize) {
             break;
         }
     }
+}
+
+/// Whether `insn` pushes the value a declared local holds before anything writes it.
+fn is_default_zero(insn: &I<'_>) -> bool {
+    match insn {
+        I::I32Const(0) | I::I64Const(0) => true,
+        I::F32Const(f) => f.bits() == 0,
+        I::F64Const(f) => f.bits() == 0,
+        _ => false,
+    }
+}
+
+/// Removes writes of zero to a declared local that nothing can have written yet on any path
+/// from the function's entry (the importer gives a local's implicit zero an explicit value,
+/// and a loop or an `if` that carries the local copies it in): the local still holds zero.
+///
+/// A forward "maybe written" analysis over the structured code: at a block's or an `if`'s end
+/// the union of what reaches it (fallthrough and branches), at a loop's start what reaches it
+/// plus everything its body writes (which covers every back edge). Locals below
+/// `num_params` are parameters and never qualify.
+pub(crate) fn drop_zero_initializations(code: &mut Vec<I<'_>>, num_params: u32, num_locals: usize) {
+    if !modeled(code) {
+        return;
+    }
+    let words = num_locals.div_ceil(64);
+    let local_of = |insn: &I<'_>| match insn {
+        I::LocalSet(l) | I::LocalTee(l) => Some(*l),
+        _ => None,
+    };
+    // What each loop's body writes, by the index of its `loop`.
+    let mut loop_writes: Vec<Option<Vec<u64>>> = vec![None; code.len()];
+    let mut open_loops: Vec<(usize, Vec<u64>)> = Vec::new();
+    let mut kinds: Vec<bool> = Vec::new(); // per open construct: is it a loop
+    for (at, insn) in code.iter().enumerate() {
+        match insn {
+            I::Loop(_) => {
+                kinds.push(true);
+                open_loops.push((at, vec![0; words]));
+            }
+            I::Block(_) | I::If(_) => kinds.push(false),
+            I::End => {
+                if kinds.pop() == Some(true)
+                    && let Some((start, set)) = open_loops.pop()
+                {
+                    if let Some((_, parent)) = open_loops.last_mut() {
+                        parent.iter_mut().zip(&set).for_each(|(a, b)| *a |= b);
+                    }
+                    loop_writes[start] = Some(set);
+                }
+            }
+            _ => {
+                if let (Some(l), Some((_, set))) = (local_of(insn), open_loops.last_mut()) {
+                    set[l as usize / 64] |= 1 << (l % 64);
+                }
+            }
+        }
+    }
+    struct Open {
+        is_loop: bool,
+        /// Written on some path to the construct's end.
+        at_end: Vec<u64>,
+        /// An `if`: written on some path to its start.
+        at_start: Option<Vec<u64>>,
+    }
+    let union = |a: &mut Vec<u64>, b: &[u64]| a.iter_mut().zip(b).for_each(|(x, y)| *x |= y);
+    let mut written = vec![0u64; words];
+    let mut open: Vec<Open> = Vec::new();
+    let mut drop = vec![false; code.len()];
+    let branch_to = |open: &mut Vec<Open>, written: &[u64], depth: u32| {
+        if let Some(i) = open.len().checked_sub(depth as usize + 1)
+            && !open[i].is_loop
+        {
+            union(&mut open[i].at_end, written);
+        }
+    };
+    for (at, insn) in code.iter().enumerate() {
+        match insn {
+            I::Block(_) => open.push(Open { is_loop: false, at_end: vec![0; words], at_start: None }),
+            I::If(_) => open.push(Open { is_loop: false, at_end: vec![0; words], at_start: Some(written.clone()) }),
+            I::Loop(_) => {
+                if let Some(body) = &loop_writes[at] {
+                    union(&mut written, body);
+                }
+                open.push(Open { is_loop: true, at_end: vec![0; words], at_start: None });
+            }
+            I::Else => {
+                if let Some(top) = open.last_mut() {
+                    union(&mut top.at_end, &written);
+                    if let Some(start) = &top.at_start {
+                        written.copy_from_slice(start);
+                    }
+                }
+            }
+            I::End => {
+                if let Some(top) = open.pop() {
+                    if !top.is_loop {
+                        union(&mut written, &top.at_end);
+                    }
+                    // An `if` without `else` also ends with its start state: already in
+                    // `written`, which only grew since.
+                }
+            }
+            I::Br(d) | I::BrIf(d) | I::BrOnNull(d) | I::BrOnNonNull(d) => branch_to(&mut open, &written, *d),
+            I::BrTable(targets, default) => {
+                for &d in targets.iter().chain([default]) {
+                    branch_to(&mut open, &written, d);
+                }
+            }
+            _ => {
+                if let Some(l) = local_of(insn) {
+                    let (w, bit) = (l as usize / 64, 1u64 << (l % 64));
+                    let never_written = written.get(w).is_some_and(|x| x & bit == 0);
+                    if l >= num_params && never_written && at > 0 && is_default_zero(&code[at - 1]) {
+                        // `const 0; local.set` goes whole; `const 0; local.tee` keeps the 0.
+                        drop[at] = true;
+                        if matches!(insn, I::LocalSet(_)) {
+                            drop[at - 1] = true;
+                        }
+                    } else if let Some(x) = written.get_mut(w) {
+                        *x |= bit;
+                    }
+                }
+            }
+        }
+    }
+    let mut at = 0;
+    code.retain(|_| {
+        at += 1;
+        !drop[at - 1]
+    });
 }

@@ -29,13 +29,68 @@ use wasmir_ir::{
     Block, Body, Context, Diagnostic, FxHashMap, FxHashSet, Location, Op, OpRef, Traits, Type, Value,
 };
 
+/// A function body ready to encode: its declared locals and its instructions.
+pub(crate) struct EmittedFunction {
+    locals: Vec<ValType>,
+    code: Vec<I<'static>>,
+}
+
+impl EmittedFunction {
+    /// Renumbers the type indices from `first` on (types a function added while emitted in
+    /// parallel) to `to[index - first]`: every place the emitter writes a type index.
+    pub(crate) fn renumber_types(&mut self, first: u32, to: &[u32]) {
+        if to.is_empty() {
+            return;
+        }
+        let index = |i: &mut u32| {
+            if *i >= first {
+                *i = to[(*i - first) as usize];
+            }
+        };
+        let heap = |h: &mut wasm_encoder::HeapType| {
+            if let wasm_encoder::HeapType::Concrete(i) = h {
+                index(i);
+            }
+        };
+        let val = |v: &mut ValType| {
+            if let ValType::Ref(r) = v {
+                heap(&mut r.heap_type);
+            }
+        };
+        self.locals.iter_mut().for_each(val);
+        for insn in &mut self.code {
+            match insn {
+                I::Block(bt) | I::Loop(bt) | I::If(bt) => match bt {
+                    wasm_encoder::BlockType::FunctionType(i) => index(i),
+                    wasm_encoder::BlockType::Result(v) => val(v),
+                    wasm_encoder::BlockType::Empty => {}
+                },
+                I::CallIndirect { type_index, .. } | I::ReturnCallIndirect { type_index, .. } => index(type_index),
+                I::CallRef(i) | I::ReturnCallRef(i) => index(i),
+                I::RefNull(h) => heap(h),
+                I::TypedSelect(v) => val(v),
+                _ => {}
+            }
+        }
+    }
+
+    /// The encoded body.
+    pub(crate) fn encode(&self) -> Function {
+        let mut f = Function::new_with_locals_types(self.locals.iter().copied());
+        for insn in &self.code {
+            f.instruction(insn);
+        }
+        f
+    }
+}
+
 /// Emits the body of a defined function of type `fty`.
 pub(crate) fn emit_function(
     env: &mut Env<'_>,
     body: &Body,
     fty: Type,
     name: &str,
-) -> Result<Function, Diagnostic> {
+) -> Result<EmittedFunction, Diagnostic> {
     let mut e = FuncEmitter::new(env, body, fty, name)?;
     e.analyze();
     e.coalesce_and_allocate()?;
@@ -45,13 +100,10 @@ pub(crate) fn emit_function(
     let mut code = std::mem::take(&mut e.out);
     let results = e.ctx.function_signature(fty).map_or(0, |(_, r)| r.len());
     super::cleanup::cleanup(&mut code, results);
+    super::cleanup::drop_zero_initializations(&mut code, e.num_params as u32, e.local_types.len());
     let mut out = peephole(code);
     let locals = reorder_locals(e.num_params, &e.local_types, &mut out);
-    let mut f = Function::new_with_locals_types(locals);
-    for insn in &out {
-        f.instruction(insn);
-    }
-    Ok(f)
+    Ok(EmittedFunction { locals, code: out })
 }
 
 /// Local rewrites of adjacent instructions that the stackifier's choices leave:
@@ -166,6 +218,9 @@ struct FuncEmitter<'e, 'a, 'b> {
     chain_start: FxHashMap<Op, Op>,
     /// Label positions whose values travel in a local instead of on the stack.
     via_local: FxHashSet<PositionKey>,
+    /// Loop argument positions that travel in a slot of their own (a value index past the
+    /// body's), copied into the argument's local where the loop starts.
+    loop_slots: FxHashMap<PositionKey, Value>,
     /// Copies into label-position locals that an op (a branch, yield or loop) makes before
     /// its instruction: `(value, target)`, the target's local receiving the value.
     copies: FxHashMap<Op, Vec<(Value, Value)>>,
@@ -173,6 +228,8 @@ struct FuncEmitter<'e, 'a, 'b> {
     incoming: FxHashMap<Op, Vec<Incoming>>,
     /// How many ops flow into each label position.
     ways_in: FxHashMap<PositionKey, u32>,
+    /// Labels that a conditional branch (`br_if`) carries values to.
+    conditional_targets: FxHashSet<Op>,
     /// The innermost loop around each op (by op index).
     innermost_loop: Vec<Option<Op>>,
     /// Whether a value is needed: used by an op other than a flow into a label position, or
@@ -268,9 +325,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             early_pushes: FxHashMap::default(),
             chain_start: FxHashMap::default(),
             via_local: FxHashSet::default(),
+            loop_slots: FxHashMap::default(),
             copies: FxHashMap::default(),
             incoming: FxHashMap::default(),
             ways_in: FxHashMap::default(),
+            conditional_targets: FxHashSet::default(),
             innermost_loop: vec![None; body.op_capacity()],
             live: vec![true; body.value_capacity()],
             local_of: FxHashMap::default(),
@@ -439,6 +498,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 for p in 0..flowing.len() {
                     *self.ways_in.entry((*label, *slot, p as u32)).or_default() += 1;
                 }
+                if !flowing.is_empty() && op_name(self.ctx, self.body, op) == "control.br_if" {
+                    self.conditional_targets.insert(*label);
+                }
             }
             if !flows.is_empty() {
                 self.incoming.insert(op, flows);
@@ -535,8 +597,24 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     /// SSA values, unchanged there, and it has no effect that could move. So `x << 2` added to
     /// a parameter needs no local: `local.get p; local.get x; i32.const 2; i32.shl; i32.add`.
     /// A value flowing into a label position is left to coalescing.
+    ///
+    /// Moving the op also moves the reads of its operands to its use. It is not moved past an
+    /// op whose result flows into a label position: the operands would then live past that
+    /// value's definition, and the two could no longer share a local (as `n < 4` computed
+    /// before `n - 2` becomes a loop's next `n`), which costs more than the tree saves.
     fn defer_pure_trees(&mut self, order: &[Op]) {
         let (ctx, body) = (self.ctx, self.body);
+        let mut flows_into_label = vec![false; body.value_capacity()];
+        for flows in self.incoming.values() {
+            for (_, _, flowing) in flows {
+                for v in flowing {
+                    flows_into_label[v.index()] = true;
+                }
+            }
+        }
+        // How far an op may move, in ops: beyond that it stays (a long move keeps its
+        // operands live across much code anyway).
+        const REACH: usize = 64;
         for &op in order {
             let def = ctx.op_def(body.op_kind(op));
             let &[result] = body.results(op) else { continue };
@@ -570,6 +648,19 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 })
                 .collect();
             let Some(constants) = constants else { continue };
+            let user = uses[0].op;
+            let mut between = body.next_op(op);
+            let mut steps = 0;
+            while let Some(o) = between.filter(|&o| o != user) {
+                if steps == REACH || body.results(o).iter().any(|r| flows_into_label[r.index()]) {
+                    break;
+                }
+                steps += 1;
+                between = body.next_op(o);
+            }
+            if between != Some(user) {
+                continue;
+            }
             if let Some(s) = start {
                 self.early_pushes.remove(&s);
             }
@@ -662,7 +753,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 self.stack_prefix.insert(op, best_early + best_len);
             }
             let results = body.results(op);
+            // A label's results stay on the stack only when no `br_if` carries them: one that
+            // does would push them and drop them again when not taken, where a local costs
+            // nothing on the way in (coalesced) and one read at the consumer.
             let eligible = !results.is_empty()
+                && !self.conditional_targets.contains(&op)
                 && results.iter().all(|&r| {
                     let uses = body.uses(r);
                     uses.len() == 1 && body.op_block(uses[0].op) == Some(block)
@@ -870,15 +965,16 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         for &p in &params {
             classes.has_param.insert(p.index() as u32);
         }
+        self.split_loop_arguments(&order, &mut values, &mut classes, &mut wasm_type);
         // Merge each label position with the values flowing into it.
         // In pre-order, so the classes (and the output) do not depend on hash order.
-        let flows = || order.iter().flat_map(|&op| self.incoming(op));
-        for (label, slot, flowing) in flows() {
-            let targets = self.slot_values(*label, *slot);
-            for (p, &v) in flowing.iter().enumerate() {
-                let Some(&t) = targets.get(p) else { continue };
-                if wasm_type[t.index()].is_some() && wasm_type[t.index()] == wasm_type[v.index()] {
-                    classes.try_union(t.index() as u32, v.index() as u32);
+        for &op in &order {
+            for (label, slot, flowing) in self.incoming(op) {
+                for (p, &v) in flowing.iter().enumerate() {
+                    let Some(t) = self.position_value(*label, *slot, p) else { continue };
+                    if wasm_type[t.index()].is_some() && wasm_type[t.index()] == wasm_type[v.index()] {
+                        classes.try_union(t.index() as u32, v.index() as u32);
+                    }
                 }
             }
         }
@@ -896,14 +992,16 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             for (label, slot, flowing) in self.incoming(op) {
                 let targets = self.slot_values(*label, *slot);
                 for (p, &v) in flowing.iter().enumerate() {
-                    let Some(&t) = targets.get(p) else { continue };
+                    let Some(&value) = targets.get(p) else { continue };
+                    // Where the value travels: the position's value, or its loop slot.
+                    let t = self.position_value(*label, *slot, p).unwrap_or(value);
                     // An unused result needs no value, unless its producer left it on the stack
                     // for this op.
                     let produced_on_stack = body.defining_op(v).is_some_and(|d| {
                         self.on_stack[d.index()] && self.stack_consumer.get(&d) == Some(&op)
                     });
                     // An unused loop argument needs none either: nothing reads it.
-                    let unused = !self.live[t.index()] && !produced_on_stack;
+                    let unused = !self.live[value.index()] && !produced_on_stack;
                     let t_local = wasm_type[t.index()].is_some();
                     // A value its producer left on the stack is consumed from the stack.
                     let same = t_local
@@ -914,7 +1012,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                         && !same
                         && t_local
                         && !produced_on_stack
-                        && body.value_type(v) == body.value_type(t)
+                        && body.value_type(v) == body.value_type(value)
                         && {
                             let at = 2 * self.pos[op.index()];
                             let root = classes.find(t.index() as u32);
@@ -929,6 +1027,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     let key = (*label, *slot, p as u32);
                     let entry = candidate.entry(key).or_insert(true);
                     *entry &= unused || same || copyable;
+                    if std::env::var_os("WDBG").is_some() && !(unused || same || copyable) {
+                        let why = if produced_on_stack { "on_stack" } else if !t_local { "t_nolocal" } else if body.value_type(v) != body.value_type(value) { "type" } else { "window" };
+                        dbg_line(format!("DBG fail {} {:?} {} {}", op_name(ctx, body, op), slot, op_name(ctx, body, *label), why));
+                    }
                     // Bytes, roughly: passed on the stack, each way in pushes the value (and a
                     // `br_if` not taken drops it), and the label sets it once; in the local,
                     // each copy is a push and a set.
@@ -942,6 +1044,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
         }
         for (key, &(stack, copies)) in &costs {
+            if copies > stack && std::env::var_os("WDBG").is_some() && candidate.get(key) == Some(&true) { dbg_line(format!("DBG cost {stack} {copies}")); }
             if copies > stack {
                 candidate.insert(*key, false);
             }
@@ -1004,6 +1107,61 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let values = self.stack_branch_conditions(&order, values);
         self.allocate(&values, &params, &mut classes, &wasm_type);
         Ok(())
+    }
+
+    /// What a label position's incoming values are coalesced with: its loop slot when it has
+    /// one, else its own value.
+    fn position_value(&self, label: Op, slot: Slot, p: usize) -> Option<Value> {
+        if let Some(&s) = self.loop_slots.get(&(label, slot, p as u32)) {
+            return Some(s);
+        }
+        self.slot_values(label, slot).get(p).copied()
+    }
+
+    /// A loop argument still live where a branch back to the loop carries it a new value
+    /// cannot share a local with that value, nor take a copy of it before the branch: without
+    /// help it would travel on the operand stack, pushed by every way in and dropped after
+    /// every `br_if`. Such a position gets a slot of its own instead (as a compiler places
+    /// a phi's copy at the loop header): the values flowing in are coalesced with the slot,
+    /// and where the loop starts the slot is copied into the argument's local. The slot is
+    /// read right after the loop's start (`(2p, 2p + 1)`), when the initial values have
+    /// arrived and before anything in the body runs.
+    fn split_loop_arguments(
+        &mut self,
+        order: &[Op],
+        values: &mut Vec<Value>,
+        classes: &mut Classes,
+        wasm_type: &mut Vec<Option<wasm_encoder::ValType>>,
+    ) {
+        let mut slots = std::mem::take(&mut self.loop_slots);
+        for &op in order {
+            for (label, slot, flowing) in self.incoming(op) {
+                if *slot != Slot::Arg || op == *label {
+                    continue;
+                }
+                let args = self.loop_args(*label);
+                for (p, &v) in flowing.iter().enumerate() {
+                    let Some(&a) = args.get(p) else { continue };
+                    let key = (*label, Slot::Arg, p as u32);
+                    if v == a || !self.live[a.index()] || slots.contains_key(&key) {
+                        continue;
+                    }
+                    let at = 2 * self.pos[op.index()];
+                    let Some(iv) = classes.intervals.get(&(a.index() as u32)) else { continue };
+                    if !Classes::overlaps(iv, (at.saturating_sub(1), at + 1)) {
+                        continue;
+                    }
+                    let s = Value::from_index(classes.parent.len());
+                    classes.parent.push(s.index() as u32);
+                    let start = 2 * self.pos[label.index()];
+                    classes.intervals.insert(s.index() as u32, BTreeSet::from([(start, start + 1)]));
+                    wasm_type.push(wasm_type[a.index()]);
+                    values.push(s);
+                    slots.insert(key, s);
+                }
+            }
+        }
+        self.loop_slots = slots;
     }
 
     /// Stackification ran before the label positions were decided, when a branch still took
@@ -1317,6 +1475,19 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                                 self.out.push(I::Drop);
                             }
                         }
+                        // Arguments that arrive in a slot of their own take it from there.
+                        for (p, &a) in args.iter().enumerate() {
+                            if let Some(&s) = self.loop_slots.get(&(op, Slot::Arg, p as u32))
+                                && !self.stack_passed(op, Slot::Arg, p)
+                                && self.live[a.index()]
+                            {
+                                let (from, to) = (self.local(s)?, self.local(a)?);
+                                if from != to {
+                                    self.out.push(I::LocalGet(from));
+                                    self.out.push(I::LocalSet(to));
+                                }
+                            }
+                        }
                     }
                     self.emit_block(b, false)?;
                 }
@@ -1477,4 +1648,10 @@ fn block_of_arg(body: &Body, v: Value) -> Block {
         wasmir_ir::ValueDef::BlockArg { block, .. } => block,
         wasmir_ir::ValueDef::Result { .. } => unreachable!("called for block arguments only"),
     }
+}
+
+fn dbg_line(s: String) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).open("/tmp/wdbg.txt").unwrap();
+    writeln!(f, "{s}").unwrap();
 }

@@ -9,6 +9,7 @@ mod insn;
 pub mod size;
 
 use indexmap::IndexMap;
+use std::sync::Arc;
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, ElementSection,
     Elements, EntityType, ExportKind, ExportSection, FunctionSection, GlobalSection, GlobalType, HeapType,
@@ -18,16 +19,34 @@ use wasm_encoder::{
 use wasmir_dialects::refs::{self, Heap};
 use wasmir_ir::{Body, Context, Diagnostic, FxHashMap, Location, Module, Op, OpRef, Region, Type};
 
-/// Deduplicated function types, in the order they are first needed.
+/// Deduplicated function types, in the order they are first needed. A table made by
+/// `overlay` reads the module's types shared and numbers the ones it adds after them, so
+/// functions can be emitted in parallel; `added` then lists those for renumbering.
 #[derive(Default)]
 pub(crate) struct TypeTable {
+    base: Option<Arc<IndexMap<Type, u32>>>,
     indices: IndexMap<Type, u32>,
 }
 
 impl TypeTable {
+    /// A table that starts with every type of `self` and adds to a copy-free layer of its own.
+    fn overlay(base: &Arc<IndexMap<Type, u32>>) -> TypeTable {
+        TypeTable { base: Some(base.clone()), indices: IndexMap::new() }
+    }
+
+    /// How many types the base layer holds.
+    fn base_len(&self) -> u32 {
+        self.base.as_ref().map_or(0, |b| b.len() as u32)
+    }
+
+    /// The types this layer added, by index from `base_len()` on.
+    fn added(&self) -> impl Iterator<Item = Type> + '_ {
+        self.indices.keys().copied()
+    }
+
     /// The type index of the IR function type `fty`.
     pub(crate) fn index(&mut self, ctx: &Context, fty: Type) -> Result<u32, Diagnostic> {
-        if let Some(&i) = self.indices.get(&fty) {
+        if let Some(&i) = self.base.as_ref().and_then(|b| b.get(&fty)).or_else(|| self.indices.get(&fty)) {
             return Ok(i);
         }
         let Some((params, results)) = ctx.function_signature(fty) else {
@@ -42,7 +61,7 @@ impl TypeTable {
                 self.index(ctx, inner)?;
             }
         }
-        let i = self.indices.len() as u32;
+        let i = self.base_len() + self.indices.len() as u32;
         self.indices.insert(fty, i);
         Ok(i)
     }
@@ -52,12 +71,12 @@ impl TypeTable {
 pub(crate) struct Env<'a> {
     pub ctx: &'a Context,
     pub types: &'a mut TypeTable,
-    pub funcs: FxHashMap<String, u32>,
-    pub globals: FxHashMap<String, u32>,
-    pub memories: FxHashMap<String, u32>,
-    pub tables: FxHashMap<String, u32>,
-    pub elems: FxHashMap<String, u32>,
-    pub datas: FxHashMap<String, u32>,
+    pub funcs: &'a FxHashMap<String, u32>,
+    pub globals: &'a FxHashMap<String, u32>,
+    pub memories: &'a FxHashMap<String, u32>,
+    pub tables: &'a FxHashMap<String, u32>,
+    pub elems: &'a FxHashMap<String, u32>,
+    pub datas: &'a FxHashMap<String, u32>,
 }
 
 /// The Wasm value type of an IR type.
@@ -175,15 +194,17 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
             .collect()
     };
     let mut types = TypeTable::default();
+    let (func_space, global_space, memory_space) = (space(&funcs), space(&globals), space(&memories));
+    let (table_space, elem_space, data_space) = (space(&tables), named(&elems), named(&datas));
     let mut env = Env {
         ctx,
         types: &mut types,
-        funcs: space(&funcs),
-        globals: space(&globals),
-        memories: space(&memories),
-        tables: space(&tables),
-        elems: named(&elems),
-        datas: named(&datas),
+        funcs: &func_space,
+        globals: &global_space,
+        memories: &memory_space,
+        tables: &table_space,
+        elems: &elem_space,
+        datas: &data_space,
     };
     let fty_of = |op| view(op).attr("function_type").and_then(|a| ctx.attr_as_type(a)).unwrap_or(Type::NONE);
     for f in &funcs {
@@ -213,9 +234,9 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
 
     let mut functions = FunctionSection::new();
     let mut code = CodeSection::new();
-    for f in funcs.iter().filter(|f| f.import.is_none()) {
-        let fty = fty_of(f.op);
-        functions.function(env.types.index(ctx, fty)?);
+    let defined: Vec<&Item> = funcs.iter().filter(|f| f.import.is_none()).collect();
+    for f in &defined {
+        functions.function(env.types.index(ctx, fty_of(f.op))?);
         let child = body.child(f.op).expect("functions own a body");
         if child.roots().first().is_none_or(|&r| child.region_blocks(r).is_empty()) {
             return Err(Diagnostic::error(
@@ -223,7 +244,39 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
                 format!("function @{} has neither a body nor an import", f.name),
             ));
         }
-        code.function(&func::emit_function(&mut env, child, fty, &f.name)?);
+    }
+    // Function bodies are emitted in parallel, each adding the types it needs (block types,
+    // mostly) to a layer of its own; then, in function order, those types join the module's
+    // table and each body's indices are renumbered: the bytes do not depend on the threads.
+    let shared = Arc::new(env.types.indices.clone());
+    let emitted: Vec<Result<(func::EmittedFunction, TypeTable), Diagnostic>> = {
+        use rayon::prelude::*;
+        defined
+            .par_iter()
+            .map(|f| {
+                let mut layer = TypeTable::overlay(&shared);
+                let mut fenv = Env {
+                    ctx,
+                    types: &mut layer,
+                    funcs: &func_space,
+                    globals: &global_space,
+                    memories: &memory_space,
+                    tables: &table_space,
+                    elems: &elem_space,
+                    datas: &data_space,
+                };
+                let child = body.child(f.op).expect("functions own a body");
+                let emitted = func::emit_function(&mut fenv, child, fty_of(f.op), &f.name)?;
+                Ok((emitted, layer))
+            })
+            .collect()
+    };
+    for result in emitted {
+        let (mut function, layer) = result?;
+        let renumbered =
+            layer.added().map(|fty| env.types.index(ctx, fty)).collect::<Result<Vec<u32>, Diagnostic>>()?;
+        function.renumber_types(layer.base_len(), &renumbered);
+        code.function(&function.encode());
     }
 
     let mut table_section = TableSection::new();
@@ -327,7 +380,7 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
     let mut type_section = TypeSection::new();
     for (&fty, _) in &env.types.indices {
         let (params, results) = ctx.function_signature(fty).expect("function types only");
-        let mut table = TypeTable { indices: env.types.indices.clone() };
+        let mut table = TypeTable { base: None, indices: env.types.indices.clone() };
         let p = params.iter().map(|&t| val_type(ctx, t, &mut table)).collect::<Result<Vec<_>, _>>()?;
         let r = results.iter().map(|&t| val_type(ctx, t, &mut table)).collect::<Result<Vec<_>, _>>()?;
         type_section.ty().function(p, r);
