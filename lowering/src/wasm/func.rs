@@ -21,6 +21,7 @@
 
 use super::{Env, block_type, val_type};
 use crate::wasm::insn;
+use crate::wasm::liveness::LiveGraph;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use wasm_encoder::{Function, Instruction as I, MemArg, ValType};
@@ -702,6 +703,13 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 {
                     operands.truncate(cut);
                 }
+                // A value used elsewhere too is kept in a local anyway (`local.tee`): left on
+                // the stack it would only make the label pass it there as well.
+                if !self.on_stack[label.index()]
+                    && let Some(cut) = operands.iter().position(|&v| flowing.contains(&v) && body.uses(v).len() > 1)
+                {
+                    operands.truncate(cut);
+                }
             }
             // The top `g` tentative groups, concatenated, must be the operands from `early`
             // on: the operands before them are pushed before the first of those producers
@@ -882,9 +890,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             None => true,
             Some(d) if op_name(self.ctx, body, d) == "arith.constant" => true,
             Some(d) => {
+                // A construct's results are in their locals once it has ended.
                 (!self.on_stack[d.index()] || self.tee[d.index()])
-                    && body.op_regions(d).is_empty()
-                    && self.pos[d.index()] < self.pos[producer.index()]
+                    && self.end_pos[d.index()] < self.pos[producer.index()]
             }
         }
     }
@@ -957,9 +965,21 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             has_param: FxHashSet::default(),
         };
         let mut wasm_type: Vec<Option<wasm_encoder::ValType>> = vec![None; body.value_capacity()];
-        for &v in &values {
-            let def = self.def_point(v);
-            classes.intervals.insert(v.index() as u32, BTreeSet::from([(def, self.live_end(v, def))]));
+        // Exact live ranges where the body's control is modeled; else from the definition to
+        // the last use (to the end of a loop around a use that does not hold the definition).
+        let branches = order.iter().filter(|&&op| !self.branch_depths(op).is_empty()).flat_map(|&op| {
+            self.incoming(op).iter().map(move |&(label, _, _)| (op, label)).collect::<Vec<_>>()
+        });
+        let graph = LiveGraph::new(ctx, body, &self.pos, &self.end_pos, &order, branches);
+        let mut seen = vec![0u32; 2 * body.op_capacity()];
+        for (i, &v) in values.iter().enumerate() {
+            let readers = body.uses(v).iter().map(|u| self.emission_op(u.op));
+            let exact = graph.as_ref().and_then(|g| g.intervals(v, readers, &mut seen, i as u32 + 1));
+            let intervals = exact.unwrap_or_else(|| {
+                let def = self.def_point(v);
+                BTreeSet::from([(def, self.live_end(v, def))])
+            });
+            classes.intervals.insert(v.index() as u32, intervals);
             wasm_type[v.index()] = Some(val_type(ctx, body.value_type(v), self.env.types)?);
         }
         for &p in &params {

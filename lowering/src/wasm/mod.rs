@@ -6,6 +6,7 @@
 mod cleanup;
 mod func;
 mod insn;
+mod liveness;
 pub mod size;
 
 use indexmap::IndexMap;

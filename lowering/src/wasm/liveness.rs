@@ -1,0 +1,232 @@
+//! Exact live ranges of SSA values over a function's structured control flow, in the
+//! emitter's doubled emission positions, for coalescing and local allocation.
+//!
+//! A value is live at a point when some path from there reaches a use without passing its
+//! definition. Linear intervals from the definition to the last use (what the emitter used
+//! before) also cover code on no such path: the `then` arm when the use is in the `else` arm,
+//! the earlier cases of a `switch` when the use is in a later one. Such holes are what let a
+//! construct's result share a local with the values flowing into it, as the Wasm local it
+//! came from did.
+//!
+//! The graph: every op is a node at `2 * pos` (where it reads its operands); every construct
+//! (`block`, `loop`, `if`) also has an end node at `2 * end + 1` (where its results are
+//! written). Edges: an op to the next op of its block unless it is a terminator; a
+//! construct's entry to the first op of each region (an empty region straight to its end);
+//! a region's last op to its construct's end when it falls out (`control.yield`, or no
+//! terminator); a branch to its target's end (block, `if`) or to the first op of a loop's
+//! body. For each use, a backward walk marks where the value is live until it reaches the
+//! definition (path exploration, as in Brandner et al., "Computing Liveness Sets for
+//! SSA-Form Programs"). A node marks two unit cells: going into it, `[p - 1, p)`, and coming
+//! out of it, `[p, p + 1)`; cells of neighbouring nodes touch, so a value's cells merge into
+//! the intervals `[start, end)` the emitter's classes hold.
+
+use std::collections::BTreeSet;
+use wasmir_ir::{Body, Context, FxHashMap, Op, Traits, Value, ValueDef};
+
+/// The graph of one function body.
+pub(crate) struct LiveGraph<'b> {
+    ctx: &'b Context,
+    body: &'b Body,
+    pos: &'b [u32],
+    end_pos: &'b [u32],
+    /// For each label, the branch ops that target it.
+    branches_to: FxHashMap<Op, Vec<Op>>,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Node {
+    /// An op, where it reads its operands.
+    Op(Op),
+    /// A construct's end, where its results are written.
+    End(Op),
+}
+
+impl<'b> LiveGraph<'b> {
+    /// `branches` lists every branch op with the labels it targets (branches out of the
+    /// function are returns and target nothing). `None` when the body has a region op other
+    /// than `control.block`, `loop` and `if`, which this graph does not model.
+    pub(crate) fn new(
+        ctx: &'b Context,
+        body: &'b Body,
+        pos: &'b [u32],
+        end_pos: &'b [u32],
+        order: &[Op],
+        branches: impl Iterator<Item = (Op, Op)>,
+    ) -> Option<Self> {
+        for &op in order {
+            if !body.op_regions(op).is_empty()
+                && !matches!(ctx.op_def(body.op_kind(op)).name, "control.block" | "control.loop" | "control.if")
+            {
+                return None;
+            }
+        }
+        let mut branches_to: FxHashMap<Op, Vec<Op>> = FxHashMap::default();
+        for (branch, label) in branches {
+            branches_to.entry(label).or_default().push(branch);
+        }
+        Some(Self { ctx, body, pos, end_pos, branches_to })
+    }
+
+    fn point(&self, n: Node) -> u32 {
+        match n {
+            Node::Op(o) => 2 * self.pos[o.index()],
+            Node::End(o) => 2 * self.end_pos[o.index()] + 1,
+        }
+    }
+
+    fn slot(n: Node) -> usize {
+        match n {
+            Node::Op(o) => 2 * o.index(),
+            Node::End(o) => 2 * o.index() + 1,
+        }
+    }
+
+    fn is_loop(&self, op: Op) -> bool {
+        self.ctx.op_def(self.body.op_kind(op)).has(Traits::LOOP)
+    }
+
+    fn terminates(&self, op: Op) -> bool {
+        self.ctx.op_def(self.body.op_kind(op)).has(Traits::TERMINATOR)
+    }
+
+    /// The node control reaches `op` from when it falls out of the op before it in its block.
+    fn after(&self, op: Op) -> Option<Node> {
+        if !self.body.op_regions(op).is_empty() {
+            Some(Node::End(op))
+        } else if self.terminates(op) {
+            None
+        } else {
+            Some(Node::Op(op))
+        }
+    }
+
+    /// The predecessors of `n`, passed to `visit`; `stop_at_header` is the loop whose body's
+    /// entry defines the value (its argument), whose back edges are not followed.
+    fn predecessors(&self, n: Node, stop_at_header: Option<Op>, mut visit: impl FnMut(Node)) {
+        let body = self.body;
+        match n {
+            Node::Op(o) => match body.prev_op(o) {
+                Some(prev) => {
+                    if let Some(p) = self.after(prev) {
+                        visit(p);
+                    }
+                }
+                None => {
+                    let Some(parent) = body.parent_op(o) else { return }; // function entry
+                    visit(Node::Op(parent));
+                    if self.is_loop(parent) && stop_at_header != Some(parent) {
+                        for &b in self.branches_to.get(&parent).map_or(&[][..], Vec::as_slice) {
+                            visit(Node::Op(b));
+                        }
+                    }
+                }
+            },
+            Node::End(c) => {
+                for &r in body.op_regions(c) {
+                    for &block in body.region_blocks(r) {
+                        match body.block_last(block) {
+                            None => visit(Node::Op(c)),
+                            Some(last) if self.ctx.op_def(body.op_kind(last)).name == "control.yield" => {
+                                visit(Node::Op(last))
+                            }
+                            Some(last) => {
+                                if let Some(p) = self.after(last) {
+                                    visit(p);
+                                }
+                            }
+                        }
+                    }
+                }
+                if !self.is_loop(c) {
+                    for &b in self.branches_to.get(&c).map_or(&[][..], Vec::as_slice) {
+                        visit(Node::Op(b));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The live intervals of `v`, read by the ops `readers` (where the emitter reads it), or
+    /// `None` for a value this graph does not place (a block argument of another construct).
+    /// `seen` is scratch space of `2 * op_capacity` entries, reused across values: an entry
+    /// equal to `stamp` is a node already walked for this value.
+    pub(crate) fn intervals(
+        &self,
+        v: Value,
+        readers: impl Iterator<Item = Op>,
+        seen: &mut [u32],
+        stamp: u32,
+    ) -> Option<BTreeSet<(u32, u32)>> {
+        let body = self.body;
+        // Where the value is defined: the node whose outgoing cell starts its life.
+        let (def, header_of): (Option<Node>, Option<Op>) = match body.value_def(v) {
+            ValueDef::Result { op, .. } if body.op_regions(op).is_empty() => (Some(Node::Op(op)), None),
+            ValueDef::Result { op, .. } => (Some(Node::End(op)), None),
+            ValueDef::BlockArg { block, .. } => {
+                match body.block_region(block).and_then(|r| body.region_parent(r)) {
+                    Some(l) if self.is_loop(l) => (Some(Node::Op(l)), Some(l)),
+                    Some(_) => return None,
+                    None => (None, None), // a parameter, defined at 0
+                }
+            }
+        };
+        let mut cells: Vec<(u32, u32)> = Vec::new();
+        let mut work: Vec<Node> = Vec::new();
+        let mark_in = |n: Node, cells: &mut Vec<(u32, u32)>, work: &mut Vec<Node>, seen: &mut [u32]| {
+            if seen[Self::slot(n)] != stamp {
+                seen[Self::slot(n)] = stamp;
+                let p = self.point(n);
+                cells.push((p.saturating_sub(1), p));
+                work.push(n);
+            }
+        };
+        for r in readers {
+            mark_in(Node::Op(r), &mut cells, &mut work, seen);
+        }
+        let mut preds: Vec<Node> = Vec::new();
+        while let Some(n) = work.pop() {
+            // The value is defined on the way into a loop's body: its entry is where it starts.
+            if let (Node::Op(o), Some(l)) = (n, header_of)
+                && body.prev_op(o).is_none()
+                && body.parent_op(o) == Some(l)
+            {
+                let p = 2 * self.pos[l.index()];
+                cells.push((p, p + 1));
+                continue;
+            }
+            preds.clear();
+            self.predecessors(n, header_of, |m| preds.push(m));
+            for &m in &preds {
+                let p = self.point(m);
+                cells.push((p, p + 1));
+                if Some(m) != def {
+                    mark_in(m, &mut cells, &mut work, seen);
+                }
+            }
+        }
+        // Where it is written, whether or not a use is reached from there (a use in code no
+        // path reaches still must not share a local with what is live at the write).
+        match def {
+            Some(d) => {
+                let p = self.point(d);
+                cells.push((p, p + 1));
+            }
+            None => cells.push((0, 1)), // a parameter, written before the first op
+        }
+        cells.sort_unstable();
+        let mut merged: BTreeSet<(u32, u32)> = BTreeSet::new();
+        let mut current: Option<(u32, u32)> = None;
+        for (s, e) in cells {
+            current = match current {
+                Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
+                Some(c) => {
+                    merged.insert(c);
+                    Some((s, e))
+                }
+                None => Some((s, e)),
+            };
+        }
+        merged.extend(current);
+        Some(merged)
+    }
+}
