@@ -128,7 +128,93 @@ pub(crate) fn construct_locals(ops: &[(Operator<'_>, usize)], num_locals: usize)
             break;
         }
     }
+    unify_table_targets(ops, &mut result);
     result
+}
+
+/// A `br_table` is one op when all its targets carry the same locals; otherwise the importer
+/// needs a landing block per target. So the targets of a table (and, transitively, of tables
+/// sharing a target) carry the union of what each needs: a local a label does not need is
+/// carried unchanged, which costs nothing once its value is found dead (the emitter drops
+/// it). A C `switch` is the common case: the case blocks carry what the cases after them
+/// read, and the innermost one carries nothing.
+fn unify_table_targets(ops: &[(Operator<'_>, usize)], result: &mut FxHashMap<usize, ConstructLocals>) {
+    let mut parent: FxHashMap<usize, usize> = FxHashMap::default();
+    fn find(parent: &mut FxHashMap<usize, usize>, x: usize) -> usize {
+        let mut root = x;
+        while let Some(&p) = parent.get(&root).filter(|&&p| p != root) {
+            root = p;
+        }
+        let mut at = x;
+        while let Some(&p) = parent.get(&at).filter(|&&p| p != root) {
+            parent.insert(at, root);
+            at = p;
+        }
+        root
+    }
+    let mut open: Vec<usize> = Vec::new();
+    let mut any = false;
+    for (i, (op, _)) in ops.iter().enumerate() {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => open.push(i),
+            Operator::End => {
+                open.pop();
+            }
+            Operator::BrTable { targets } => {
+                let starts: Vec<usize> = targets
+                    .targets()
+                    .flatten()
+                    .chain(std::iter::once(targets.default()))
+                    .filter_map(|d| open.len().checked_sub(d as usize + 1).map(|k| open[k]))
+                    .collect();
+                for pair in starts.windows(2) {
+                    let (a, b) = (find(&mut parent, pair[0]), find(&mut parent, pair[1]));
+                    if a != b {
+                        parent.insert(a, b);
+                        any = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !any {
+        return;
+    }
+    let mut members: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+    let keys: Vec<usize> = parent.keys().copied().collect();
+    for k in keys {
+        let root = find(&mut parent, k);
+        members.entry(root).or_default().push(k);
+    }
+    for (root, mut group) in members {
+        if !group.contains(&root) {
+            group.push(root);
+        }
+        // A loop would carry the union around as arguments on every iteration: such a
+        // group keeps its landing blocks.
+        if group.iter().any(|&start| matches!(ops.get(start).map(|(o, _)| o), Some(Operator::Loop { .. }))) {
+            continue;
+        }
+        let mut union: Vec<u32> = group.iter().filter_map(|s| result.get(s)).flat_map(|c| c.label.iter().copied()).collect();
+        union.sort_unstable();
+        union.dedup();
+        // Each landing block costs a few bytes; each local carried in addition costs a
+        // value at every branch to its label. Unify where the additions are few (a `switch`
+        // whose innermost case block assigns nothing), not where many labels would carry
+        // many more locals.
+        let added: usize = group.iter().filter_map(|s| result.get(s)).map(|c| union.len() - c.label.len()).sum();
+        if added > 2 * group.len() {
+            continue;
+        }
+        // After the construct, a local it carries without assigning keeps its value from
+        // before, which is the value it carried.
+        for start in group {
+            let entry = result.entry(start).or_default();
+            entry.results = union.clone();
+            entry.label = union.clone();
+        }
+    }
 }
 
 /// The locals each construct assigns, by its start index, and the start index of the

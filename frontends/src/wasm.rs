@@ -925,10 +925,10 @@ struct Frame {
 }
 
 impl Frame {
-    /// The value assigned local `m` had when the construct began.
-    fn entry_local(&self, m: u32) -> Value {
-        let at = self.locals.assigned.binary_search(&m).expect("a carried local is an assigned one");
-        self.entry_locals[at]
+    /// The value assigned local `m` had when the construct began (`None` for a local the
+    /// construct does not assign, whose value is still the current one).
+    fn entry_local(&self, m: u32) -> Option<Value> {
+        self.locals.assigned.binary_search(&m).ok().map(|at| self.entry_locals[at])
     }
 }
 
@@ -1389,7 +1389,8 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                     let block = self.body.create_block(&[]);
                     self.body.append_block(region, block);
                     let mut values = frame.entry_params.clone();
-                    values.extend(frame.locals.results.iter().map(|&m| frame.entry_local(m)));
+                    let entry = |m: u32| frame.entry_local(m).unwrap_or(self.locals[m as usize]);
+                    values.extend(frame.locals.results.iter().map(|&m| entry(m)));
                     let mut new = NewOp::new(self.kind("control.yield"), frame.loc);
                     new.operands = values.into();
                     let y = self.body.create_op(new);
@@ -1422,7 +1423,9 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             self.locals[m as usize] = v;
         }
         for (k, &m) in frame.locals.results.iter().enumerate() {
-            self.locals[m as usize] = results[frame.results.len() + k];
+            if frame.locals.assigned.binary_search(&m).is_ok() {
+                self.locals[m as usize] = results[frame.results.len() + k];
+            }
         }
     }
 

@@ -699,6 +699,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     .enumerate()
                     .position(|(p, _)| self.ways_in.get(&(label, slot, p as u32)).copied().unwrap_or(0) > 1);
                 if let Some(p) = shared
+                    && !self.on_stack[label.index()]
                     && let Some(cut) = operands.iter().position(|&v| v == flowing[p])
                 {
                     operands.truncate(cut);
@@ -1376,10 +1377,22 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let operands = self.stack_operands(op);
         let provided = self.stack_prefix.get(&op).copied().unwrap_or(0).min(operands.len());
         if let Some(copies) = self.copies.get(&op).cloned() {
-            for &(v, _) in &copies {
+            // A parallel copy: every source is read before any target is written. Constants
+            // read no local, so they are written one by one after it (and a zero into a local
+            // nothing has written yet then disappears in cleanup).
+            let is_constant = |v: Value| {
+                body.defining_op(v).is_some_and(|d| op_name(ctx, body, d) == "arith.constant")
+            };
+            let (constants, locals): (Vec<_>, Vec<_>) = copies.iter().partition(|&&(v, _)| is_constant(v));
+            for &(v, _) in &locals {
                 self.push(v)?;
             }
-            for &(_, t) in copies.iter().rev() {
+            for &(_, t) in locals.iter().rev() {
+                let l = self.local(t)?;
+                self.out.push(I::LocalSet(l));
+            }
+            for &(v, t) in &constants {
+                self.push(v)?;
                 let l = self.local(t)?;
                 self.out.push(I::LocalSet(l));
             }
