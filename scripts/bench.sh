@@ -39,6 +39,21 @@ done
 cargo build --quiet --offline --target wasm32-wasip1 --release \
   --manifest-path tests/programs/parsers/Cargo.toml --target-dir "$data/parsers-target"
 cp "$data/parsers-target/wasm32-wasip1/release/parsers.wasm" "$data/rust_parsers.release.wasm"
+# C programs built by clang 19 for wasm32-wasi at -O2 (tests/programs, plus a bytecode loop
+# over a 400-case switch), and each after `wasm-opt --asyncify -O2`, the pattern of TinyGo's
+# goroutines and Emscripten's ASYNCIFY: inputs of the round-trip benchmark from two more
+# toolchains.
+for src in tests/programs/*.c tests/programs/*.cpp scripts/bench_switch.c; do
+  stem=$(basename "${src%.*}")
+  out="$data/clang_$stem.wasm"
+  if [ ! -s "$out" ]; then
+    compiler=clang-19
+    extra=(-lm)
+    case "$src" in *.cpp) compiler=clang++-19; extra=(-fno-exceptions) ;; esac
+    "$compiler" --target=wasm32-wasi --sysroot=/usr -O2 "${extra[@]}" -o "$out" "$src"
+  fi
+  [ -s "$data/asyncify_$stem.wasm" ] || wasm-opt --asyncify -O2 "$out" -o "$data/asyncify_$stem.wasm"
+done
 cargo bench --locked --bench wasm_roundtrip -- "$@"
 cargo bench --locked --bench text_throughput -- "$@"
 cargo bench --locked --bench rewrites -- "$@"

@@ -40,12 +40,10 @@ const LEVELS: &[(&str, &[&str])] = &[
 
 /// Runs Binaryen's asyncify transform on `module` in place (Binaryen from scripts/setup.sh).
 fn asyncify(module: &Path) {
-    let out = Command::new("wasm-opt")
-        .arg(module)
-        .args(["--asyncify", "-o"])
-        .arg(module)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run wasm-opt: {e}; `bash scripts/setup.sh` installs binaryen"));
+    let out =
+        Command::new("wasm-opt").arg(module).args(["--asyncify", "-o"]).arg(module).output().unwrap_or_else(
+            |e| panic!("cannot run wasm-opt: {e}; `bash scripts/setup.sh` installs binaryen"),
+        );
     assert!(out.status.success(), "wasm-opt --asyncify failed:\n{}", String::from_utf8_lossy(&out.stderr));
 }
 

@@ -87,7 +87,10 @@ impl LocalSet {
 
     /// The members of `self` that are in `of`, ascending.
     fn members_in(&self, of: &[u32]) -> Vec<u32> {
-        of.iter().copied().filter(|&l| self.0.get(l as usize / 64).is_some_and(|w| w >> (l % 64) & 1 == 1)).collect()
+        of.iter()
+            .copied()
+            .filter(|&l| self.0.get(l as usize / 64).is_some_and(|w| w >> (l % 64) & 1 == 1))
+            .collect()
     }
 }
 
@@ -112,7 +115,10 @@ struct Open {
 
 /// For every construct of a function body, the locals it carries. `num_locals` counts the
 /// parameters and the declared locals.
-pub(crate) fn construct_locals(ops: &[(Operator<'_>, usize)], num_locals: usize) -> FxHashMap<usize, ConstructLocals> {
+pub(crate) fn construct_locals(
+    ops: &[(Operator<'_>, usize)],
+    num_locals: usize,
+) -> FxHashMap<usize, ConstructLocals> {
     let (assigned, start_of_end) = assigned_locals(ops, num_locals);
     let mut headers: FxHashMap<usize, LocalSet> = FxHashMap::default();
     let mut result = FxHashMap::default();
@@ -123,7 +129,15 @@ pub(crate) fn construct_locals(ops: &[(Operator<'_>, usize)], num_locals: usize)
                 *set = LocalSet::full(num_locals);
             }
         }
-        let changed = backward_sweep(ops, num_locals, &assigned, &start_of_end, &mut headers, &mut result, sweep < MAX_SWEEPS);
+        let changed = backward_sweep(
+            ops,
+            num_locals,
+            &assigned,
+            &start_of_end,
+            &mut headers,
+            &mut result,
+            sweep < MAX_SWEEPS,
+        );
         if !changed {
             break;
         }
@@ -196,14 +210,16 @@ fn unify_table_targets(ops: &[(Operator<'_>, usize)], result: &mut FxHashMap<usi
         if group.iter().any(|&start| matches!(ops.get(start).map(|(o, _)| o), Some(Operator::Loop { .. }))) {
             continue;
         }
-        let mut union: Vec<u32> = group.iter().filter_map(|s| result.get(s)).flat_map(|c| c.label.iter().copied()).collect();
+        let mut union: Vec<u32> =
+            group.iter().filter_map(|s| result.get(s)).flat_map(|c| c.label.iter().copied()).collect();
         union.sort_unstable();
         union.dedup();
         // Each landing block costs a few bytes; each local carried in addition costs a
         // value at every branch to its label. Unify where the additions are few (a `switch`
         // whose innermost case block assigns nothing), not where many labels would carry
         // many more locals.
-        let added: usize = group.iter().filter_map(|s| result.get(s)).map(|c| union.len() - c.label.len()).sum();
+        let added: usize =
+            group.iter().filter_map(|s| result.get(s)).map(|c| union.len() - c.label.len()).sum();
         if added > 2 * group.len() {
             continue;
         }
@@ -219,7 +235,10 @@ fn unify_table_targets(ops: &[(Operator<'_>, usize)], result: &mut FxHashMap<usi
 
 /// The locals each construct assigns, by its start index, and the start index of the
 /// construct each `end` closes, by the `end`'s index.
-fn assigned_locals(ops: &[(Operator<'_>, usize)], num_locals: usize) -> (FxHashMap<usize, Vec<u32>>, FxHashMap<usize, usize>) {
+fn assigned_locals(
+    ops: &[(Operator<'_>, usize)],
+    num_locals: usize,
+) -> (FxHashMap<usize, Vec<u32>>, FxHashMap<usize, usize>) {
     let mut open: Vec<(usize, LocalSet)> = Vec::new();
     let mut assigned = FxHashMap::default();
     let mut start_of_end = FxHashMap::default();
@@ -283,7 +302,9 @@ fn backward_sweep(
     for (i, (op, _)) in ops_rev {
         match op {
             Operator::LocalGet { local_index } => live.insert(*local_index),
-            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => live.remove(*local_index),
+            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                live.remove(*local_index)
+            }
             Operator::Br { relative_depth } => live = label(&open, headers, *relative_depth),
             Operator::BrIf { relative_depth }
             | Operator::BrOnNull { relative_depth }

@@ -332,7 +332,9 @@ impl<'a, 'c> Importer<'a, 'c> {
             bodies
                 .par_iter()
                 .enumerate()
-                .map(|(i, body)| FuncTranslator::new(ctx, info, file, info.funcs[first + i].1).translate(body))
+                .map(|(i, body)| {
+                    FuncTranslator::new(ctx, info, file, info.funcs[first + i].1).translate(body)
+                })
                 .collect()
         };
         for (body, func_body) in bodies.iter().zip(translated) {

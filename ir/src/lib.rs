@@ -37,6 +37,15 @@ mod view;
 mod walk;
 
 pub use attrs::{Attr, AttrData, Ident};
+
+/// Recursive walks over nested regions (the parser, the printer, the translators) grow
+/// their stack on the heap when less than this is left: enough for the deepest chain of
+/// frames between two checks, which in a debug build (a backend's translation of one op)
+/// takes a few hundred KiB ...
+pub const STACK_RED_ZONE: usize = 1024 * 1024;
+/// ... by this much at a time. So any nesting depth runs on any thread, a rayon worker's
+/// small stack included.
+pub const STACK_SEGMENT: usize = 8 * 1024 * 1024;
 pub use body::{Block, BlockOps, Body, NewOp, Op, Region, Use, Value, ValueDef};
 pub use builder::{Builder, InsertPoint};
 pub use context::{Context, normalize_int};

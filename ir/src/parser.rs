@@ -423,8 +423,20 @@ impl<'a> Parser<'a> {
 
     // ----- regions -----
 
-    /// Parses `{ [^bb0(args):] ops }` into `body`. `{}` is a region without blocks.
+    /// Parses `{ [^bb0(args):] ops }` into `body`. `{}` is a region without blocks. Regions
+    /// nest as deep as `max_nesting` allows, on whatever thread parses: the stack grows on the
+    /// heap when it runs low.
     fn parse_region(&mut self, body: &mut Body, entry_args: Option<&[ArgDecl<'a>]>) -> PResult<Region> {
+        stacker::maybe_grow(crate::STACK_RED_ZONE, crate::STACK_SEGMENT, || {
+            self.parse_region_unguarded(body, entry_args)
+        })
+    }
+
+    fn parse_region_unguarded(
+        &mut self,
+        body: &mut Body,
+        entry_args: Option<&[ArgDecl<'a>]>,
+    ) -> PResult<Region> {
         let open = self.expect(TokKind::LBrace, "`{` starting a region")?;
         self.enter(open)?;
         let region = body.create_region();
@@ -515,8 +527,12 @@ impl<'a> Parser<'a> {
 
     // ----- types -----
 
-    /// Parses a type.
+    /// Parses a type (nested types grow the stack on the heap when it runs low).
     pub fn parse_type(&mut self) -> PResult<Type> {
+        stacker::maybe_grow(crate::STACK_RED_ZONE, crate::STACK_SEGMENT, || self.parse_type_unguarded())
+    }
+
+    fn parse_type_unguarded(&mut self) -> PResult<Type> {
         let t = self.tok;
         match t.kind {
             TokKind::BareId => {
@@ -627,8 +643,12 @@ impl<'a> Parser<'a> {
 
     // ----- attributes -----
 
-    /// Parses an attribute value.
+    /// Parses an attribute value (nested ones grow the stack on the heap when it runs low).
     pub fn parse_attr(&mut self) -> PResult<Attr> {
+        stacker::maybe_grow(crate::STACK_RED_ZONE, crate::STACK_SEGMENT, || self.parse_attr_unguarded())
+    }
+
+    fn parse_attr_unguarded(&mut self) -> PResult<Attr> {
         let t = self.tok;
         let ctx = self.ctx;
         match t.kind {

@@ -261,15 +261,18 @@ impl<'a> OpPrinter<'_, 'a> {
 
     /// Writes a region of the current scope. `args_printed`: the op's syntax already declared
     /// the entry block's arguments, so no block header is needed.
+    /// Regions nest as deep as the input does: the stack grows on the heap when it runs low.
     pub fn print_region(&mut self, region: Region, args_printed: bool) {
-        self.out.push('{');
-        self.out.push('\n');
-        let blocks = self.body.region_blocks(region);
-        for &block in blocks {
-            self.print_block(block, args_printed);
-        }
-        self.push_indent();
-        self.out.push('}');
+        stacker::maybe_grow(crate::STACK_RED_ZONE, crate::STACK_SEGMENT, || {
+            self.out.push('{');
+            self.out.push('\n');
+            let blocks = self.body.region_blocks(region);
+            for &block in blocks {
+                self.print_block(block, args_printed);
+            }
+            self.push_indent();
+            self.out.push('}');
+        })
     }
 
     fn print_block(&mut self, block: Block, args_printed: bool) {

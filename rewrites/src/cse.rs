@@ -42,7 +42,8 @@ pub fn cse_body(ctx: &Context, body: &mut Body) -> usize {
     let mut added: Vec<Key> = Vec::new();
     let mut removed = 0;
     let roots: Vec<Block> = body.roots().iter().flat_map(|&r| body.region_blocks(r).to_vec()).collect();
-    let scope = |body: &Body, block: Block| Scope { ops: body.block_ops(block).collect(), next: 0, mark: None };
+    let scope =
+        |body: &Body, block: Block| Scope { ops: body.block_ops(block).collect(), next: 0, mark: None };
     let mut stack: Vec<Scope> = roots.iter().rev().map(|&b| scope(body, b)).collect();
     while let Some(top) = stack.last_mut() {
         let mark = *top.mark.get_or_insert(added.len());

@@ -293,15 +293,19 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
             .collect()
     }
 
+    /// Constructs nest as deep as the input does: the stack grows on the heap when it runs
+    /// low (`block` is where the recursion through regions passes).
     fn block(&mut self, block: wasmir_ir::Block) -> Result<(), Diagnostic> {
-        let ops: Vec<Op> = self.body.block_ops(block).collect();
-        for op in ops {
-            if self.terminated {
-                break;
+        stacker::maybe_grow(wasmir_ir::STACK_RED_ZONE, wasmir_ir::STACK_SEGMENT, || {
+            let ops: Vec<Op> = self.body.block_ops(block).collect();
+            for op in ops {
+                if self.terminated {
+                    break;
+                }
+                self.op(op)?;
             }
-            self.op(op)?;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Translates a construct's region into the current block; its `control.yield` (or
@@ -393,13 +397,19 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
     }
 
     fn op(&mut self, op: Op) -> Result<(), Diagnostic> {
+        let name = self.ctx.op_def(self.body.op_kind(op)).name;
+        if matches!(name, "control.block" | "control.if" | "control.loop") {
+            return self.construct(op, name);
+        }
+        self.op_unstructured(op)
+    }
+
+    /// `control.block`, `if` and `loop`: the only ops whose translation recurses (through
+    /// `yield_target_region` and `block`). They are kept out of `op_unstructured`, whose
+    /// frame holds every other op's locals, so each level of nesting costs a small frame.
+    fn construct(&mut self, op: Op, name: &str) -> Result<(), Diagnostic> {
         let ctx = self.ctx;
         let body = self.body;
-        let name = ctx.op_def(body.op_kind(op)).name;
-        let loc = body.op_loc(op);
-        if let Some(short) = name.strip_prefix("arith.") {
-            return self.arith(op, short);
-        }
         match name {
             "control.block" | "control.if" => {
                 let tys = self.result_clif_types(op)?;
@@ -456,6 +466,21 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
                 let params = self.b.block_params(cont).to_vec();
                 self.set_results(op, &params);
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn op_unstructured(&mut self, op: Op) -> Result<(), Diagnostic> {
+        let ctx = self.ctx;
+        let body = self.body;
+        let name = ctx.op_def(body.op_kind(op)).name;
+        let loc = body.op_loc(op);
+        if let Some(short) = name.strip_prefix("arith.") {
+            return self.arith(op, short);
+        }
+        match name {
             "control.yield" => {
                 // Handled by `yield_target_region` through `yield_to`.
                 let values = self.operands(op);

@@ -461,15 +461,19 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         Ok(())
     }
 
+    /// Constructs nest as deep as the input does: the stack grows on the heap when it runs
+    /// low (`block` is where the recursion through regions passes).
     fn block(&mut self, block: wasmir_ir::Block) -> R<()> {
-        let ops: Vec<Op> = self.body.block_ops(block).collect();
-        for op in ops {
-            if self.terminated {
-                break;
+        stacker::maybe_grow(wasmir_ir::STACK_RED_ZONE, wasmir_ir::STACK_SEGMENT, || {
+            let ops: Vec<Op> = self.body.block_ops(block).collect();
+            for op in ops {
+                if self.terminated {
+                    break;
+                }
+                self.op(op)?;
             }
-            self.op(op)?;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Translates a construct's region; its `control.yield` (or falling off an empty region)
@@ -587,6 +591,72 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     }
 
     fn op(&mut self, op: Op) -> R<()> {
+        let name = self.ctx.op_def(self.body.op_kind(op)).name;
+        if matches!(name, "control.block" | "control.if" | "control.loop") {
+            return self.construct(op, name);
+        }
+        self.op_unstructured(op)
+    }
+
+    /// `control.block`, `if` and `loop`: the only ops whose translation recurses (through
+    /// `region` and `block`). They are kept out of `op_unstructured`, whose frame holds every
+    /// other op's locals, so each level of nesting costs a small frame.
+    fn construct(&mut self, op: Op, name: &str) -> R<()> {
+        let body = self.body;
+        match name {
+            "control.block" | "control.if" => {
+                let tys = self.types_of(body.results(op))?;
+                let cont = self.label_block(&tys)?;
+                let regions = body.op_regions(op).to_vec();
+                self.labels.push(cont.clone());
+                if name == "control.if" {
+                    let c = self.to_i1(self.value(body.operands(op)[0]))?;
+                    let then_block = self.ll.append_basic_block(self.function, "then");
+                    let else_block = self.ll.append_basic_block(self.function, "else");
+                    self.b.build_conditional_branch(c, then_block, else_block).map_err(err)?;
+                    self.b.position_at_end(then_block);
+                    self.region(regions[0], &cont)?;
+                    self.b.position_at_end(else_block);
+                    match regions.get(1) {
+                        Some(&r) => self.region(r, &cont)?,
+                        None => self.jump(&cont, &[])?,
+                    }
+                } else {
+                    self.region(regions[0], &cont)?;
+                }
+                self.labels.pop();
+                self.b.position_at_end(cont.target);
+                let vals: Vec<_> = cont.phis.iter().map(|p| p.as_basic_value()).collect();
+                self.set_results(op, &vals);
+            }
+            "control.loop" => {
+                let tys = self.types_of(body.results(op))?;
+                let cont = self.label_block(&tys)?;
+                let region = body.op_regions(op)[0];
+                let block = body.region_blocks(region)[0];
+                let arg_tys = self.types_of(body.block_args(block))?;
+                let header = self.label_block(&arg_tys)?;
+                let inits = self.operands(op);
+                self.jump(&header, &inits)?;
+                self.b.position_at_end(header.target);
+                for (&a, p) in body.block_args(block).iter().zip(&header.phis) {
+                    self.values.insert(a, p.as_basic_value());
+                }
+                self.burn_fuel()?;
+                self.labels.push(header.clone());
+                self.region(region, &cont)?;
+                self.labels.pop();
+                self.b.position_at_end(cont.target);
+                let vals: Vec<_> = cont.phis.iter().map(|p| p.as_basic_value()).collect();
+                self.set_results(op, &vals);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn op_unstructured(&mut self, op: Op) -> R<()> {
         let ctx = self.ctx;
         let body = self.body;
         let name = ctx.op_def(body.op_kind(op)).name;
@@ -642,52 +712,6 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
             }
         }
         match name {
-            "control.block" | "control.if" => {
-                let tys = self.types_of(body.results(op))?;
-                let cont = self.label_block(&tys)?;
-                let regions = body.op_regions(op).to_vec();
-                self.labels.push(cont.clone());
-                if name == "control.if" {
-                    let c = self.to_i1(self.value(body.operands(op)[0]))?;
-                    let then_block = self.ll.append_basic_block(self.function, "then");
-                    let else_block = self.ll.append_basic_block(self.function, "else");
-                    self.b.build_conditional_branch(c, then_block, else_block).map_err(err)?;
-                    self.b.position_at_end(then_block);
-                    self.region(regions[0], &cont)?;
-                    self.b.position_at_end(else_block);
-                    match regions.get(1) {
-                        Some(&r) => self.region(r, &cont)?,
-                        None => self.jump(&cont, &[])?,
-                    }
-                } else {
-                    self.region(regions[0], &cont)?;
-                }
-                self.labels.pop();
-                self.b.position_at_end(cont.target);
-                let vals: Vec<_> = cont.phis.iter().map(|p| p.as_basic_value()).collect();
-                self.set_results(op, &vals);
-            }
-            "control.loop" => {
-                let tys = self.types_of(body.results(op))?;
-                let cont = self.label_block(&tys)?;
-                let region = body.op_regions(op)[0];
-                let block = body.region_blocks(region)[0];
-                let arg_tys = self.types_of(body.block_args(block))?;
-                let header = self.label_block(&arg_tys)?;
-                let inits = self.operands(op);
-                self.jump(&header, &inits)?;
-                self.b.position_at_end(header.target);
-                for (&a, p) in body.block_args(block).iter().zip(&header.phis) {
-                    self.values.insert(a, p.as_basic_value());
-                }
-                self.burn_fuel()?;
-                self.labels.push(header.clone());
-                self.region(region, &cont)?;
-                self.labels.pop();
-                self.b.position_at_end(cont.target);
-                let vals: Vec<_> = cont.phis.iter().map(|p| p.as_basic_value()).collect();
-                self.set_results(op, &vals);
-            }
             "control.yield" => {
                 let values = self.operands(op);
                 let target = self.yield_to.clone().ok_or_else(|| err("a yield outside a construct"))?;

@@ -205,7 +205,10 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
                 out.push(I::End);
                 continue;
             }
-            I::Else if matches!(code.get(at + 1), Some(I::End)) && stack.last().is_some_and(|&l| labels[l].is_empty_if) => {
+            I::Else
+                if matches!(code.get(at + 1), Some(I::End))
+                    && stack.last().is_some_and(|&l| labels[l].is_empty_if) =>
+            {
                 changed = true;
                 continue;
             }
@@ -321,7 +324,9 @@ pub(crate) fn drop_zero_initializations(code: &mut Vec<I<'_>>, num_params: u32, 
     for (at, insn) in code.iter().enumerate() {
         match insn {
             I::Block(_) => open.push(Open { is_loop: false, at_end: vec![0; words], at_start: None }),
-            I::If(_) => open.push(Open { is_loop: false, at_end: vec![0; words], at_start: Some(written.clone()) }),
+            I::If(_) => {
+                open.push(Open { is_loop: false, at_end: vec![0; words], at_start: Some(written.clone()) })
+            }
             I::Loop(_) => {
                 if let Some(body) = &loop_writes[at] {
                     union(&mut written, body);

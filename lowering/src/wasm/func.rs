@@ -1,89 +1,44 @@
-//! Emits one function body: SSA values back onto Wasm's operand stack and into locals.
+//! Emits one function body: SSA values back onto Wasm's operand stack and into locals (the
+//! out-of-SSA translation; specs/wasm-translation.md describes it with examples).
 //!
 //! 1. **Stackification.** Per block, a simulation of the operand stack decides which values
 //!    stay on the stack for their consumer: a value whose single use is by a later op of the
 //!    same block stays when, at that op, it sits at the top of the simulated stack exactly in
 //!    the position the op's leading operands need. Nothing moves, so evaluation order (and
-//!    every trap and effect) is unchanged.
+//!    every trap and effect) is unchanged. A label's results stay on the stack only when no
+//!    `br_if` carries them, and a value a label position receives stays in its local when
+//!    other ways into the position, or other uses, need it there.
 //! 2. **Constants** are rematerialized at each use instead of occupying a local.
-//! 3. **Coalescing.** A construct's result (or a loop's argument) and the values that flow into
+//! 3. **Live ranges** are exact (liveness.rs): a value is live only where a path leads to a
+//!    use, so the arm of an `if` or the case of a `switch` that never reaches a use is a hole.
+//! 4. **Coalescing.** A construct's result (or a loop's argument) and the values that flow into
 //!    it (yields, branch values, loop initial values) are merged into one class when their live
-//!    intervals do not overlap. When every value flowing into a position is in the position's
-//!    class, the value travels in that class's local: the position disappears from the block
-//!    type and no branch pushes it. This undoes the cost of promoting Wasm locals to SSA.
-//! 4. **Locals.** Each class gets a local by linear scan over its live span, reusing a local of
+//!    ranges do not overlap. When every value flowing into a position is in the position's
+//!    class, or can be copied into its local where it flows, the value travels in that local:
+//!    the position disappears from the block type and no branch pushes it. A loop argument
+//!    still live where a branch back carries it a new value gets a slot of its own, copied
+//!    into the argument's local at the loop's start (where a compiler puts a phi's copy).
+//!    This undoes the cost of promoting Wasm locals to SSA.
+//! 5. **Locals.** Each class gets a local by linear scan over its live span, reusing a local of
 //!    the same Wasm type once the previous class is dead. Intervals use doubled positions in
 //!    emission order: an op's operands are read at `2p`, a construct's results are written at
-//!    `2 * end + 1`, and a value used inside a loop it is defined outside of lives to the
-//!    loop's end.
-//! 5. **Loops** take their stack-passed carried values as Wasm loop parameters, so every branch,
+//!    `2 * end + 1`.
+//! 6. **Loops** take their stack-passed carried values as Wasm loop parameters, so every branch,
 //!    `br_table` included, just pushes the target's stack-passed values.
+//! 7. **Cleanup** on the instructions (cleanup.rs), then peepholes and local numbering
+//!    (encode.rs).
 
+use super::encode::EmittedFunction;
 use super::{Env, block_type, val_type};
 use crate::wasm::insn;
 use crate::wasm::liveness::LiveGraph;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
-use wasm_encoder::{Function, Instruction as I, MemArg, ValType};
+use wasm_encoder::{Instruction as I, MemArg};
 use wasmir_dialects::control::table_targets;
 use wasmir_ir::{
     Block, Body, Context, Diagnostic, FxHashMap, FxHashSet, Location, Op, OpRef, Traits, Type, Value,
 };
-
-/// A function body ready to encode: its declared locals and its instructions.
-pub(crate) struct EmittedFunction {
-    locals: Vec<ValType>,
-    code: Vec<I<'static>>,
-}
-
-impl EmittedFunction {
-    /// Renumbers the type indices from `first` on (types a function added while emitted in
-    /// parallel) to `to[index - first]`: every place the emitter writes a type index.
-    pub(crate) fn renumber_types(&mut self, first: u32, to: &[u32]) {
-        if to.is_empty() {
-            return;
-        }
-        let index = |i: &mut u32| {
-            if *i >= first {
-                *i = to[(*i - first) as usize];
-            }
-        };
-        let heap = |h: &mut wasm_encoder::HeapType| {
-            if let wasm_encoder::HeapType::Concrete(i) = h {
-                index(i);
-            }
-        };
-        let val = |v: &mut ValType| {
-            if let ValType::Ref(r) = v {
-                heap(&mut r.heap_type);
-            }
-        };
-        self.locals.iter_mut().for_each(val);
-        for insn in &mut self.code {
-            match insn {
-                I::Block(bt) | I::Loop(bt) | I::If(bt) => match bt {
-                    wasm_encoder::BlockType::FunctionType(i) => index(i),
-                    wasm_encoder::BlockType::Result(v) => val(v),
-                    wasm_encoder::BlockType::Empty => {}
-                },
-                I::CallIndirect { type_index, .. } | I::ReturnCallIndirect { type_index, .. } => index(type_index),
-                I::CallRef(i) | I::ReturnCallRef(i) => index(i),
-                I::RefNull(h) => heap(h),
-                I::TypedSelect(v) => val(v),
-                _ => {}
-            }
-        }
-    }
-
-    /// The encoded body.
-    pub(crate) fn encode(&self) -> Function {
-        let mut f = Function::new_with_locals_types(self.locals.iter().copied());
-        for insn in &self.code {
-            f.instruction(insn);
-        }
-        f
-    }
-}
 
 /// Emits the body of a defined function of type `fty`.
 pub(crate) fn emit_function(
@@ -102,80 +57,7 @@ pub(crate) fn emit_function(
     let results = e.ctx.function_signature(fty).map_or(0, |(_, r)| r.len());
     super::cleanup::cleanup(&mut code, results);
     super::cleanup::drop_zero_initializations(&mut code, e.num_params as u32, e.local_types.len());
-    let mut out = peephole(code);
-    let locals = reorder_locals(e.num_params, &e.local_types, &mut out);
-    Ok(EmittedFunction { locals, code: out })
-}
-
-/// Local rewrites of adjacent instructions that the stackifier's choices leave:
-/// `local.set x; local.get x` is `local.tee x`, `local.tee x; drop` is `local.set x`, and
-/// `local.get x; drop` is nothing.
-fn peephole(code: Vec<I<'_>>) -> Vec<I<'_>> {
-    let mut out: Vec<I<'_>> = Vec::with_capacity(code.len());
-    for insn in code {
-        match (out.last(), &insn) {
-            (Some(I::LocalSet(a)), I::LocalGet(b)) if a == b => {
-                let l = *a;
-                *out.last_mut().expect("a last instruction") = I::LocalTee(l);
-            }
-            (Some(I::LocalTee(a)), I::Drop) => {
-                let l = *a;
-                *out.last_mut().expect("a last instruction") = I::LocalSet(l);
-            }
-            (Some(I::LocalGet(_)), I::Drop) => {
-                out.pop();
-            }
-            _ => out.push(insn),
-        }
-    }
-    out
-}
-
-/// Renumbers the locals after the parameters, as Binaryen's reorder-locals does: an index
-/// below 128 takes one byte of LEB128 and one above two, so when there are more than 128 the
-/// most used come first. Within each side of that line locals are grouped by type (each run of
-/// one type is one entry of the declaration), in order of first use, and unused ones go.
-/// Returns the types of the declared locals.
-fn reorder_locals(num_params: usize, types: &[ValType], out: &mut [I<'_>]) -> Vec<ValType> {
-    let index = |insn: &I<'_>| match *insn {
-        I::LocalGet(l) | I::LocalSet(l) | I::LocalTee(l) => Some(l as usize),
-        _ => None,
-    };
-    let mut count = vec![0u32; types.len()];
-    let mut first = vec![usize::MAX; types.len()];
-    for (at, insn) in out.iter().enumerate() {
-        if let Some(l) = index(insn) {
-            count[l] += 1;
-            first[l] = first[l].min(at);
-        }
-    }
-    let mut used: Vec<usize> = (num_params..types.len()).filter(|&l| count[l] > 0).collect();
-    used.sort_by_key(|&l| (Reverse(count[l]), first[l]));
-    let short = 128usize.saturating_sub(num_params).min(used.len());
-    let (hot, cold) = used.split_at_mut(short);
-    for side in [hot, cold] {
-        // Types in order of their first use on this side, then locals by first use.
-        let mut rank: Vec<ValType> = Vec::new();
-        let mut by_first: Vec<usize> = side.to_vec();
-        by_first.sort_by_key(|&l| first[l]);
-        for &l in &by_first {
-            if !rank.contains(&types[l]) {
-                rank.push(types[l]);
-            }
-        }
-        side.sort_by_key(|&l| (rank.iter().position(|t| *t == types[l]), first[l]));
-    }
-    let mut renumber: Vec<u32> = (0..types.len() as u32).collect();
-    for (i, &l) in used.iter().enumerate() {
-        renumber[l] = (num_params + i) as u32;
-    }
-    for insn in out.iter_mut() {
-        match insn {
-            I::LocalGet(l) | I::LocalSet(l) | I::LocalTee(l) => *l = renumber[*l as usize],
-            _ => {}
-        }
-    }
-    used.iter().map(|&l| types[l]).collect()
+    Ok(EmittedFunction::finish(code, e.num_params, &e.local_types))
 }
 
 /// A label position: the label, which of its value lists, and the place in that list.
@@ -707,7 +589,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 // A value used elsewhere too is kept in a local anyway (`local.tee`): left on
                 // the stack it would only make the label pass it there as well.
                 if !self.on_stack[label.index()]
-                    && let Some(cut) = operands.iter().position(|&v| flowing.contains(&v) && body.uses(v).len() > 1)
+                    && let Some(cut) =
+                        operands.iter().position(|&v| flowing.contains(&v) && body.uses(v).len() > 1)
                 {
                     operands.truncate(cut);
                 }
@@ -1048,10 +931,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     let key = (*label, *slot, p as u32);
                     let entry = candidate.entry(key).or_insert(true);
                     *entry &= unused || same || copyable;
-                    if std::env::var_os("WDBG").is_some() && !(unused || same || copyable) {
-                        let why = if produced_on_stack { "on_stack" } else if !t_local { "t_nolocal" } else if body.value_type(v) != body.value_type(value) { "type" } else { "window" };
-                        dbg_line(format!("DBG fail {} {:?} {} {}", op_name(ctx, body, op), slot, op_name(ctx, body, *label), why));
-                    }
                     // Bytes, roughly: passed on the stack, each way in pushes the value (and a
                     // `br_if` not taken drops it), and the label sets it once; in the local,
                     // each copy is a push and a set.
@@ -1065,7 +944,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
         }
         for (key, &(stack, copies)) in &costs {
-            if copies > stack && std::env::var_os("WDBG").is_some() && candidate.get(key) == Some(&true) { dbg_line(format!("DBG cost {stack} {copies}")); }
             if copies > stack {
                 candidate.insert(*key, false);
             }
@@ -1380,9 +1258,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             // A parallel copy: every source is read before any target is written. Constants
             // read no local, so they are written one by one after it (and a zero into a local
             // nothing has written yet then disappears in cleanup).
-            let is_constant = |v: Value| {
-                body.defining_op(v).is_some_and(|d| op_name(ctx, body, d) == "arith.constant")
-            };
+            let is_constant =
+                |v: Value| body.defining_op(v).is_some_and(|d| op_name(ctx, body, d) == "arith.constant");
             let (constants, locals): (Vec<_>, Vec<_>) = copies.iter().partition(|&&(v, _)| is_constant(v));
             for &(v, _) in &locals {
                 self.push(v)?;
@@ -1681,10 +1558,4 @@ fn block_of_arg(body: &Body, v: Value) -> Block {
         wasmir_ir::ValueDef::BlockArg { block, .. } => block,
         wasmir_ir::ValueDef::Result { .. } => unreachable!("called for block arguments only"),
     }
-}
-
-fn dbg_line(s: String) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).create(true).open("/tmp/wdbg.txt").unwrap();
-    writeln!(f, "{s}").unwrap();
 }

@@ -55,7 +55,10 @@ impl<'b> LiveGraph<'b> {
     ) -> Option<Self> {
         for &op in order {
             if !body.op_regions(op).is_empty()
-                && !matches!(ctx.op_def(body.op_kind(op)).name, "control.block" | "control.loop" | "control.if")
+                && !matches!(
+                    ctx.op_def(body.op_kind(op)).name,
+                    "control.block" | "control.loop" | "control.if"
+                )
             {
                 return None;
             }

@@ -4,6 +4,7 @@
 //! output is an internal error naming the function, never a file.
 
 mod cleanup;
+mod encode;
 mod func;
 mod insn;
 mod liveness;
@@ -250,7 +251,7 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
     // mostly) to a layer of its own; then, in function order, those types join the module's
     // table and each body's indices are renumbered: the bytes do not depend on the threads.
     let shared = Arc::new(env.types.indices.clone());
-    let emitted: Vec<Result<(func::EmittedFunction, TypeTable), Diagnostic>> = {
+    let emitted: Vec<Result<(encode::EmittedFunction, TypeTable), Diagnostic>> = {
         use rayon::prelude::*;
         defined
             .par_iter()
