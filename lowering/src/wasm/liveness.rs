@@ -125,7 +125,15 @@ impl<'b> LiveGraph<'b> {
                 }
             },
             Node::End(c) => {
-                for &r in body.op_regions(c) {
+                let regions = body.op_regions(c);
+                // An `if` without an else region, or a region without blocks, falls straight
+                // from the construct's entry to its end.
+                if (self.ctx.op_def(body.op_kind(c)).name == "control.if" && regions.len() < 2)
+                    || regions.iter().any(|&r| body.region_blocks(r).is_empty())
+                {
+                    visit(Node::Op(c));
+                }
+                for &r in regions {
                     for &block in body.region_blocks(r) {
                         match body.block_last(block) {
                             None => visit(Node::Op(c)),
