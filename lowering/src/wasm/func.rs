@@ -1180,7 +1180,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             if self.deferred[d.index()] {
                 // Its operands, then the op: the result is left where it is pushed. (A tree
                 // is as deep as a chain of single-use pure ops is long.)
-                return stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+                return stacker::maybe_grow(wasmir_ir::STACK_RED_ZONE, wasmir_ir::STACK_SEGMENT, || {
                     for operand in self.stack_operands(d) {
                         self.push(operand)?;
                     }
@@ -1222,7 +1222,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     fn emit_block(&mut self, block: Block, function_entry: bool) -> Result<(), Diagnostic> {
         // Nesting is as deep as the input's (20,000 blocks in the importer's limit): grow the
         // stack on the heap rather than overflow the caller's thread.
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+        stacker::maybe_grow(wasmir_ir::STACK_RED_ZONE, wasmir_ir::STACK_SEGMENT, || {
             let ops: Vec<Op> = self.body.block_ops(block).collect();
             let last = ops.last().copied();
             for op in ops {

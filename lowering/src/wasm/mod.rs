@@ -81,6 +81,23 @@ pub(crate) struct Env<'a> {
     pub datas: &'a FxHashMap<String, u32>,
 }
 
+impl Env<'_> {
+    /// The same index spaces with another type table (a function's layer when bodies are
+    /// emitted in parallel).
+    fn with_types<'b>(&'b self, types: &'b mut TypeTable) -> Env<'b> {
+        Env {
+            ctx: self.ctx,
+            types,
+            funcs: self.funcs,
+            globals: self.globals,
+            memories: self.memories,
+            tables: self.tables,
+            elems: self.elems,
+            datas: self.datas,
+        }
+    }
+}
+
 /// The Wasm value type of an IR type.
 pub(crate) fn val_type(ctx: &Context, ty: Type, types: &mut TypeTable) -> Result<ValType, Diagnostic> {
     Ok(match ty {
@@ -257,16 +274,7 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
             .par_iter()
             .map(|f| {
                 let mut layer = TypeTable::overlay(&shared);
-                let mut fenv = Env {
-                    ctx,
-                    types: &mut layer,
-                    funcs: &func_space,
-                    globals: &global_space,
-                    memories: &memory_space,
-                    tables: &table_space,
-                    elems: &elem_space,
-                    datas: &data_space,
-                };
+                let mut fenv = env.with_types(&mut layer);
                 let child = body.child(f.op).expect("functions own a body");
                 let emitted = func::emit_function(&mut fenv, child, fty_of(f.op), &f.name)?;
                 Ok((emitted, layer))
