@@ -55,8 +55,10 @@ pub(crate) fn emit_function(
     e.out.push(I::End);
     let mut code = std::mem::take(&mut e.out);
     let results = e.ctx.function_signature(fty).map_or(0, |(_, r)| r.len());
-    super::cleanup::cleanup(&mut code, results);
+    // Zero writes go first: an `else` arm that only initialized a local is then empty, and
+    // the cleanups drop it.
     super::cleanup::drop_zero_initializations(&mut code, e.num_params as u32, e.local_types.len());
+    super::cleanup::cleanup(&mut code, results);
     Ok(EmittedFunction::finish(code, e.num_params, &e.local_types))
 }
 
