@@ -1,6 +1,7 @@
 //! Importers into WasmIR: `.wasm` binaries (validated by wasmparser) and `.wat` text (the wast
 //! crate's parser and encoder, then the binary importer). This crate is the only one that reads Wasm input.
 
+mod function;
 mod liveness;
 mod names;
 mod ops;
