@@ -51,8 +51,17 @@ impl Frame {
     }
 }
 
+/// The attribute dictionaries a translator has built, by their entries. Most ops of a module
+/// repeat a few (memory arguments, branch depths, small constants), and interning one takes
+/// the context's lock and hashes it there; one cache serves every function a worker translates.
+#[derive(Default)]
+pub(crate) struct DictCache {
+    dicts: FxHashMap<SmallVec<[(&'static str, Attr); 2]>, Attr>,
+}
+
 pub(crate) struct FuncTranslator<'c, 'i> {
     ctx: &'c Context,
+    dicts: &'i mut DictCache,
     info: &'i ModuleInfo,
     file: FileId,
     fty: Type,
@@ -72,9 +81,16 @@ pub(crate) struct FuncTranslator<'c, 'i> {
 }
 
 impl<'c, 'i> FuncTranslator<'c, 'i> {
-    pub(crate) fn new(ctx: &'c Context, info: &'i ModuleInfo, file: FileId, fty: Type) -> Self {
+    pub(crate) fn new(
+        ctx: &'c Context,
+        info: &'i ModuleInfo,
+        dicts: &'i mut DictCache,
+        file: FileId,
+        fty: Type,
+    ) -> Self {
         Self {
             ctx,
+            dicts,
             info,
             file,
             fty,
@@ -177,20 +193,33 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
         name: &str,
         operands: &[Value],
         results: &[Type],
-        attrs: &[(&str, Attr)],
+        attrs: &[(&'static str, Attr)],
     ) -> SmallVec<[Value; 1]> {
         let ctx = self.ctx;
         let mut new = NewOp::new(self.kind(name), self.loc);
         new.operands = operands.into();
         new.result_types = results.into();
-        new.attrs = ctx.dict_attr(attrs.iter().map(|&(k, v)| (ctx.ident(k), v)).collect());
+        new.attrs = match self.dicts.dicts.get(attrs) {
+            Some(&dict) => dict,
+            None => {
+                let dict = ctx.dict_attr(attrs.iter().map(|&(k, v)| (ctx.ident(k), v)).collect());
+                self.dicts.dicts.insert(attrs.into(), dict);
+                dict
+            }
+        };
         let op = self.body.create_op(new);
         let block = self.frames.last().expect("a frame is open").block;
         self.body.append_op(block, op);
         self.body.results(op).into()
     }
 
-    fn emit1(&mut self, name: &str, operands: &[Value], result: Type, attrs: &[(&str, Attr)]) -> Value {
+    fn emit1(
+        &mut self,
+        name: &str,
+        operands: &[Value],
+        result: Type,
+        attrs: &[(&'static str, Attr)],
+    ) -> Value {
         self.emit(name, operands, &[result], attrs)[0]
     }
 

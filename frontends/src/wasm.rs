@@ -1,7 +1,7 @@
 //! The `.wasm` importer: validates with wasmparser, then translates every section into WasmIR,
 //! promoting Wasm locals to SSA values (see specs/control.md, "Locals are SSA values").
 
-use crate::function::FuncTranslator;
+use crate::function::{DictCache, FuncTranslator};
 use crate::names::SymbolNames;
 use wasmir_dialects::refs::{self, Heap, RefType as IrRef};
 use wasmir_ir::{
@@ -331,8 +331,8 @@ impl<'a, 'c> Importer<'a, 'c> {
             bodies
                 .par_iter()
                 .enumerate()
-                .map(|(i, body)| {
-                    FuncTranslator::new(ctx, info, file, info.funcs[first + i].1).translate(body)
+                .map_init(DictCache::default, |dicts, (i, body)| {
+                    FuncTranslator::new(ctx, info, dicts, file, info.funcs[first + i].1).translate(body)
                 })
                 .collect()
         };

@@ -284,10 +284,18 @@ pub type CustomParseFn = fn(&mut OpParser<'_, '_>, &mut OperationState) -> PResu
 /// Prints the custom form after the op name.
 pub type CustomPrintFn = fn(&mut OpPrinter<'_, '_>, OpRef<'_>);
 
-/// Resolves symbol names for verifier hooks (the nearest enclosing symbol table first).
+/// What a verifier hook can see around its op: symbol names (the nearest enclosing symbol
+/// table first) and the labels the op may branch to.
 pub trait SymbolResolver {
     /// The symbol op named `name`, if one is visible.
     fn resolve(&self, name: &str) -> Option<SymbolInfo>;
+
+    /// The label ops (`Traits::LABEL`) enclosing the op being verified in its body, outermost
+    /// first, when the caller tracks them (the verifier does, as it walks in pre-order);
+    /// `None` makes a hook walk up the parents itself, which costs the nesting depth per op.
+    fn enclosing_labels(&self) -> Option<&[crate::Op]> {
+        None
+    }
 }
 
 /// What a verifier hook may learn about a symbol defined elsewhere.

@@ -10,8 +10,10 @@ fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();
     let worker = std::thread::Builder::new().stack_size(STACK_BYTES).spawn(move || {
         let mut stdin = std::io::stdin().lock();
-        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-        let mut stderr = std::io::stderr().lock();
+        // Not locked for the whole run: a message written from a rayon worker (a pass, the
+        // emitter) while this thread waits for it must not wait for this thread's lock.
+        let mut stdout = std::io::BufWriter::new(std::io::stdout());
+        let mut stderr = std::io::stderr();
         let code = wasmir::driver::main_with_args(args, &mut stdin, &mut stdout, &mut stderr);
         let _ = std::io::Write::flush(&mut stdout);
         code

@@ -90,6 +90,8 @@ pub fn verify_body(ctx: &Context, body: &Body) -> Vec<Diagnostic> {
 
 struct Scopes<'a, 'b> {
     tables: &'b [(&'a Body, SymbolTable)],
+    /// The labels enclosing the op being verified, outermost first.
+    labels: &'b [Op],
 }
 
 impl SymbolResolver for Scopes<'_, '_> {
@@ -101,6 +103,10 @@ impl SymbolResolver for Scopes<'_, '_> {
                 loc: body.op_loc(op),
             })
         })
+    }
+
+    fn enclosing_labels(&self) -> Option<&[Op]> {
+        Some(self.labels)
     }
 }
 
@@ -130,7 +136,17 @@ impl<'a> Verifier<'a> {
     fn verify_body(&mut self, body: &'a Body, tables: &mut Vec<(&'a Body, SymbolTable)>) {
         let before_body = self.errors.len();
         self.check_dominance_and_terminators(body);
+        // The labels enclosing each op: in pre-order, when an op is visited, the first
+        // `label_depth[op]` entries of `labels` are exactly its enclosing labels (a label
+        // writes only its own level, and a subtree is contiguous).
+        let mut label_depth = vec![0u32; body.op_capacity()];
+        let mut labels: Vec<Op> = Vec::new();
         for op in body.preorder() {
+            let depth = body.parent_op(op).map_or(0, |p| {
+                label_depth[p.index()] + u32::from(self.ctx.op_def(body.op_kind(p)).has(Traits::LABEL))
+            });
+            label_depth[op.index()] = depth;
+            let enclosing = depth as usize;
             let before = self.errors.len();
             self.check_signature(body, op);
             self.check_regions(body, op);
@@ -160,8 +176,12 @@ impl<'a> Verifier<'a> {
                 && operands_known
                 && let Some(hook) = def.verify
             {
-                let scopes = Scopes { tables };
+                let scopes = Scopes { tables, labels: &labels[..enclosing] };
                 hook(OpRef::new(ctx, body, op), &scopes, &mut self.errors);
+            }
+            if def.has(Traits::LABEL) {
+                labels.truncate(enclosing);
+                labels.push(op);
             }
         }
         if self.errors.len() == before_body {
@@ -345,7 +365,7 @@ impl<'a> Verifier<'a> {
             let Some(a) = ctx.dict_get(attrs, spec.name) else { continue };
             let AttrData::SymbolRef(path) = ctx.attr_data(a) else { continue };
             let path: Vec<&str> = path.iter().map(|&p| ctx.ident_str(p)).collect();
-            let scopes = Scopes { tables };
+            let scopes = Scopes { tables, labels: &[] };
             if !scopes.resolves(&path) {
                 self.error(body, op, format!("references undefined symbol `@{}`", path.join("::@")));
             }

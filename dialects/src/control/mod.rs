@@ -527,7 +527,7 @@ fn types_str(ctx: &Context, types: &[Type]) -> String {
     types.iter().map(|&t| type_to_string(ctx, t)).collect::<Vec<_>>().join(", ")
 }
 
-fn verify_branch(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnostic>) {
+fn verify_branch(op: OpRef<'_>, scope: &dyn SymbolResolver, errors: &mut Vec<Diagnostic>) {
     let ctx = op.ctx;
     let mut depths = vec![op.attr_int("depth").or_else(|| op.attr_int("default")).unwrap_or(0) as u32];
     if op.name() == "control.br_table" {
@@ -535,7 +535,15 @@ fn verify_branch(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnos
         depths.push(op.attr_int("default").unwrap_or(0) as u32);
     }
     let deepest = depths.iter().copied().max().unwrap_or(0) as usize;
-    let labels = enclosing_labels(ctx, op.body, op.op, deepest + 1);
+    // The verifier tracks the enclosing labels (outermost first); alone, a hook walks up.
+    let tracked = scope.enclosing_labels();
+    let walked =
+        if tracked.is_none() { enclosing_labels(ctx, op.body, op.op, deepest + 1) } else { Vec::new() };
+    let label_at = |depth: usize| match tracked {
+        Some(labels) => labels.len().checked_sub(depth + 1).map(|i| labels[i]),
+        None => walked.get(depth).copied(),
+    };
+    let enclosing = tracked.map_or(walked.len(), |labels| labels.len().min(deepest + 1));
     let mut values: Vec<Type> = op.operand_group("values").iter().map(|&v| op.value_type(v)).collect();
     if op.name() == "control.br_on_non_null" {
         // The branch also carries the reference, known to be non-null there.
@@ -555,13 +563,13 @@ fn verify_branch(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec<Diagnos
         }
     }
     for depth in depths {
-        let Some(&target) = labels.get(depth as usize) else {
+        let Some(target) = label_at(depth as usize) else {
             errors.push(Diagnostic::error(
                 op.loc(),
                 format!(
                     "'{}' op branches to depth {depth}, but only {} labels enclose it",
                     op.name(),
-                    labels.len()
+                    enclosing
                 ),
             ));
             continue;

@@ -19,6 +19,12 @@ impl EmittedFunction {
         EmittedFunction { locals, code: out }
     }
 
+    /// Whether the body names a data segment (`memory.init`, `data.drop`): the module then
+    /// needs a data count section.
+    pub(crate) fn uses_data_segments(&self) -> bool {
+        self.code.iter().any(|i| matches!(i, I::MemoryInit { .. } | I::DataDrop(_)))
+    }
+
     /// Renumbers the type indices from `first` on (types a function added while emitted in
     /// parallel) to `to[index - first]`: every place the emitter writes a type index.
     pub(crate) fn renumber_types(&mut self, first: u32, to: &[u32]) {

@@ -115,6 +115,8 @@ struct FuncEmitter<'e, 'a, 'b> {
     ways_in: FxHashMap<PositionKey, u32>,
     /// Labels that a conditional branch (`br_if`) carries values to.
     conditional_targets: FxHashSet<Op>,
+    /// Every op of the body in pre-order (emission order).
+    order: Vec<Op>,
     /// The innermost loop around each op (by op index).
     innermost_loop: Vec<Option<Op>>,
     /// Whether a value is needed: used by an op other than a flow into a label position, or
@@ -215,6 +217,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             incoming: FxHashMap::default(),
             ways_in: FxHashMap::default(),
             conditional_targets: FxHashSet::default(),
+            order: Vec::new(),
             innermost_loop: vec![None; body.op_capacity()],
             live: vec![true; body.value_capacity()],
             local_of: FxHashMap::default(),
@@ -357,7 +360,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     // ----- analysis -----
 
     fn analyze(&mut self) {
-        let order = self.body.preorder();
+        self.order = self.body.preorder();
+        let order = std::mem::take(&mut self.order);
         // How many labels enclose each op. In pre-order, when an op is visited, the first
         // `depth` entries of `labels` are exactly its enclosing labels: a label writes only its
         // own level, and a subtree is contiguous, so no later label overwrites an ancestor's.
@@ -399,24 +403,19 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 *pe = (*pe).max(e);
             }
         }
-        let blocks: Vec<Block> = self
-            .body
+        let body = self.body;
+        let blocks: Vec<Block> = body
             .roots()
             .iter()
-            .flat_map(|&r| self.body.region_blocks(r).to_vec())
-            .chain(order.iter().flat_map(|&op| {
-                self.body
-                    .op_regions(op)
-                    .iter()
-                    .flat_map(|&r| self.body.region_blocks(r).to_vec())
-                    .collect::<Vec<_>>()
-            }))
+            .chain(order.iter().flat_map(|&op| body.op_regions(op)))
+            .flat_map(|&r| body.region_blocks(r).iter().copied())
             .collect();
         self.compute_live(&order);
         for block in blocks {
             self.stackify(block);
         }
         self.defer_pure_trees(&order);
+        self.order = order;
     }
 
     /// A pure op none of whose results is live (they only flow into positions nothing reads)
@@ -836,7 +835,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let ctx = self.ctx;
         let entry = body.region_blocks(body.roots()[0])[0];
         let params: Vec<Value> = body.block_args(entry).to_vec();
-        let order = body.preorder();
+        let order = std::mem::take(&mut self.order);
         // Every value that needs a local, with its interval.
         let mut values: Vec<Value> = params.clone();
         for &op in &order {
@@ -853,9 +852,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let mut wasm_type: Vec<Option<wasm_encoder::ValType>> = vec![None; body.value_capacity()];
         // Exact live ranges where the body's control is modeled; else from the definition to
         // the last use (to the end of a loop around a use that does not hold the definition).
-        let branches = order.iter().filter(|&&op| !self.branch_depths(op).is_empty()).flat_map(|&op| {
-            self.incoming(op).iter().map(move |&(label, _, _)| (op, label)).collect::<Vec<_>>()
-        });
+        // Branches are the ops flowing into labels other than yields and loops' initial values.
+        let branches = order
+            .iter()
+            .filter(|&&op| !matches!(op_name(ctx, body, op), "control.yield" | "control.loop"))
+            .flat_map(|&op| self.incoming(op).iter().map(move |&(label, _, _)| (op, label)));
         let graph = LiveGraph::new(ctx, body, &self.pos, &self.end_pos, &order, branches);
         let mut seen = vec![0u32; 2 * body.op_capacity()];
         for (i, &v) in values.iter().enumerate() {
@@ -1007,6 +1008,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
         let values = self.stack_branch_conditions(&order, values);
         self.allocate(&values, &params, &mut classes, &wasm_type);
+        self.order = order;
         Ok(())
     }
 

@@ -31,6 +31,10 @@ pub(crate) struct LiveGraph<'b> {
     end_pos: &'b [u32],
     /// For each label, the branch ops that target it.
     branches_to: FxHashMap<Op, Vec<Op>>,
+    /// For each op (by index), the first op of the straight-line run it ends: the ops before
+    /// it in its block up to the last construct or terminator. A walk crosses a run in one
+    /// step, so its cost is the number of runs a value is live across, not of ops.
+    run_start: Vec<Op>,
 }
 
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -67,7 +71,18 @@ impl<'b> LiveGraph<'b> {
         for (branch, label) in branches {
             branches_to.entry(label).or_default().push(branch);
         }
-        Some(Self { ctx, body, pos, end_pos, branches_to })
+        let mut graph = Self { ctx, body, pos, end_pos, branches_to, run_start: Vec::new() };
+        // In pre-order an op's predecessor in its block comes first.
+        let mut run_start: Vec<Op> = (0..body.op_capacity()).map(Op::from_index).collect();
+        for &op in order {
+            if let Some(prev) = body.prev_op(op)
+                && graph.after(prev) == Some(Node::Op(prev))
+            {
+                run_start[op.index()] = run_start[prev.index()];
+            }
+        }
+        graph.run_start = run_start;
+        Some(graph)
     }
 
     fn point(&self, n: Node) -> u32 {
@@ -159,8 +174,9 @@ impl<'b> LiveGraph<'b> {
 
     /// The live intervals of `v`, read by the ops `readers` (where the emitter reads it), or
     /// `None` for a value this graph does not place (a block argument of another construct).
-    /// `seen` is scratch space of `2 * op_capacity` entries, reused across values: an entry
-    /// equal to `stamp` is a node already walked for this value.
+    /// `seen` is scratch space of `2 * op_capacity` entries, reused across values with a
+    /// `stamp` that grows from one value to the next: an entry of `2 * stamp` is a node whose
+    /// incoming cell is marked for this value, `2 * stamp + 1` one whose outgoing cell is too.
     pub(crate) fn intervals(
         &self,
         v: Value,
@@ -181,21 +197,41 @@ impl<'b> LiveGraph<'b> {
                 }
             }
         };
+        let (marked_in, marked_out) = (2 * stamp, 2 * stamp + 1);
         let mut cells: Vec<(u32, u32)> = Vec::new();
         let mut work: Vec<Node> = Vec::new();
-        let mark_in = |n: Node, cells: &mut Vec<(u32, u32)>, work: &mut Vec<Node>, seen: &mut [u32]| {
-            if seen[Self::slot(n)] != stamp {
-                seen[Self::slot(n)] = stamp;
+        for r in readers {
+            let n = Node::Op(r);
+            if seen[Self::slot(n)] < marked_in {
+                seen[Self::slot(n)] = marked_in;
                 let p = self.point(n);
                 cells.push((p.saturating_sub(1), p));
                 work.push(n);
             }
-        };
-        for r in readers {
-            mark_in(Node::Op(r), &mut cells, &mut work, seen);
         }
         let mut preds: Vec<Node> = Vec::new();
-        while let Some(n) = work.pop() {
+        while let Some(mut n) = work.pop() {
+            // Back across the straight-line run that ends at an op, to its first op, or to
+            // the definition when that is in the run.
+            if let Node::Op(o) = n {
+                let start = self.run_start[o.index()];
+                let p = 2 * self.pos[o.index()];
+                if let Some(Node::Op(d)) = def
+                    && self.run_start[d.index()] == start
+                    && self.pos[d.index()] < self.pos[o.index()]
+                {
+                    cells.push((2 * self.pos[d.index()], p));
+                    continue;
+                }
+                if start != o {
+                    cells.push(((2 * self.pos[start.index()]).saturating_sub(1), p));
+                    if seen[Self::slot(Node::Op(start))] >= marked_in {
+                        continue;
+                    }
+                    seen[Self::slot(Node::Op(start))] = marked_in;
+                    n = Node::Op(start);
+                }
+            }
             // The value is defined on the way into a loop's body: its entry is where it starts.
             if let (Node::Op(o), Some(l)) = (n, header_of)
                 && body.prev_op(o).is_none()
@@ -207,11 +243,20 @@ impl<'b> LiveGraph<'b> {
             }
             preds.clear();
             self.predecessors(n, header_of, |m| preds.push(m));
+            // A predecessor's outgoing cell is live; a first visit marks its incoming one too
+            // (the definition's outgoing cell is added below).
             for &m in &preds {
-                let p = self.point(m);
-                cells.push((p, p + 1));
-                if Some(m) != def {
-                    mark_in(m, &mut cells, &mut work, seen);
+                if Some(m) == def {
+                    continue;
+                }
+                let (p, mark) = (self.point(m), &mut seen[Self::slot(m)]);
+                if *mark < marked_in {
+                    *mark = marked_out;
+                    cells.push((p.saturating_sub(1), p + 1));
+                    work.push(m);
+                } else if *mark == marked_in {
+                    *mark = marked_out;
+                    cells.push((p, p + 1));
                 }
             }
         }

@@ -267,8 +267,14 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
     // Function bodies are emitted in parallel, each adding the types it needs (block types,
     // mostly) to a layer of its own; then, in function order, those types join the module's
     // table and each body's indices are renumbered: the bytes do not depend on the threads.
+    // A body that added no type has its final indices already and is encoded right away, in
+    // parallel too (and holds bytes instead of instructions until the section is written).
+    enum Emitted {
+        Encoded(wasm_encoder::Function),
+        Renumber(encode::EmittedFunction, TypeTable),
+    }
     let shared = Arc::new(env.types.indices.clone());
-    let emitted: Vec<Result<(encode::EmittedFunction, TypeTable), Diagnostic>> = {
+    let emitted: Vec<Result<(Emitted, bool), Diagnostic>> = {
         use rayon::prelude::*;
         defined
             .par_iter()
@@ -277,16 +283,33 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
                 let mut fenv = env.with_types(&mut layer);
                 let child = body.child(f.op).expect("functions own a body");
                 let emitted = func::emit_function(&mut fenv, child, fty_of(f.op), &f.name)?;
-                Ok((emitted, layer))
+                let uses_data = emitted.uses_data_segments();
+                if layer.added().next().is_none() {
+                    Ok((Emitted::Encoded(emitted.encode()), uses_data))
+                } else {
+                    Ok((Emitted::Renumber(emitted, layer), uses_data))
+                }
             })
             .collect()
     };
+    // A data count section is needed when code names data segments (memory.init, data.drop).
+    let mut uses_data_in_code = false;
     for result in emitted {
-        let (mut function, layer) = result?;
-        let renumbered =
-            layer.added().map(|fty| env.types.index(ctx, fty)).collect::<Result<Vec<u32>, Diagnostic>>()?;
-        function.renumber_types(layer.base_len(), &renumbered);
-        code.function(&function.encode());
+        let (function, uses_data) = result?;
+        uses_data_in_code |= uses_data;
+        match function {
+            Emitted::Encoded(encoded) => {
+                code.function(&encoded);
+            }
+            Emitted::Renumber(mut function, layer) => {
+                let renumbered = layer
+                    .added()
+                    .map(|fty| env.types.index(ctx, fty))
+                    .collect::<Result<Vec<u32>, Diagnostic>>()?;
+                function.renumber_types(layer.base_len(), &renumbered);
+                code.function(&function.encode());
+            }
+        }
     }
 
     let mut table_section = TableSection::new();
@@ -380,13 +403,6 @@ pub fn emit_wasm(ctx: &Context, module: &Module) -> Result<Vec<u8>, Diagnostic> 
             }
         }
     }
-    // A data count section is needed when code names data segments (memory.init, data.drop).
-    let uses_data_in_code = funcs.iter().filter_map(|f| body.child(f.op)).any(|b| {
-        b.preorder()
-            .into_iter()
-            .any(|op| matches!(ctx.op_def(b.op_kind(op)).name, "memory.init" | "memory.data_drop"))
-    });
-
     let mut type_section = TypeSection::new();
     for (&fty, _) in &env.types.indices {
         let (params, results) = ctx.function_signature(fty).expect("function types only");
