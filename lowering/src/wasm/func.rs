@@ -8,14 +8,18 @@
 //!    every trap and effect) is unchanged. A label's results stay on the stack only when no
 //!    `br_if` carries them, and a value a label position receives stays in its local when
 //!    other ways into the position, or other uses, need it there.
-//! 2. **Constants** are rematerialized at each use instead of occupying a local.
+//! 2. **Constants** are rematerialized at each use instead of occupying a local, unless a label
+//!    position holds one (4).
 //! 3. **Live ranges** are exact (liveness.rs): a value is live only where a path leads to a
 //!    use, so the arm of an `if` or the case of a `switch` that never reaches a use is a hole.
 //! 4. **Coalescing.** A construct's result (or a loop's argument) and the values that flow into
 //!    it (yields, branch values, loop initial values) are merged into one class when their live
 //!    ranges do not overlap. When every value flowing into a position is in the position's
 //!    class, or can be copied into its local where it flows, the value travels in that local:
-//!    the position disappears from the block type and no branch pushes it. A loop argument
+//!    the position disappears from the block type and no branch pushes it. Merges run in
+//!    pre-order and, when that differs, by the number of branches into each position; then
+//!    with the constants that flow in (held in the local from where they are defined); the
+//!    plan whose positions cost the fewest bytes is kept. A loop argument
 //!    still live where a branch back carries it a new value gets a slot of its own, copied
 //!    into the argument's local at the loop's start (where a compiler puts a phi's copy).
 //!    This undoes the cost of promoting Wasm locals to SSA.
@@ -28,12 +32,11 @@
 //! 7. **Cleanup** on the instructions (cleanup.rs), then peepholes and local numbering
 //!    (encode.rs).
 
+mod coalesce;
+
 use super::encode::EmittedFunction;
 use super::{Env, block_type, val_type};
 use crate::wasm::insn;
-use crate::wasm::liveness::LiveGraph;
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
 use wasm_encoder::{Instruction as I, MemArg};
 use wasmir_dialects::control::table_targets;
 use wasmir_ir::{
@@ -113,6 +116,10 @@ struct FuncEmitter<'e, 'a, 'b> {
     incoming: FxHashMap<Op, Vec<Incoming>>,
     /// How many ops flow into each label position.
     ways_in: FxHashMap<PositionKey, u32>,
+    /// Label positions reached only by yields, each yielding a value its arm computes for it
+    /// alone (`if c { a + b } else { f() }`): the arms leave those values on the stack, and
+    /// the construct's result is set once after it, where a local would take a set per arm.
+    arm_computed: FxHashSet<PositionKey>,
     /// Labels that a conditional branch (`br_if`) carries values to.
     conditional_targets: FxHashSet<Op>,
     /// Every op of the body in pre-order (emission order).
@@ -131,61 +138,6 @@ struct FuncEmitter<'e, 'a, 'b> {
 
 fn op_name(ctx: &Context, body: &Body, op: Op) -> &'static str {
     ctx.op_def(body.op_kind(op)).name
-}
-
-/// Union-find over values, each class with its live intervals: disjoint, ordered by start
-/// (so their ends are ordered too), which makes a point or overlap query one range lookup.
-struct Classes {
-    parent: Vec<u32>,
-    intervals: FxHashMap<u32, BTreeSet<(u32, u32)>>,
-    has_param: FxHashSet<u32>,
-}
-
-impl Classes {
-    fn find(&mut self, v: u32) -> u32 {
-        let mut root = v;
-        while self.parent[root as usize] != root {
-            root = self.parent[root as usize];
-        }
-        let mut at = v;
-        while self.parent[at as usize] != root {
-            let next = self.parent[at as usize];
-            self.parent[at as usize] = root;
-            at = next;
-        }
-        root
-    }
-
-    /// Whether `(start, end)` overlaps an interval of `set`: only the last interval starting
-    /// before `end` can, as the intervals are disjoint and ordered.
-    fn overlaps(set: &BTreeSet<(u32, u32)>, (start, end): (u32, u32)) -> bool {
-        set.range(..(end, 0)).next_back().is_some_and(|&(_, e)| start < e)
-    }
-
-    /// Merges the classes of `a` and `b` unless their values are ever live at once.
-    fn try_union(&mut self, a: u32, b: u32) -> bool {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra == rb {
-            return true;
-        }
-        if self.has_param.contains(&ra) && self.has_param.contains(&rb) {
-            return false;
-        }
-        // The smaller class joins the larger, so each interval moves O(log n) times.
-        let (ra, rb) =
-            if self.intervals[&ra].len() <= self.intervals[&rb].len() { (ra, rb) } else { (rb, ra) };
-        let (small, large) = (&self.intervals[&ra], &self.intervals[&rb]);
-        if small.iter().any(|&i| Self::overlaps(large, i)) {
-            return false;
-        }
-        let small = self.intervals.remove(&ra).unwrap_or_default();
-        self.intervals.entry(rb).or_default().extend(small);
-        self.parent[ra as usize] = rb;
-        if self.has_param.remove(&ra) {
-            self.has_param.insert(rb);
-        }
-        true
-    }
 }
 
 impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
@@ -216,6 +168,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             copies: FxHashMap::default(),
             incoming: FxHashMap::default(),
             ways_in: FxHashMap::default(),
+            arm_computed: FxHashSet::default(),
             conditional_targets: FxHashSet::default(),
             order: Vec::new(),
             innermost_loop: vec![None; body.op_capacity()],
@@ -367,6 +320,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         // own level, and a subtree is contiguous, so no later label overwrites an ancestor's.
         let mut label_depth = vec![0u32; self.pos.len()];
         let mut labels: Vec<Op> = Vec::new();
+        let mut arm_computed: FxHashMap<PositionKey, bool> = FxHashMap::default();
         for (i, &op) in order.iter().enumerate() {
             // Positions start at 1: point 0 is where the parameters are written, before the
             // first op, so a parameter used in a loop that opens the body outlives the loop.
@@ -391,10 +345,19 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     self.conditional_targets.insert(*label);
                 }
             }
+            let is_yield = op_name(self.ctx, self.body, op) == "control.yield";
+            for (label, slot, flowing) in &flows {
+                for (p, &v) in flowing.iter().enumerate() {
+                    let computed = is_yield && self.computed_by_its_arm(op, v);
+                    let entry = arm_computed.entry((*label, *slot, p as u32)).or_insert(true);
+                    *entry &= computed;
+                }
+            }
             if !flows.is_empty() {
                 self.incoming.insert(op, flows);
             }
         }
+        self.arm_computed = arm_computed.into_iter().filter(|&(_, computed)| computed).map(|(k, _)| k).collect();
         // Subtree ends: walk backwards so children are done before parents.
         for &op in order.iter().rev() {
             if let Some(parent) = self.body.parent_op(op) {
@@ -416,6 +379,14 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
         self.defer_pure_trees(&order);
         self.order = order;
+    }
+
+    /// Whether `yield_op` yields a value its own arm computes for it alone: an op's result,
+    /// in the yield's block, with no other use.
+    fn computed_by_its_arm(&self, yield_op: Op, v: Value) -> bool {
+        let body = self.body;
+        body.defining_op(v).is_some_and(|d| body.op_block(d) == body.op_block(yield_op))
+            && body.uses(v).len() == 1
     }
 
     /// A pure op none of whose results is live (they only flow into positions nothing reads)
@@ -583,6 +554,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     .position(|(p, _)| self.ways_in.get(&(label, slot, p as u32)).copied().unwrap_or(0) > 1);
                 if let Some(p) = shared
                     && !self.on_stack[label.index()]
+                    && !self.arm_computed.contains(&(label, slot, p as u32))
                     && let Some(cut) = operands.iter().position(|&v| v == flowing[p])
                 {
                     operands.truncate(cut);
@@ -782,378 +754,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
     }
 
-    /// Where a value is written: `2p` for op results and loop arguments at their op, `2 * end
-    /// + 1` for the results of an op with regions, 0 for parameters.
-    fn def_point(&self, v: Value) -> u32 {
-        let body = self.body;
-        match body.defining_op(v) {
-            Some(op) if body.op_regions(op).is_empty() => 2 * self.pos[op.index()],
-            Some(op) => 2 * self.end_pos[op.index()] + 1,
-            None => match body.block_region(block_of_arg(body, v)).and_then(|r| body.region_parent(r)) {
-                Some(owner) => 2 * self.pos[owner.index()],
-                None => 0,
-            },
-        }
-    }
-
-    /// The point through which `v` must keep its local.
-    fn live_end(&self, v: Value, def: u32) -> u32 {
-        let body = self.body;
-        let mut end = def;
-        for u in body.uses(v) {
-            let mut e = 2 * self.pos[self.emission_op(u.op).index()];
-            // A use in a loop that does not contain the definition can run again in the
-            // next iteration: the value lives to the end of the outermost such loop.
-            let mut at = self.innermost_loop[u.op.index()];
-            while let Some(l) = at {
-                if 2 * self.pos[l.index()] <= def && def <= 2 * self.end_pos[l.index()] + 1 {
-                    break;
-                }
-                e = e.max(2 * self.end_pos[l.index()] + 1);
-                at = self.innermost_loop[l.index()];
-            }
-            end = end.max(e);
-        }
-        end
-    }
-
-    fn needs_local(&self, v: Value) -> bool {
-        let body = self.body;
-        match body.defining_op(v) {
-            Some(op) => {
-                (!self.on_stack[op.index()] || self.tee[op.index()])
-                    && !self.deferred[op.index()]
-                    && op_name(self.ctx, body, op) != "arith.constant"
-                    && (self.live[v.index()] || self.tee[op.index()])
-            }
-            None => true,
-        }
-    }
-
-    fn coalesce_and_allocate(&mut self) -> Result<(), Diagnostic> {
-        let body = self.body;
-        let ctx = self.ctx;
-        let entry = body.region_blocks(body.roots()[0])[0];
-        let params: Vec<Value> = body.block_args(entry).to_vec();
-        let order = std::mem::take(&mut self.order);
-        // Every value that needs a local, with its interval.
-        let mut values: Vec<Value> = params.clone();
-        for &op in &order {
-            values.extend(body.results(op).iter().copied().filter(|&r| self.needs_local(r)));
-            if self.is_loop(op) {
-                values.extend(self.loop_args(op).iter().copied());
-            }
-        }
-        let mut classes = Classes {
-            parent: (0..body.value_capacity() as u32).collect(),
-            intervals: FxHashMap::default(),
-            has_param: FxHashSet::default(),
-        };
-        let mut wasm_type: Vec<Option<wasm_encoder::ValType>> = vec![None; body.value_capacity()];
-        // Exact live ranges where the body's control is modeled; else from the definition to
-        // the last use (to the end of a loop around a use that does not hold the definition).
-        // Branches are the ops flowing into labels other than yields and loops' initial values.
-        let branches = order
-            .iter()
-            .filter(|&&op| !matches!(op_name(ctx, body, op), "control.yield" | "control.loop"))
-            .flat_map(|&op| self.incoming(op).iter().map(move |&(label, _, _)| (op, label)));
-        let graph = LiveGraph::new(ctx, body, &self.pos, &self.end_pos, &order, branches);
-        let mut seen = vec![0u32; 2 * body.op_capacity()];
-        for (i, &v) in values.iter().enumerate() {
-            let readers = body.uses(v).iter().map(|u| self.emission_op(u.op));
-            let exact = graph.as_ref().and_then(|g| g.intervals(v, readers, &mut seen, i as u32 + 1));
-            let intervals = exact.unwrap_or_else(|| {
-                let def = self.def_point(v);
-                BTreeSet::from([(def, self.live_end(v, def))])
-            });
-            classes.intervals.insert(v.index() as u32, intervals);
-            wasm_type[v.index()] = Some(val_type(ctx, body.value_type(v), self.env.types)?);
-        }
-        for &p in &params {
-            classes.has_param.insert(p.index() as u32);
-        }
-        self.split_loop_arguments(&order, &mut values, &mut classes, &mut wasm_type);
-        // Merge each label position with the values flowing into it.
-        // In pre-order, so the classes (and the output) do not depend on hash order.
-        for &op in &order {
-            for (label, slot, flowing) in self.incoming(op) {
-                for (p, &v) in flowing.iter().enumerate() {
-                    let Some(t) = self.position_value(*label, *slot, p) else { continue };
-                    if wasm_type[t.index()].is_some() && wasm_type[t.index()] == wasm_type[v.index()] {
-                        classes.try_union(t.index() as u32, v.index() as u32);
-                    }
-                }
-            }
-        }
-        // A position travels in a local when its value is unused, or every value flowing in
-        // is in its class or can be copied into the class's local where it flows. A copy at
-        // an op is written while the op reads its operands (the interval `(2p - 1, 2p + 1)`
-        // joins the class), so no operand of the op shares the local, and it needs the class
-        // free there: nothing else of the class is live at the op. The copies of one op push
-        // every source before they set any target, a parallel copy on the operand stack.
-        let mut candidate: FxHashMap<PositionKey, bool> = FxHashMap::default();
-        // (the op, the label position, the value flowing in, the position's value)
-        let mut proposed: Vec<(Op, PositionKey, Value, Value)> = Vec::new();
-        let mut costs: FxHashMap<PositionKey, (u32, u32)> = FxHashMap::default();
-        for &op in &order {
-            for (label, slot, flowing) in self.incoming(op) {
-                let targets = self.slot_values(*label, *slot);
-                for (p, &v) in flowing.iter().enumerate() {
-                    let Some(&value) = targets.get(p) else { continue };
-                    // Where the value travels: the position's value, or its loop slot.
-                    let t = self.position_value(*label, *slot, p).unwrap_or(value);
-                    // An unused result needs no value, unless its producer left it on the stack
-                    // for this op.
-                    let produced_on_stack = body.defining_op(v).is_some_and(|d| {
-                        self.on_stack[d.index()] && self.stack_consumer.get(&d) == Some(&op)
-                    });
-                    // An unused loop argument needs none either: nothing reads it.
-                    let unused = !self.live[value.index()] && !produced_on_stack;
-                    let t_local = wasm_type[t.index()].is_some();
-                    // A value its producer left on the stack is consumed from the stack.
-                    let same = t_local
-                        && !produced_on_stack
-                        && wasm_type[v.index()].is_some()
-                        && classes.find(t.index() as u32) == classes.find(v.index() as u32);
-                    let copyable = !unused
-                        && !same
-                        && t_local
-                        && !produced_on_stack
-                        && body.value_type(v) == body.value_type(value)
-                        && {
-                            let at = 2 * self.pos[op.index()];
-                            let root = classes.find(t.index() as u32);
-                            // A loop's initial values become its arguments right there.
-                            let window = if op == *label {
-                                (at.saturating_sub(1), at)
-                            } else {
-                                (at.saturating_sub(1), at + 1)
-                            };
-                            !Classes::overlaps(&classes.intervals[&root], window)
-                        };
-                    let key = (*label, *slot, p as u32);
-                    let entry = candidate.entry(key).or_insert(true);
-                    *entry &= unused || same || copyable;
-                    // Bytes, roughly: passed on the stack, each way in pushes the value (and a
-                    // `br_if` not taken drops it), and the label sets it once; in the local,
-                    // each copy is a push and a set.
-                    let cost = costs.entry(key).or_insert((2, 0));
-                    cost.0 += if op_name(ctx, body, op) == "control.br_if" { 3 } else { 2 };
-                    if copyable {
-                        cost.1 += 4;
-                        proposed.push((op, key, v, t));
-                    }
-                }
-            }
-        }
-        for (key, &(stack, copies)) in &costs {
-            if copies > stack {
-                candidate.insert(*key, false);
-            }
-        }
-        // A label whose results its consumer takes from the stack leaves them there.
-        for &op in &order {
-            if self.is_label(op) && self.on_stack[op.index()] {
-                for p in 0..body.results(op).len() {
-                    candidate.insert((op, Slot::Result, p as u32), false);
-                }
-            }
-        }
-        // Reference branches keep their shapes; all targets of a br_table must agree.
-        for &op in &order {
-            let name = op_name(ctx, body, op);
-            if matches!(name, "control.br_on_null" | "control.br_on_non_null") {
-                for (label, slot, flowing) in self.incoming(op) {
-                    for p in 0..flowing.len() {
-                        candidate.insert((*label, *slot, p as u32), false);
-                    }
-                }
-            }
-        }
-        loop {
-            let mut changed = false;
-            for &op in &order {
-                if op_name(ctx, body, op) != "control.br_table" {
-                    continue;
-                }
-                let targets = self.incoming(op);
-                let n = targets.first().map_or(0, |t| t.2.len());
-                for p in 0..n as u32 {
-                    let all =
-                        targets.iter().all(|&(l, s, _)| candidate.get(&(l, s, p)).copied().unwrap_or(false));
-                    if !all {
-                        for &(l, s, _) in targets {
-                            if candidate.insert((l, s, p), false) != Some(false) {
-                                changed = true;
-                            }
-                        }
-                    }
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-        self.via_local = candidate.into_iter().filter(|&(_, v)| v).map(|(k, _)| k).collect();
-        for (op, key, v, t) in proposed {
-            if !self.via_local.contains(&key) {
-                continue;
-            }
-            let at = 2 * self.pos[op.index()];
-            let window =
-                if op == key.0 { (at.saturating_sub(1), at) } else { (at.saturating_sub(1), at + 1) };
-            let root = classes.find(t.index() as u32);
-            classes.intervals.entry(root).or_default().insert(window);
-            self.copies.entry(op).or_default().push((v, t));
-        }
-        let values = self.stack_branch_conditions(&order, values);
-        self.allocate(&values, &params, &mut classes, &wasm_type);
-        self.order = order;
-        Ok(())
-    }
-
-    /// What a label position's incoming values are coalesced with: its loop slot when it has
-    /// one, else its own value.
-    fn position_value(&self, label: Op, slot: Slot, p: usize) -> Option<Value> {
-        if let Some(&s) = self.loop_slots.get(&(label, slot, p as u32)) {
-            return Some(s);
-        }
-        self.slot_values(label, slot).get(p).copied()
-    }
-
-    /// A loop argument still live where a branch back to the loop carries it a new value
-    /// cannot share a local with that value, nor take a copy of it before the branch: without
-    /// help it would travel on the operand stack, pushed by every way in and dropped after
-    /// every `br_if`. Such a position gets a slot of its own instead (as a compiler places
-    /// a phi's copy at the loop header): the values flowing in are coalesced with the slot,
-    /// and where the loop starts the slot is copied into the argument's local. The slot is
-    /// read right after the loop's start (`(2p, 2p + 1)`), when the initial values have
-    /// arrived and before anything in the body runs.
-    fn split_loop_arguments(
-        &mut self,
-        order: &[Op],
-        values: &mut Vec<Value>,
-        classes: &mut Classes,
-        wasm_type: &mut Vec<Option<wasm_encoder::ValType>>,
-    ) {
-        let mut slots = std::mem::take(&mut self.loop_slots);
-        for &op in order {
-            for (label, slot, flowing) in self.incoming(op) {
-                if *slot != Slot::Arg || op == *label {
-                    continue;
-                }
-                let args = self.loop_args(*label);
-                for (p, &v) in flowing.iter().enumerate() {
-                    let Some(&a) = args.get(p) else { continue };
-                    let key = (*label, Slot::Arg, p as u32);
-                    if v == a || !self.live[a.index()] || slots.contains_key(&key) {
-                        continue;
-                    }
-                    let at = 2 * self.pos[op.index()];
-                    let Some(iv) = classes.intervals.get(&(a.index() as u32)) else { continue };
-                    if !Classes::overlaps(iv, (at.saturating_sub(1), at + 1)) {
-                        continue;
-                    }
-                    let s = Value::from_index(classes.parent.len());
-                    classes.parent.push(s.index() as u32);
-                    let start = 2 * self.pos[label.index()];
-                    classes.intervals.insert(s.index() as u32, BTreeSet::from([(start, start + 1)]));
-                    wasm_type.push(wasm_type[a.index()]);
-                    values.push(s);
-                    slots.insert(key, s);
-                }
-            }
-        }
-        self.loop_slots = slots;
-    }
-
-    /// Stackification ran before the label positions were decided, when a branch still took
-    /// all its values from the stack, so its condition (or index), which Wasm takes last,
-    /// could not be left there. Now that the values of some branches travel in locals, the
-    /// op right before such a branch leaves the condition on the stack when that is its only
-    /// use. Returns `values` without the conditions that no longer need a local.
-    fn stack_branch_conditions(&mut self, order: &[Op], values: Vec<Value>) -> Vec<Value> {
-        let body = self.body;
-        let mut freed: FxHashSet<Value> = FxHashSet::default();
-        for &op in order {
-            if !matches!(op_name(self.ctx, body, op), "control.br_if" | "control.br_table")
-                || self.stack_prefix.contains_key(&op)
-            {
-                continue;
-            }
-            let cond = body.operands(op)[0];
-            let Some(producer) = body.defining_op(cond) else { continue };
-            let single = body.results(producer).len() == 1 && body.uses(cond).len() == 1;
-            if single
-                && body.prev_op(op) == Some(producer)
-                && !self.on_stack[producer.index()]
-                && body.op_regions(producer).is_empty()
-                && self.needs_local(cond)
-                && self.stack_operands(op) == [cond]
-            {
-                self.on_stack[producer.index()] = true;
-                self.stack_consumer.insert(producer, op);
-                self.stack_prefix.insert(op, 1);
-                freed.insert(cond);
-            }
-        }
-        values.into_iter().filter(|v| !freed.contains(v)).collect()
-    }
-
-    /// One local per class, by linear scan over each class's span.
-    fn allocate(
-        &mut self,
-        values: &[Value],
-        params: &[Value],
-        classes: &mut Classes,
-        wasm_type: &[Option<wasm_encoder::ValType>],
-    ) {
-        let mut members: FxHashMap<u32, Vec<Value>> = FxHashMap::default();
-        for &v in values {
-            members.entry(classes.find(v.index() as u32)).or_default().push(v);
-        }
-        let mut spans: Vec<(u32, u32, u32)> = members
-            .keys()
-            .map(|&root| {
-                let iv = &classes.intervals[&root];
-                (iv.first().map_or(0, |i| i.0), iv.last().map_or(0, |i| i.1), root)
-            })
-            .collect();
-        spans.sort_unstable();
-        // Locals in use, by when they come free; free locals by type, lowest index first.
-        let mut busy: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
-        let mut free: FxHashMap<wasm_encoder::ValType, BTreeSet<u32>> = FxHashMap::default();
-        let mut local_of_root: FxHashMap<u32, u32> = FxHashMap::default();
-        for (i, &p) in params.iter().enumerate() {
-            local_of_root.insert(classes.find(p.index() as u32), i as u32);
-        }
-        for (start, end, root) in spans {
-            while let Some(&Reverse((end, local))) = busy.peek()
-                && end <= start
-            {
-                busy.pop();
-                free.entry(self.local_types[local as usize]).or_default().insert(local);
-            }
-            let local = match local_of_root.get(&root) {
-                Some(&l) => l,
-                None => {
-                    let ty = wasm_type[members[&root][0].index()].expect("a value with a local has a type");
-                    match free.entry(ty).or_default().pop_first() {
-                        Some(l) => l,
-                        None => {
-                            self.local_types.push(ty);
-                            self.local_types.len() as u32 - 1
-                        }
-                    }
-                }
-            };
-            for &v in &members[&root] {
-                self.local_of.insert(v, local);
-            }
-            busy.push(Reverse((end, local)));
-        }
-    }
-
     // ----- emission -----
 
     fn local(&self, v: Value) -> Result<u32, Diagnostic> {
@@ -1250,6 +850,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             if self.on_stack[op.index()] {
                 let c = self.constant(op)?;
                 self.out.push(c);
+            } else if let Some(&l) = self.local_of.get(&body.results(op)[0]) {
+                // Held in a label position's local (see `coalesce_and_allocate`).
+                let c = self.constant(op)?;
+                self.out.push(c);
+                self.out.push(I::LocalSet(l));
             }
             return Ok(());
         }

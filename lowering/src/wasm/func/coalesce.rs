@@ -1,0 +1,583 @@
+//! Out of SSA, the middle part: live intervals of the values that need a local, the classes
+//! that merge label positions with the values flowing into them (and the plans that decide
+//! which positions travel in locals), and one local per class by linear scan. See the steps
+//! in the parent module's documentation and specs/wasm-translation.md.
+
+use super::{FuncEmitter, PositionKey, Slot, block_of_arg, op_name};
+use crate::wasm::liveness::LiveGraph;
+use crate::wasm::val_type;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use wasmir_ir::{Diagnostic, FxHashMap, FxHashSet, Op, Value};
+
+/// Union-find over values, each class with its live intervals: disjoint, ordered by start
+/// (so their ends are ordered too), which makes a point or overlap query one range lookup.
+#[derive(Clone)]
+struct Classes {
+    parent: Vec<u32>,
+    intervals: FxHashMap<u32, BTreeSet<(u32, u32)>>,
+    has_param: FxHashSet<u32>,
+}
+
+/// The classes after merging, the label positions that travel in locals, the copies into
+/// them, and the bytes the positions cost (roughly: see `plan_positions`).
+struct PositionPlan {
+    classes: Classes,
+    via_local: FxHashSet<PositionKey>,
+    copies: Vec<(Op, PositionKey, Value, Value)>,
+    bytes: u32,
+}
+
+impl Classes {
+    fn find(&mut self, v: u32) -> u32 {
+        let mut root = v;
+        while self.parent[root as usize] != root {
+            root = self.parent[root as usize];
+        }
+        let mut at = v;
+        while self.parent[at as usize] != root {
+            let next = self.parent[at as usize];
+            self.parent[at as usize] = root;
+            at = next;
+        }
+        root
+    }
+
+    /// Whether `(start, end)` overlaps an interval of `set`: only the last interval starting
+    /// before `end` can, as the intervals are disjoint and ordered.
+    fn overlaps(set: &BTreeSet<(u32, u32)>, (start, end): (u32, u32)) -> bool {
+        set.range(..(end, 0)).next_back().is_some_and(|&(_, e)| start < e)
+    }
+
+    /// Merges the classes of `a` and `b` unless their values are ever live at once.
+    fn try_union(&mut self, a: u32, b: u32) -> bool {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return true;
+        }
+        if self.has_param.contains(&ra) && self.has_param.contains(&rb) {
+            return false;
+        }
+        // The smaller class joins the larger, so each interval moves O(log n) times.
+        let (ra, rb) =
+            if self.intervals[&ra].len() <= self.intervals[&rb].len() { (ra, rb) } else { (rb, ra) };
+        let (small, large) = (&self.intervals[&ra], &self.intervals[&rb]);
+        if small.iter().any(|&i| Self::overlaps(large, i)) {
+            return false;
+        }
+        let small = self.intervals.remove(&ra).unwrap_or_default();
+        self.intervals.entry(rb).or_default().extend(small);
+        self.parent[ra as usize] = rb;
+        if self.has_param.remove(&ra) {
+            self.has_param.insert(rb);
+        }
+        true
+    }
+}
+
+impl FuncEmitter<'_, '_, '_> {
+    /// Where a value is written: `2p` for op results and loop arguments at their op, `2 * end
+    /// + 1` for the results of an op with regions, 0 for parameters.
+    pub(super) fn def_point(&self, v: Value) -> u32 {
+        let body = self.body;
+        match body.defining_op(v) {
+            Some(op) if body.op_regions(op).is_empty() => 2 * self.pos[op.index()],
+            Some(op) => 2 * self.end_pos[op.index()] + 1,
+            None => match body.block_region(block_of_arg(body, v)).and_then(|r| body.region_parent(r)) {
+                Some(owner) => 2 * self.pos[owner.index()],
+                None => 0,
+            },
+        }
+    }
+
+    /// The point through which `v` must keep its local.
+    pub(super) fn live_end(&self, v: Value, def: u32) -> u32 {
+        let body = self.body;
+        let mut end = def;
+        for u in body.uses(v) {
+            let mut e = 2 * self.pos[self.emission_op(u.op).index()];
+            // A use in a loop that does not contain the definition can run again in the
+            // next iteration: the value lives to the end of the outermost such loop.
+            let mut at = self.innermost_loop[u.op.index()];
+            while let Some(l) = at {
+                if 2 * self.pos[l.index()] <= def && def <= 2 * self.end_pos[l.index()] + 1 {
+                    break;
+                }
+                e = e.max(2 * self.end_pos[l.index()] + 1);
+                at = self.innermost_loop[l.index()];
+            }
+            end = end.max(e);
+        }
+        end
+    }
+
+    pub(super) fn needs_local(&self, v: Value) -> bool {
+        let body = self.body;
+        match body.defining_op(v) {
+            Some(op) => {
+                (!self.on_stack[op.index()] || self.tee[op.index()])
+                    && !self.deferred[op.index()]
+                    && op_name(self.ctx, body, op) != "arith.constant"
+                    && (self.live[v.index()] || self.tee[op.index()])
+            }
+            None => true,
+        }
+    }
+
+    pub(super) fn coalesce_and_allocate(&mut self) -> Result<(), Diagnostic> {
+        let body = self.body;
+        let ctx = self.ctx;
+        let entry = body.region_blocks(body.roots()[0])[0];
+        let params: Vec<Value> = body.block_args(entry).to_vec();
+        let order = std::mem::take(&mut self.order);
+        // Every value that needs a local, with its interval.
+        let mut values: Vec<Value> = params.clone();
+        for &op in &order {
+            values.extend(body.results(op).iter().copied().filter(|&r| self.needs_local(r)));
+            if self.is_loop(op) {
+                values.extend(self.loop_args(op).iter().copied());
+            }
+        }
+        // Constants that flow into label positions: one may be held in its position's local,
+        // set where the constant is written (as the input set the local it came from), instead
+        // of being copied into it at every branch that carries it. Other uses push it again.
+        let mut constants: Vec<Value> = Vec::new();
+        let mut listed: FxHashSet<Value> = FxHashSet::default();
+        for &op in &order {
+            for (_, _, flowing) in self.incoming(op) {
+                for &v in flowing {
+                    let held = body.defining_op(v).is_some_and(|d| {
+                        op_name(ctx, body, d) == "arith.constant" && !self.on_stack[d.index()]
+                    }) && self.live[v.index()];
+                    if held && listed.insert(v) {
+                        constants.push(v);
+                    }
+                }
+            }
+        }
+        let mut classes = Classes {
+            parent: (0..body.value_capacity() as u32).collect(),
+            intervals: FxHashMap::default(),
+            has_param: FxHashSet::default(),
+        };
+        let mut wasm_type: Vec<Option<wasm_encoder::ValType>> = vec![None; body.value_capacity()];
+        // Exact live ranges where the body's control is modeled; else from the definition to
+        // the last use (to the end of a loop around a use that does not hold the definition).
+        // Branches are the ops flowing into labels other than yields and loops' initial values.
+        let branches = order
+            .iter()
+            .filter(|&&op| !matches!(op_name(ctx, body, op), "control.yield" | "control.loop"))
+            .flat_map(|&op| self.incoming(op).iter().map(move |&(label, _, _)| (op, label)));
+        let graph = LiveGraph::new(ctx, body, &self.pos, &self.end_pos, &order, branches);
+        let mut seen = vec![0u32; 2 * body.op_capacity()];
+        for (i, &v) in values.iter().chain(&constants).enumerate() {
+            // A constant held in a local is read from it only where it flows into a label.
+            let flows = |op: Op| self.incoming(op).iter().any(|(_, _, flowing)| flowing.contains(&v));
+            let readers = body
+                .uses(v)
+                .iter()
+                .filter(|u| !listed.contains(&v) || flows(u.op))
+                .map(|u| self.emission_op(u.op));
+            let exact = graph.as_ref().and_then(|g| g.intervals(v, readers, &mut seen, i as u32 + 1));
+            let intervals = exact.unwrap_or_else(|| {
+                let def = self.def_point(v);
+                BTreeSet::from([(def, self.live_end(v, def))])
+            });
+            classes.intervals.insert(v.index() as u32, intervals);
+            wasm_type[v.index()] = Some(val_type(ctx, body.value_type(v), self.env.types)?);
+        }
+        for &p in &params {
+            classes.has_param.insert(p.index() as u32);
+        }
+        self.split_loop_arguments(&order, &mut values, &mut classes, &mut wasm_type);
+        // Merge each label position with the values flowing into it, in pre-order (so the
+        // classes, and the output, do not depend on hash order). A union made early can block
+        // a later one (a value copied from one local to another links both locals' values),
+        // and a position that loses one of its ways in travels on the stack from all of them.
+        // So when some position has more branches into it than one merged before it (the
+        // unwind block of asyncify has one per call), the merge is also tried with positions
+        // by their branches, most first, and the plan that costs fewer bytes is kept.
+        // Constants merge last, and only in a plan of their own: one held in a local is live
+        // from where it is written to every way it flows in, which can keep copies of other
+        // values out of the position (and a `br_table` makes all its targets agree).
+        let (held_affinities, affinities): (Vec<_>, Vec<_>) =
+            self.affinities(&order, &wasm_type).into_iter().partition(|(_, _, v)| listed.contains(v));
+        let mut by_branches = affinities.clone();
+        by_branches.sort_by_key(|&(branches, _, _)| Reverse(branches));
+        let reordered = by_branches.iter().zip(&affinities).any(|(a, b)| a.1 != b.1 || a.2 != b.2);
+        let cheaper = |a: PositionPlan, b: PositionPlan| if b.bytes < a.bytes { b } else { a };
+        let try_plan = |order_: &[(u32, Value, Value)], classes: Classes| {
+            self.plan_positions(&order, classes, order_, &wasm_type, &listed)
+        };
+        let (mut plan, chosen) = if reordered {
+            let first = try_plan(&affinities, classes.clone());
+            let second = try_plan(&by_branches, classes.clone());
+            if second.bytes < first.bytes { (second, by_branches) } else { (first, affinities) }
+        } else {
+            (try_plan(&affinities, classes.clone()), affinities)
+        };
+        if !held_affinities.is_empty() {
+            let mut with_constants = chosen;
+            with_constants.extend(held_affinities);
+            plan = cheaper(plan, try_plan(&with_constants, classes));
+        }
+        for (op, key, v, t) in plan.copies {
+            if !plan.via_local.contains(&key) {
+                continue;
+            }
+            let at = 2 * self.pos[op.index()];
+            let window =
+                if op == key.0 { (at.saturating_sub(1), at) } else { (at.saturating_sub(1), at + 1) };
+            let root = plan.classes.find(t.index() as u32);
+            plan.classes.intervals.entry(root).or_default().insert(window);
+            self.copies.entry(op).or_default().push((v, t));
+        }
+        // A constant is held in its position's local where some way carrying it, in the
+        // position's class, needs no copy.
+        let mut held: FxHashSet<Value> = FxHashSet::default();
+        for &op in &order {
+            for (label, slot, flowing) in self.incoming(op) {
+                for (p, &v) in flowing.iter().enumerate() {
+                    let key = (*label, *slot, p as u32);
+                    if listed.contains(&v)
+                        && plan.via_local.contains(&key)
+                        && let Some(t) = self.position_value(*label, *slot, p)
+                        && plan.classes.find(t.index() as u32) == plan.classes.find(v.index() as u32)
+                    {
+                        held.insert(v);
+                    }
+                }
+            }
+        }
+        values.extend(constants.into_iter().filter(|c| held.contains(c)));
+        self.via_local = plan.via_local;
+        let values = self.stack_branch_conditions(&order, values);
+        self.allocate(&values, &params, &mut plan.classes, &wasm_type);
+        self.order = order;
+        Ok(())
+    }
+
+    /// Every pair of a label position (its value, or its loop slot) and a value flowing into
+    /// it, in pre-order, with the number of branches into the position.
+    fn affinities(&self, order: &[Op], wasm_type: &[Option<wasm_encoder::ValType>]) -> Vec<(u32, Value, Value)> {
+        let (ctx, body) = (self.ctx, self.body);
+        let mut branches: FxHashMap<PositionKey, u32> = FxHashMap::default();
+        for &op in order {
+            if op_name(ctx, body, op) == "control.yield" {
+                continue;
+            }
+            for (label, slot, flowing) in self.incoming(op) {
+                if *label != op {
+                    for p in 0..flowing.len() as u32 {
+                        *branches.entry((*label, *slot, p)).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let mut affinities = Vec::new();
+        for &op in order {
+            for (label, slot, flowing) in self.incoming(op) {
+                for (p, &v) in flowing.iter().enumerate() {
+                    let Some(t) = self.position_value(*label, *slot, p) else { continue };
+                    if wasm_type[t.index()].is_some() && wasm_type[t.index()] == wasm_type[v.index()] {
+                        let n = branches.get(&(*label, *slot, p as u32)).copied().unwrap_or(0);
+                        affinities.push((n, t, v));
+                    }
+                }
+            }
+        }
+        affinities
+    }
+
+    /// Merges the affinities in the order given, then decides which label positions travel in
+    /// a local: one does when its value is unused, or every value flowing in is in its class
+    /// or can be copied into the class's local where it flows. A copy at an op is written
+    /// while the op reads its operands (the interval `(2p - 1, 2p + 1)` joins the class), so
+    /// no operand of the op shares the local, and it needs the class free there: nothing else
+    /// of the class is live at the op. The copies of one op push every source before they set
+    /// any target, a parallel copy on the operand stack.
+    fn plan_positions(
+        &self,
+        order: &[Op],
+        mut classes: Classes,
+        affinities: &[(u32, Value, Value)],
+        wasm_type: &[Option<wasm_encoder::ValType>],
+        constants: &FxHashSet<Value>,
+    ) -> PositionPlan {
+        let (ctx, body) = (self.ctx, self.body);
+        for &(_, t, v) in affinities {
+            classes.try_union(t.index() as u32, v.index() as u32);
+        }
+        let mut candidate: FxHashMap<PositionKey, bool> = FxHashMap::default();
+        // (the op, the label position, the value flowing in, the position's value)
+        let mut proposed: Vec<(Op, PositionKey, Value, Value)> = Vec::new();
+        let mut costs: FxHashMap<PositionKey, (u32, u32)> = FxHashMap::default();
+        // A constant held in a local is written once, where it is defined.
+        let mut written: FxHashSet<Value> = FxHashSet::default();
+        for &op in order {
+            for (label, slot, flowing) in self.incoming(op) {
+                let targets = self.slot_values(*label, *slot);
+                for (p, &v) in flowing.iter().enumerate() {
+                    let Some(&value) = targets.get(p) else { continue };
+                    // Where the value travels: the position's value, or its loop slot.
+                    let t = self.position_value(*label, *slot, p).unwrap_or(value);
+                    // An unused result needs no value, unless its producer left it on the stack
+                    // for this op.
+                    let produced_on_stack = body.defining_op(v).is_some_and(|d| {
+                        self.on_stack[d.index()] && self.stack_consumer.get(&d) == Some(&op)
+                    });
+                    // An unused loop argument needs none either: nothing reads it.
+                    let unused = !self.live[value.index()] && !produced_on_stack;
+                    let t_local = wasm_type[t.index()].is_some();
+                    // A value its producer left on the stack is consumed from the stack.
+                    let same = t_local
+                        && !produced_on_stack
+                        && wasm_type[v.index()].is_some()
+                        && classes.find(t.index() as u32) == classes.find(v.index() as u32);
+                    let copyable = !unused
+                        && !same
+                        && t_local
+                        && !produced_on_stack
+                        && body.value_type(v) == body.value_type(value)
+                        && {
+                            let at = 2 * self.pos[op.index()];
+                            let root = classes.find(t.index() as u32);
+                            // A loop's initial values become its arguments right there.
+                            let window = if op == *label {
+                                (at.saturating_sub(1), at)
+                            } else {
+                                (at.saturating_sub(1), at + 1)
+                            };
+                            !Classes::overlaps(&classes.intervals[&root], window)
+                        };
+                    let key = (*label, *slot, p as u32);
+                    let entry = candidate.entry(key).or_insert(true);
+                    *entry &= unused || same || copyable;
+                    // Bytes, roughly: passed on the stack, each way in pushes the value (and a
+                    // `br_if` not taken drops it), and the label sets it once; in the local,
+                    // each copy is a push and a set.
+                    let cost = costs.entry(key).or_insert((2, 0));
+                    cost.0 += if op_name(ctx, body, op) == "control.br_if" { 3 } else { 2 };
+                    if same && constants.contains(&v) && written.insert(v) {
+                        cost.1 += 4;
+                    }
+                    if copyable {
+                        cost.1 += 4;
+                        proposed.push((op, key, v, t));
+                    }
+                }
+            }
+        }
+        for (key, &(stack, copies)) in &costs {
+            if copies > stack {
+                candidate.insert(*key, false);
+            }
+        }
+        // A label whose results its consumer takes from the stack leaves them there.
+        for &op in order {
+            if self.is_label(op) && self.on_stack[op.index()] {
+                for p in 0..body.results(op).len() {
+                    candidate.insert((op, Slot::Result, p as u32), false);
+                }
+            }
+        }
+        // Reference branches keep their shapes; all targets of a br_table must agree.
+        for &op in order {
+            let name = op_name(ctx, body, op);
+            if matches!(name, "control.br_on_null" | "control.br_on_non_null") {
+                for (label, slot, flowing) in self.incoming(op) {
+                    for p in 0..flowing.len() {
+                        candidate.insert((*label, *slot, p as u32), false);
+                    }
+                }
+            }
+        }
+        loop {
+            let mut changed = false;
+            for &op in order {
+                if op_name(ctx, body, op) != "control.br_table" {
+                    continue;
+                }
+                let targets = self.incoming(op);
+                let n = targets.first().map_or(0, |t| t.2.len());
+                for p in 0..n as u32 {
+                    let all =
+                        targets.iter().all(|&(l, s, _)| candidate.get(&(l, s, p)).copied().unwrap_or(false));
+                    if !all {
+                        for &(l, s, _) in targets {
+                            if candidate.insert((l, s, p), false) != Some(false) {
+                                changed = true;
+                            }
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let bytes = costs
+            .iter()
+            .map(|(key, &(stack, copies))| if candidate.get(key) == Some(&true) { copies } else { stack })
+            .sum();
+        let via_local = candidate.into_iter().filter(|&(_, v)| v).map(|(k, _)| k).collect();
+        PositionPlan { classes, via_local, copies: proposed, bytes }
+    }
+
+    /// What a label position's incoming values are coalesced with: its loop slot when it has
+    /// one, else its own value.
+    fn position_value(&self, label: Op, slot: Slot, p: usize) -> Option<Value> {
+        if let Some(&s) = self.loop_slots.get(&(label, slot, p as u32)) {
+            return Some(s);
+        }
+        self.slot_values(label, slot).get(p).copied()
+    }
+
+    /// A loop argument still live where a branch back to the loop carries it a new value
+    /// cannot share a local with that value, nor take a copy of it before the branch: without
+    /// help it would travel on the operand stack, pushed by every way in and dropped after
+    /// every `br_if`. Such a position gets a slot of its own instead (as a compiler places
+    /// a phi's copy at the loop header): the values flowing in are coalesced with the slot,
+    /// and where the loop starts the slot is copied into the argument's local. The slot is
+    /// read right after the loop's start (`(2p, 2p + 1)`), when the initial values have
+    /// arrived and before anything in the body runs.
+    fn split_loop_arguments(
+        &mut self,
+        order: &[Op],
+        values: &mut Vec<Value>,
+        classes: &mut Classes,
+        wasm_type: &mut Vec<Option<wasm_encoder::ValType>>,
+    ) {
+        let mut slots = std::mem::take(&mut self.loop_slots);
+        for &op in order {
+            for (label, slot, flowing) in self.incoming(op) {
+                if *slot != Slot::Arg || op == *label {
+                    continue;
+                }
+                let args = self.loop_args(*label);
+                for (p, &v) in flowing.iter().enumerate() {
+                    let Some(&a) = args.get(p) else { continue };
+                    let key = (*label, Slot::Arg, p as u32);
+                    if v == a || !self.live[a.index()] || slots.contains_key(&key) {
+                        continue;
+                    }
+                    let at = 2 * self.pos[op.index()];
+                    let Some(iv) = classes.intervals.get(&(a.index() as u32)) else { continue };
+                    if !Classes::overlaps(iv, (at.saturating_sub(1), at + 1)) {
+                        continue;
+                    }
+                    let s = Value::from_index(classes.parent.len());
+                    classes.parent.push(s.index() as u32);
+                    let start = 2 * self.pos[label.index()];
+                    classes.intervals.insert(s.index() as u32, BTreeSet::from([(start, start + 1)]));
+                    wasm_type.push(wasm_type[a.index()]);
+                    values.push(s);
+                    slots.insert(key, s);
+                }
+            }
+        }
+        self.loop_slots = slots;
+    }
+
+    /// Stackification ran before the label positions were decided, when a branch still took
+    /// all its values from the stack, so its condition (or index), which Wasm takes last,
+    /// could not be left there. Now that the values of some branches travel in locals, the
+    /// op right before such a branch leaves the condition on the stack when that is its only
+    /// use. Returns `values` without the conditions that no longer need a local.
+    fn stack_branch_conditions(&mut self, order: &[Op], values: Vec<Value>) -> Vec<Value> {
+        let body = self.body;
+        let mut freed: FxHashSet<Value> = FxHashSet::default();
+        for &op in order {
+            if !matches!(op_name(self.ctx, body, op), "control.br_if" | "control.br_table")
+                || self.stack_prefix.contains_key(&op)
+            {
+                continue;
+            }
+            let cond = body.operands(op)[0];
+            let Some(producer) = body.defining_op(cond) else { continue };
+            let single = body.results(producer).len() == 1 && body.uses(cond).len() == 1;
+            if !single
+                || body.prev_op(op) != Some(producer)
+                || self.on_stack[producer.index()]
+                || !body.op_regions(producer).is_empty()
+                || !self.needs_local(cond)
+            {
+                continue;
+            }
+            // The values the branch still passes on the stack (asyncify's `br_if $unwind
+            // (i32.const N) (cond)`) are pushed before the condition's computation starts,
+            // when each is a constant or already in its local.
+            let operands = self.stack_operands(op);
+            let Some((&last, early)) = operands.split_last() else { continue };
+            let start = self.chain_start.get(&producer).copied().unwrap_or(producer);
+            if last != cond || !early.iter().all(|&v| self.is_free_before(v, start)) {
+                continue;
+            }
+            if !early.is_empty() {
+                let mut pushes = early.to_vec();
+                pushes.extend(self.early_pushes.remove(&start).unwrap_or_default());
+                self.early_pushes.insert(start, pushes);
+                self.chain_start.insert(op, start);
+            }
+            self.on_stack[producer.index()] = true;
+            self.stack_consumer.insert(producer, op);
+            self.stack_prefix.insert(op, operands.len());
+            freed.insert(cond);
+        }
+        values.into_iter().filter(|v| !freed.contains(v)).collect()
+    }
+
+    /// One local per class, by linear scan over each class's span.
+    fn allocate(
+        &mut self,
+        values: &[Value],
+        params: &[Value],
+        classes: &mut Classes,
+        wasm_type: &[Option<wasm_encoder::ValType>],
+    ) {
+        let mut members: FxHashMap<u32, Vec<Value>> = FxHashMap::default();
+        for &v in values {
+            members.entry(classes.find(v.index() as u32)).or_default().push(v);
+        }
+        let mut spans: Vec<(u32, u32, u32)> = members
+            .keys()
+            .map(|&root| {
+                let iv = &classes.intervals[&root];
+                (iv.first().map_or(0, |i| i.0), iv.last().map_or(0, |i| i.1), root)
+            })
+            .collect();
+        spans.sort_unstable();
+        // Locals in use, by when they come free; free locals by type, lowest index first.
+        let mut busy: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
+        let mut free: FxHashMap<wasm_encoder::ValType, BTreeSet<u32>> = FxHashMap::default();
+        let mut local_of_root: FxHashMap<u32, u32> = FxHashMap::default();
+        for (i, &p) in params.iter().enumerate() {
+            local_of_root.insert(classes.find(p.index() as u32), i as u32);
+        }
+        for (start, end, root) in spans {
+            while let Some(&Reverse((end, local))) = busy.peek()
+                && end <= start
+            {
+                busy.pop();
+                free.entry(self.local_types[local as usize]).or_default().insert(local);
+            }
+            let local = match local_of_root.get(&root) {
+                Some(&l) => l,
+                None => {
+                    let ty = wasm_type[members[&root][0].index()].expect("a value with a local has a type");
+                    match free.entry(ty).or_default().pop_first() {
+                        Some(l) => l,
+                        None => {
+                            self.local_types.push(ty);
+                            self.local_types.len() as u32 - 1
+                        }
+                    }
+                }
+            };
+            for &v in &members[&root] {
+                self.local_of.insert(v, local);
+            }
+            busy.push(Reverse((end, local)));
+        }
+    }
+}
