@@ -26,6 +26,9 @@ struct PositionPlan {
     via_local: FxHashSet<PositionKey>,
     copies: Vec<(Op, PositionKey, Value, Value)>,
     bytes: u32,
+    /// Whether some constant flowing in costs bytes: copied into a position's local, or
+    /// pushed for a position on the stack (else holding constants cannot save anything).
+    constants_cost: bool,
 }
 
 impl Classes {
@@ -172,12 +175,10 @@ impl FuncEmitter<'_, '_, '_> {
         let mut seen = vec![0u32; 2 * body.op_capacity()];
         for (i, &v) in values.iter().chain(&constants).enumerate() {
             // A constant held in a local is read from it only where it flows into a label.
+            let constant = i >= values.len();
             let flows = |op: Op| self.incoming(op).iter().any(|(_, _, flowing)| flowing.contains(&v));
-            let readers = body
-                .uses(v)
-                .iter()
-                .filter(|u| !listed.contains(&v) || flows(u.op))
-                .map(|u| self.emission_op(u.op));
+            let readers =
+                body.uses(v).iter().filter(|u| !constant || flows(u.op)).map(|u| self.emission_op(u.op));
             let exact = graph.as_ref().and_then(|g| g.intervals(v, readers, &mut seen, i as u32 + 1));
             let intervals = exact.unwrap_or_else(|| {
                 let def = self.def_point(v);
@@ -205,22 +206,40 @@ impl FuncEmitter<'_, '_, '_> {
         let mut by_branches = affinities.clone();
         by_branches.sort_by_key(|&(branches, _, _)| Reverse(branches));
         let reordered = by_branches.iter().zip(&affinities).any(|(a, b)| a.1 != b.1 || a.2 != b.2);
-        let cheaper = |a: PositionPlan, b: PositionPlan| if b.bytes < a.bytes { b } else { a };
+        // The plans change only the classes of label positions and the values flowing in:
+        // each starts from a copy of those, and the rest joins the plan that is kept.
+        let mut merged: FxHashSet<u32> = FxHashSet::default();
+        for &op in &order {
+            for (label, slot, flowing) in self.incoming(op) {
+                for (p, &v) in flowing.iter().enumerate() {
+                    merged.insert(v.index() as u32);
+                    if let Some(t) = self.position_value(*label, *slot, p) {
+                        merged.insert(t.index() as u32);
+                    }
+                }
+            }
+        }
+        let (changing, unchanged): (FxHashMap<_, _>, FxHashMap<_, _>) =
+            classes.intervals.into_iter().partition(|(v, _)| merged.contains(v));
+        classes.intervals = changing;
         let try_plan = |order_: &[(u32, Value, Value)], classes: Classes| {
             self.plan_positions(&order, classes, order_, &wasm_type, &listed)
         };
-        let (mut plan, chosen) = if reordered {
+        let mut plan = if reordered {
             let first = try_plan(&affinities, classes.clone());
-            let second = try_plan(&by_branches, classes.clone());
-            if second.bytes < first.bytes { (second, by_branches) } else { (first, affinities) }
+            let second = try_plan(&by_branches, classes);
+            if second.bytes < first.bytes { second } else { first }
         } else {
-            (try_plan(&affinities, classes.clone()), affinities)
+            try_plan(&affinities, classes)
         };
-        if !held_affinities.is_empty() {
-            let mut with_constants = chosen;
-            with_constants.extend(held_affinities);
-            plan = cheaper(plan, try_plan(&with_constants, classes));
+        if !held_affinities.is_empty() && plan.constants_cost {
+            // On top of the merges kept.
+            let other = try_plan(&held_affinities, plan.classes.clone());
+            if other.bytes < plan.bytes {
+                plan = other;
+            }
         }
+        plan.classes.intervals.extend(unchanged);
         for (op, key, v, t) in plan.copies {
             if !plan.via_local.contains(&key) {
                 continue;
@@ -314,6 +333,7 @@ impl FuncEmitter<'_, '_, '_> {
         let mut costs: FxHashMap<PositionKey, (u32, u32)> = FxHashMap::default();
         // A constant held in a local is written once, where it is defined.
         let mut written: FxHashSet<Value> = FxHashSet::default();
+        let mut constant_keys: Vec<PositionKey> = Vec::new();
         for &op in order {
             for (label, slot, flowing) in self.incoming(op) {
                 let targets = self.slot_values(*label, *slot);
@@ -364,6 +384,9 @@ impl FuncEmitter<'_, '_, '_> {
                     if copyable {
                         cost.1 += 4;
                         proposed.push((op, key, v, t));
+                    }
+                    if !unused && constants.contains(&v) {
+                        constant_keys.push(key);
                     }
                 }
             }
@@ -420,8 +443,11 @@ impl FuncEmitter<'_, '_, '_> {
             .iter()
             .map(|(key, &(stack, copies))| if candidate.get(key) == Some(&true) { copies } else { stack })
             .sum();
+        // Every way a constant takes in costs bytes unless the constant is held (same class).
+        let constants_cost = constant_keys.iter().any(|key| candidate.get(key) != Some(&true))
+            || proposed.iter().any(|(_, _, v, _)| constants.contains(v));
         let via_local = candidate.into_iter().filter(|&(_, v)| v).map(|(k, _)| k).collect();
-        PositionPlan { classes, via_local, copies: proposed, bytes }
+        PositionPlan { classes, via_local, copies: proposed, bytes, constants_cost }
     }
 
     /// What a label position's incoming values are coalesced with: its loop slot when it has
