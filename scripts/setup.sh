@@ -5,7 +5,8 @@
 # with wasm-ld, wasi-libc, compiler-rt and libc++ for wasm32 to build the real C and C++
 # programs of tests/programs; Binaryen (wasm-opt) for the asyncify builds of those programs and
 # the benchmarks' comparisons; and Rust's wasm32-wasip1 standard library (rustup) for the Rust
-# program of tests/programs. Safe to re-run: it installs only what is missing.
+# program of tests/programs; Node.js for the differential checks on sql.js and esbuild. Safe to
+# re-run: it installs only what is missing.
 set -euo pipefail
 
 packages=(llvm-19-tools llvm-19-dev clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32
@@ -27,6 +28,17 @@ for tool in /usr/bin/wasm-opt /usr/lib/llvm-19/bin/FileCheck /usr/lib/llvm-19/bi
   /usr/lib/llvm-19/bin/llvm-config; do
   [ -e "$tool" ] || { echo "setup: $tool is still missing" >&2; exit 1; }
 done
+# Node.js and npm run the sql.js and esbuild differential checks (the machine image usually
+# has them; Debian's packages otherwise).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup: installing nodejs npm"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq nodejs npm >/dev/null
+fi
+command -v node >/dev/null || { echo "setup: node is still missing" >&2; exit 1; }
 sysroot=$(rustc --print sysroot)
 if [ ! -d "$sysroot/lib/rustlib/wasm32-wasip1" ]; then
   echo "setup: installing the Rust target wasm32-wasip1"
