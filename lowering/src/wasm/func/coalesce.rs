@@ -19,6 +19,39 @@ struct Classes {
     has_param: FxHashSet<u32>,
 }
 
+/// The ways into label positions, gathered once for the plans. Positions are numbered densely
+/// (`keys`); `on_stack` are positions that stay on the stack whatever the classes (a label
+/// whose consumer takes its results from the stack, reference branches), and `tables` the
+/// groups of positions a `br_table` carries one value to, which must all agree.
+#[derive(Default)]
+struct Ways {
+    keys: Vec<PositionKey>,
+    flows: Vec<Way>,
+    on_stack: Vec<u32>,
+    tables: Vec<Vec<u32>>,
+}
+
+/// One value flowing into one position.
+struct Way {
+    op: Op,
+    key: u32,
+    v: Value,
+    /// The position's value, or its loop slot.
+    t: Value,
+    /// Nothing reads the position: no value is needed.
+    unused: bool,
+    /// Both have locals and the value is not taken from the stack: they may share a class.
+    can_share: bool,
+    /// The value may be copied into the position's local where it flows.
+    can_copy: bool,
+    /// Where such a copy is written.
+    window: (u32, u32),
+    /// A `br_if`, which drops stack values when it does not branch.
+    conditional: bool,
+    /// A constant that may be held in the position's local.
+    constant: bool,
+}
+
 /// The classes after merging, the label positions that travel in locals, the copies into
 /// them, and the bytes the positions cost (roughly: see `plan_positions`).
 struct PositionPlan {
@@ -222,9 +255,9 @@ impl FuncEmitter<'_, '_, '_> {
         let (changing, unchanged): (FxHashMap<_, _>, FxHashMap<_, _>) =
             classes.intervals.into_iter().partition(|(v, _)| merged.contains(v));
         classes.intervals = changing;
-        let try_plan = |order_: &[(u32, Value, Value)], classes: Classes| {
-            self.plan_positions(&order, classes, order_, &wasm_type, &listed)
-        };
+        let ways = self.ways(&order, &wasm_type, &listed);
+        let try_plan =
+            |affinities: &[(u32, Value, Value)], classes: Classes| self.plan_positions(classes, affinities, &ways);
         let mut plan = if reordered {
             let first = try_plan(&affinities, classes.clone());
             let second = try_plan(&by_branches, classes);
@@ -308,33 +341,19 @@ impl FuncEmitter<'_, '_, '_> {
         affinities
     }
 
-    /// Merges the affinities in the order given, then decides which label positions travel in
-    /// a local: one does when its value is unused, or every value flowing in is in its class
-    /// or can be copied into the class's local where it flows. A copy at an op is written
-    /// while the op reads its operands (the interval `(2p - 1, 2p + 1)` joins the class), so
-    /// no operand of the op shares the local, and it needs the class free there: nothing else
-    /// of the class is live at the op. The copies of one op push every source before they set
-    /// any target, a parallel copy on the operand stack.
-    fn plan_positions(
-        &self,
-        order: &[Op],
-        mut classes: Classes,
-        affinities: &[(u32, Value, Value)],
-        wasm_type: &[Option<wasm_encoder::ValType>],
-        constants: &FxHashSet<Value>,
-    ) -> PositionPlan {
+    /// Every way into a label position, with what the plans need to know of it, gathered once.
+    fn ways(&self, order: &[Op], wasm_type: &[Option<wasm_encoder::ValType>], constants: &FxHashSet<Value>) -> Ways {
         let (ctx, body) = (self.ctx, self.body);
-        for &(_, t, v) in affinities {
-            classes.try_union(t.index() as u32, v.index() as u32);
-        }
-        let mut candidate: FxHashMap<PositionKey, bool> = FxHashMap::default();
-        // (the op, the label position, the value flowing in, the position's value)
-        let mut proposed: Vec<(Op, PositionKey, Value, Value)> = Vec::new();
-        let mut costs: FxHashMap<PositionKey, (u32, u32)> = FxHashMap::default();
-        // A constant held in a local is written once, where it is defined.
-        let mut written: FxHashSet<Value> = FxHashSet::default();
-        let mut constant_keys: Vec<PositionKey> = Vec::new();
+        let mut ways = Ways::default();
+        let mut index: FxHashMap<PositionKey, u32> = FxHashMap::default();
+        let mut key_of = |ways: &mut Ways, key: PositionKey| {
+            *index.entry(key).or_insert_with(|| {
+                ways.keys.push(key);
+                ways.keys.len() as u32 - 1
+            })
+        };
         for &op in order {
+            let name = op_name(ctx, body, op);
             for (label, slot, flowing) in self.incoming(op) {
                 let targets = self.slot_values(*label, *slot);
                 for (p, &v) in flowing.iter().enumerate() {
@@ -346,92 +365,115 @@ impl FuncEmitter<'_, '_, '_> {
                     let produced_on_stack = body.defining_op(v).is_some_and(|d| {
                         self.on_stack[d.index()] && self.stack_consumer.get(&d) == Some(&op)
                     });
-                    // An unused loop argument needs none either: nothing reads it.
-                    let unused = !self.live[value.index()] && !produced_on_stack;
+                    let at = 2 * self.pos[op.index()];
+                    // A loop's initial values become its arguments right there.
+                    let window =
+                        if op == *label { (at.saturating_sub(1), at) } else { (at.saturating_sub(1), at + 1) };
                     let t_local = wasm_type[t.index()].is_some();
-                    // A value its producer left on the stack is consumed from the stack.
-                    let same = t_local
-                        && !produced_on_stack
-                        && wasm_type[v.index()].is_some()
-                        && classes.find(t.index() as u32) == classes.find(v.index() as u32);
-                    let copyable = !unused
-                        && !same
-                        && t_local
-                        && !produced_on_stack
-                        && body.value_type(v) == body.value_type(value)
-                        && {
-                            let at = 2 * self.pos[op.index()];
-                            let root = classes.find(t.index() as u32);
-                            // A loop's initial values become its arguments right there.
-                            let window = if op == *label {
-                                (at.saturating_sub(1), at)
-                            } else {
-                                (at.saturating_sub(1), at + 1)
-                            };
-                            !Classes::overlaps(&classes.intervals[&root], window)
-                        };
-                    let key = (*label, *slot, p as u32);
-                    let entry = candidate.entry(key).or_insert(true);
-                    *entry &= unused || same || copyable;
-                    // Bytes, roughly: passed on the stack, each way in pushes the value (and a
-                    // `br_if` not taken drops it), and the label sets it once; in the local,
-                    // each copy is a push and a set.
-                    let cost = costs.entry(key).or_insert((2, 0));
-                    cost.0 += if op_name(ctx, body, op) == "control.br_if" { 3 } else { 2 };
-                    if same && constants.contains(&v) && written.insert(v) {
-                        cost.1 += 4;
-                    }
-                    if copyable {
-                        cost.1 += 4;
-                        proposed.push((op, key, v, t));
-                    }
-                    if !unused && constants.contains(&v) {
-                        constant_keys.push(key);
-                    }
+                    let key = key_of(&mut ways, (*label, *slot, p as u32));
+                    ways.flows.push(Way {
+                        op,
+                        key,
+                        v,
+                        t,
+                        // An unused loop argument needs none either: nothing reads it.
+                        unused: !self.live[value.index()] && !produced_on_stack,
+                        // A value its producer left on the stack is consumed from the stack.
+                        can_share: t_local && !produced_on_stack && wasm_type[v.index()].is_some(),
+                        can_copy: t_local && !produced_on_stack && body.value_type(v) == body.value_type(value),
+                        window,
+                        conditional: name == "control.br_if",
+                        constant: constants.contains(&v),
+                    });
                 }
             }
-        }
-        for (key, &(stack, copies)) in &costs {
-            if copies > stack {
-                candidate.insert(*key, false);
-            }
-        }
-        // A label whose results its consumer takes from the stack leaves them there.
-        for &op in order {
-            if self.is_label(op) && self.on_stack[op.index()] {
-                for p in 0..body.results(op).len() {
-                    candidate.insert((op, Slot::Result, p as u32), false);
-                }
-            }
-        }
-        // Reference branches keep their shapes; all targets of a br_table must agree.
-        for &op in order {
-            let name = op_name(ctx, body, op);
+            // Reference branches keep their shapes.
             if matches!(name, "control.br_on_null" | "control.br_on_non_null") {
                 for (label, slot, flowing) in self.incoming(op) {
                     for p in 0..flowing.len() {
-                        candidate.insert((*label, *slot, p as u32), false);
+                        let key = key_of(&mut ways, (*label, *slot, p as u32));
+                        ways.on_stack.push(key);
                     }
                 }
             }
+            // All targets of a br_table must agree.
+            if name == "control.br_table" {
+                let targets = self.incoming(op);
+                for p in 0..targets.first().map_or(0, |t| t.2.len()) as u32 {
+                    let group = targets.iter().map(|&(l, s, _)| key_of(&mut ways, (l, s, p))).collect();
+                    ways.tables.push(group);
+                }
+            }
+            // A label whose results its consumer takes from the stack leaves them there.
+            if self.is_label(op) && self.on_stack[op.index()] {
+                for p in 0..body.results(op).len() {
+                    let key = key_of(&mut ways, (op, Slot::Result, p as u32));
+                    ways.on_stack.push(key);
+                }
+            }
+        }
+        ways
+    }
+
+    /// Merges the affinities in the order given, then decides which label positions travel in
+    /// a local: one does when its value is unused, or every value flowing in is in its class
+    /// or can be copied into the class's local where it flows. A copy at an op is written
+    /// while the op reads its operands (the interval `(2p - 1, 2p + 1)` joins the class), so
+    /// no operand of the op shares the local, and it needs the class free there: nothing else
+    /// of the class is live at the op. The copies of one op push every source before they set
+    /// any target, a parallel copy on the operand stack.
+    fn plan_positions(&self, mut classes: Classes, affinities: &[(u32, Value, Value)], ways: &Ways) -> PositionPlan {
+        for &(_, t, v) in affinities {
+            classes.try_union(t.index() as u32, v.index() as u32);
+        }
+        let positions = ways.keys.len();
+        let mut candidate = vec![true; positions];
+        // Bytes, roughly: passed on the stack, each way in pushes the value (and a `br_if` not
+        // taken drops it), and the label sets it once; in the local, each copy is a push and a
+        // set, and a constant held there is written once where it is defined.
+        let mut costs = vec![(2u32, 0u32); positions];
+        // (the op, the label position, the value flowing in, the position's value)
+        let mut proposed: Vec<(Op, u32, Value, Value)> = Vec::new();
+        let mut written: FxHashSet<Value> = FxHashSet::default();
+        let mut constant_positions: Vec<u32> = Vec::new();
+        let mut constant_copied = false;
+        for way in &ways.flows {
+            let (t, v) = (way.t.index() as u32, way.v.index() as u32);
+            let same = way.can_share && classes.find(t) == classes.find(v);
+            let copyable = !way.unused && !same && way.can_copy && {
+                let root = classes.find(t);
+                !Classes::overlaps(&classes.intervals[&root], way.window)
+            };
+            let key = way.key as usize;
+            candidate[key] &= way.unused || same || copyable;
+            let cost = &mut costs[key];
+            cost.0 += if way.conditional { 3 } else { 2 };
+            if same && way.constant && written.insert(way.v) {
+                cost.1 += 4;
+            }
+            if copyable {
+                cost.1 += 4;
+                proposed.push((way.op, way.key, way.v, way.t));
+            }
+            if !way.unused && way.constant {
+                constant_positions.push(way.key);
+                constant_copied |= copyable;
+            }
+        }
+        for (key, &(stack, copies)) in costs.iter().enumerate() {
+            if copies > stack {
+                candidate[key] = false;
+            }
+        }
+        for &key in &ways.on_stack {
+            candidate[key as usize] = false;
         }
         loop {
             let mut changed = false;
-            for &op in order {
-                if op_name(ctx, body, op) != "control.br_table" {
-                    continue;
-                }
-                let targets = self.incoming(op);
-                let n = targets.first().map_or(0, |t| t.2.len());
-                for p in 0..n as u32 {
-                    let all =
-                        targets.iter().all(|&(l, s, _)| candidate.get(&(l, s, p)).copied().unwrap_or(false));
-                    if !all {
-                        for &(l, s, _) in targets {
-                            if candidate.insert((l, s, p), false) != Some(false) {
-                                changed = true;
-                            }
-                        }
+            for group in &ways.tables {
+                if !group.iter().all(|&k| candidate[k as usize]) {
+                    for &k in group {
+                        changed |= std::mem::replace(&mut candidate[k as usize], false);
                     }
                 }
             }
@@ -441,13 +483,19 @@ impl FuncEmitter<'_, '_, '_> {
         }
         let bytes = costs
             .iter()
-            .map(|(key, &(stack, copies))| if candidate.get(key) == Some(&true) { copies } else { stack })
+            .zip(&candidate)
+            .map(|(&(stack, copies), &local)| if local { copies } else { stack })
             .sum();
         // Every way a constant takes in costs bytes unless the constant is held (same class).
-        let constants_cost = constant_keys.iter().any(|key| candidate.get(key) != Some(&true))
-            || proposed.iter().any(|(_, _, v, _)| constants.contains(v));
-        let via_local = candidate.into_iter().filter(|&(_, v)| v).map(|(k, _)| k).collect();
-        PositionPlan { classes, via_local, copies: proposed, bytes, constants_cost }
+        let constants_cost = constant_copied || constant_positions.iter().any(|&k| !candidate[k as usize]);
+        let via_local = candidate
+            .iter()
+            .zip(&ways.keys)
+            .filter(|&(&local, _)| local)
+            .map(|(_, &key)| key)
+            .collect();
+        let copies = proposed.into_iter().map(|(op, k, v, t)| (op, ways.keys[k as usize], v, t)).collect();
+        PositionPlan { classes, via_local, copies, bytes, constants_cost }
     }
 
     /// What a label position's incoming values are coalesced with: its loop slot when it has
