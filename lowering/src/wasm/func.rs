@@ -6,8 +6,9 @@
 //!    same block stays when, at that op, it sits at the top of the simulated stack exactly in
 //!    the position the op's leading operands need. Nothing moves, so evaluation order (and
 //!    every trap and effect) is unchanged. A label's results stay on the stack only when no
-//!    `br_if` carries them, and a value a label position receives stays in its local when
-//!    other ways into the position, or other uses, need it there.
+//!    `br_if` carries them and the construct does not merely pass on values from before it,
+//!    and a value a label position receives stays in its local when other ways into the
+//!    position, or other uses, need it there (unless every arm computes its own).
 //! 2. **Constants** are rematerialized at each use instead of occupying a local, unless a label
 //!    position holds one (4).
 //! 3. **Live ranges** are exact (liveness.rs): a value is live only where a path leads to a
@@ -120,6 +121,10 @@ struct FuncEmitter<'e, 'a, 'b> {
     /// alone (`if c { a + b } else { f() }`): the arms leave those values on the stack, and
     /// the construct's result is set once after it, where a local would take a set per arm.
     arm_computed: FxHashSet<PositionKey>,
+    /// Constructs whose every way in is a yield of values defined before them (`if c { br }
+    /// else { x }`): their results are better in the local those values already have, where
+    /// coalescing leaves the arms empty, than on the stack.
+    passes_through: FxHashSet<Op>,
     /// Labels that a conditional branch (`br_if`) carries values to.
     conditional_targets: FxHashSet<Op>,
     /// Every op of the body in pre-order (emission order).
@@ -169,6 +174,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             incoming: FxHashMap::default(),
             ways_in: FxHashMap::default(),
             arm_computed: FxHashSet::default(),
+            passes_through: FxHashSet::default(),
             conditional_targets: FxHashSet::default(),
             order: Vec::new(),
             innermost_loop: vec![None; body.op_capacity()],
@@ -366,6 +372,19 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 *pe = (*pe).max(e);
             }
         }
+        // Constructs whose results only pass on values from before them.
+        let mut passing: FxHashMap<Op, bool> = FxHashMap::default();
+        for &op in &order {
+            let is_yield = op_name(self.ctx, self.body, op) == "control.yield";
+            for (label, _, flowing) in self.incoming(op) {
+                let from_before = |&v: &Value| {
+                    self.body.defining_op(v).is_none_or(|d| self.end_pos[d.index()] < self.pos[label.index()])
+                };
+                let entry = passing.entry(*label).or_insert(true);
+                *entry &= is_yield && flowing.iter().all(from_before);
+            }
+        }
+        self.passes_through = passing.into_iter().filter(|&(_, p)| p).map(|(l, _)| l).collect();
         let body = self.body;
         let blocks: Vec<Block> = body
             .roots()
@@ -623,6 +642,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             // nothing on the way in (coalesced) and one read at the consumer.
             let eligible = !results.is_empty()
                 && !self.conditional_targets.contains(&op)
+                && !self.passes_through.contains(&op)
                 && results.iter().all(|&r| {
                     let uses = body.uses(r);
                     uses.len() == 1 && body.op_block(uses[0].op) == Some(block)

@@ -54,4 +54,18 @@
     (i32.store offset=4 (global.get $buf) (local.get $x))
     (i32.store offset=8 (global.get $buf) (local.get $y))
     (i32.store offset=12 (global.get $buf) (local.get $idx))
-    (i32.const 0)))
+    (i32.const 0))
+  ;; scan: the loop's value is its carried pointer, passed on by the else arm of the if.
+  (data (i32.const 0) "abc\00")
+  (data (i32.const 16) "abd\00")
+  (data (i32.const 32) "abc\00")
+  (func $scan (export "scan") (param $p i32) (param $q i32) (result i32)
+    (loop $l
+      (if (i32.load8_u (local.get $p))
+        (then
+          (if (i32.ne (i32.load8_u (local.get $q)) (i32.load8_u (local.get $p)))
+            (then (return (i32.const -1))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $l))))
+    (local.get $q)))
