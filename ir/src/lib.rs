@@ -56,6 +56,7 @@ pub use registry::{OpDef, OpKind, Registry, Traits};
 pub use rewriter::Rewriter;
 pub use types::{FloatKind, Param, Signedness, Type, TypeData};
 pub use view::{OpRef, group_range, group_ranges};
+pub use walk::EnclosingLabels;
 
 /// Re-exported so dialects and passes share one hash map and small-vector type.
 pub use rustc_hash::{FxHashMap, FxHashSet};

@@ -1,7 +1,41 @@
 //! Walkers: pre-order traversal of the ops of a body (iterative, so depth never overflows the
-//! stack) and traversal of nested isolated bodies.
+//! stack), the labels enclosing each op along such a walk, and traversal of nested isolated
+//! bodies.
 
 use crate::{Body, Op, Region};
+
+/// The labels (ops a branch may target) enclosing each op of a pre-order walk, outermost
+/// first, at the cost of one entry per op. When an op is visited, the first `depth[op]`
+/// entries of the stack are exactly its enclosing labels: a label writes only its own level,
+/// and a subtree is contiguous in pre-order, so no later label overwrites an ancestor's.
+#[derive(Debug)]
+pub struct EnclosingLabels {
+    depth: Vec<u32>,
+    is_label: Vec<bool>,
+    stack: Vec<Op>,
+}
+
+impl EnclosingLabels {
+    /// For a walk over `body`'s ops.
+    pub fn new(body: &Body) -> Self {
+        let n = body.op_capacity();
+        Self { depth: vec![0; n], is_label: vec![false; n], stack: Vec::new() }
+    }
+
+    /// Visits `op` (every op after its parent, in pre-order) and returns the labels enclosing
+    /// it; `is_label` says whether `op` itself is one.
+    pub fn visit(&mut self, body: &Body, op: Op, is_label: bool) -> &[Op] {
+        let depth = body.parent_op(op).map_or(0, |p| self.depth[p.index()] + u32::from(self.is_label[p.index()]));
+        self.depth[op.index()] = depth;
+        self.is_label[op.index()] = is_label;
+        let depth = depth as usize;
+        if is_label {
+            self.stack.truncate(depth);
+            self.stack.push(op);
+        }
+        &self.stack[..depth]
+    }
+}
 
 impl Body {
     /// Every live op reachable from the root regions, in pre-order (an op before the ops

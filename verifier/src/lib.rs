@@ -41,7 +41,7 @@ mod values;
 
 use wasmir_ir::registry::{AttrConstraint, SymbolInfo, SymbolResolver, TypeConstraint, ValueSpec};
 use wasmir_ir::{
-    AttrData, Body, Context, Diagnostic, FxHashMap, Module, Op, OpRef, SymbolTable, Traits, Type, Value,
+    AttrData, Body, Context, Diagnostic, EnclosingLabels, FxHashMap, Module, Op, OpRef, SymbolTable, Traits, Type, Value,
     ValueDef, group_ranges, printer::type_to_string, symbol_name,
 };
 
@@ -136,17 +136,9 @@ impl<'a> Verifier<'a> {
     fn verify_body(&mut self, body: &'a Body, tables: &mut Vec<(&'a Body, SymbolTable)>) {
         let before_body = self.errors.len();
         self.check_dominance_and_terminators(body);
-        // The labels enclosing each op: in pre-order, when an op is visited, the first
-        // `label_depth[op]` entries of `labels` are exactly its enclosing labels (a label
-        // writes only its own level, and a subtree is contiguous).
-        let mut label_depth = vec![0u32; body.op_capacity()];
-        let mut labels: Vec<Op> = Vec::new();
+        let mut scopes = EnclosingLabels::new(body);
         for op in body.preorder() {
-            let depth = body.parent_op(op).map_or(0, |p| {
-                label_depth[p.index()] + u32::from(self.ctx.op_def(body.op_kind(p)).has(Traits::LABEL))
-            });
-            label_depth[op.index()] = depth;
-            let enclosing = depth as usize;
+            let labels = scopes.visit(body, op, self.ctx.op_def(body.op_kind(op)).has(Traits::LABEL));
             let before = self.errors.len();
             self.check_signature(body, op);
             self.check_regions(body, op);
@@ -176,12 +168,8 @@ impl<'a> Verifier<'a> {
                 && operands_known
                 && let Some(hook) = def.verify
             {
-                let scopes = Scopes { tables, labels: &labels[..enclosing] };
+                let scopes = Scopes { tables, labels };
                 hook(OpRef::new(ctx, body, op), &scopes, &mut self.errors);
-            }
-            if def.has(Traits::LABEL) {
-                labels.truncate(enclosing);
-                labels.push(op);
             }
         }
         if self.errors.len() == before_body {

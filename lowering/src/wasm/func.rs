@@ -41,7 +41,8 @@ use crate::wasm::insn;
 use wasm_encoder::{Instruction as I, MemArg};
 use wasmir_dialects::control::table_targets;
 use wasmir_ir::{
-    Block, Body, Context, Diagnostic, FxHashMap, FxHashSet, Location, Op, OpRef, Traits, Type, Value,
+    Block, Body, Context, Diagnostic, EnclosingLabels, FxHashMap, FxHashSet, Location, Op, OpRef, Traits, Type,
+    Value,
 };
 
 /// Emits the body of a defined function of type `fty`.
@@ -321,11 +322,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     fn analyze(&mut self) {
         self.order = self.body.preorder();
         let order = std::mem::take(&mut self.order);
-        // How many labels enclose each op. In pre-order, when an op is visited, the first
-        // `depth` entries of `labels` are exactly its enclosing labels: a label writes only its
-        // own level, and a subtree is contiguous, so no later label overwrites an ancestor's.
-        let mut label_depth = vec![0u32; self.pos.len()];
-        let mut labels: Vec<Op> = Vec::new();
+        let mut scopes = EnclosingLabels::new(self.body);
         let mut arm_computed: FxHashMap<PositionKey, bool> = FxHashMap::default();
         for (i, &op) in order.iter().enumerate() {
             // Positions start at 1: point 0 is where the parameters are written, before the
@@ -336,13 +333,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             let parent = self.body.parent_op(op);
             self.innermost_loop[op.index()] =
                 parent.and_then(|p| if self.is_loop(p) { Some(p) } else { self.innermost_loop[p.index()] });
-            let depth = parent.map_or(0, |p| label_depth[p.index()] + u32::from(self.is_label(p)));
-            label_depth[op.index()] = depth;
-            let flows = self.compute_incoming(op, &labels[..depth as usize]);
-            if self.is_label(op) {
-                labels.truncate(depth as usize);
-                labels.push(op);
-            }
+            let labels = scopes.visit(self.body, op, self.is_label(op));
+            let flows = self.compute_incoming(op, labels);
             for (label, slot, flowing) in &flows {
                 for p in 0..flowing.len() {
                     *self.ways_in.entry((*label, *slot, p as u32)).or_default() += 1;
