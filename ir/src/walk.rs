@@ -25,7 +25,8 @@ impl EnclosingLabels {
     /// Visits `op` (every op after its parent, in pre-order) and returns the labels enclosing
     /// it; `is_label` says whether `op` itself is one.
     pub fn visit(&mut self, body: &Body, op: Op, is_label: bool) -> &[Op] {
-        let depth = body.parent_op(op).map_or(0, |p| self.depth[p.index()] + u32::from(self.is_label[p.index()]));
+        let depth =
+            body.parent_op(op).map_or(0, |p| self.depth[p.index()] + u32::from(self.is_label[p.index()]));
         self.depth[op.index()] = depth;
         self.is_label[op.index()] = is_label;
         let depth = depth as usize;

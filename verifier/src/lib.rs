@@ -41,8 +41,8 @@ mod values;
 
 use wasmir_ir::registry::{AttrConstraint, SymbolInfo, SymbolResolver, TypeConstraint, ValueSpec};
 use wasmir_ir::{
-    AttrData, Body, Context, Diagnostic, EnclosingLabels, FxHashMap, Module, Op, OpRef, SymbolTable, Traits, Type, Value,
-    ValueDef, group_ranges, printer::type_to_string, symbol_name,
+    AttrData, Body, Context, Diagnostic, EnclosingLabels, FxHashMap, Module, Op, OpRef, SymbolTable, Traits,
+    Type, Value, ValueDef, group_ranges, printer::type_to_string, symbol_name,
 };
 
 /// Verifies a whole module; returns every error found (empty means valid).

@@ -41,8 +41,8 @@ use crate::wasm::insn;
 use wasm_encoder::{Instruction as I, MemArg};
 use wasmir_dialects::control::table_targets;
 use wasmir_ir::{
-    Block, Body, Context, Diagnostic, EnclosingLabels, FxHashMap, FxHashSet, Location, Op, OpRef, Traits, Type,
-    Value,
+    Block, Body, Context, Diagnostic, EnclosingLabels, FxHashMap, FxHashSet, Location, Op, OpRef, Traits,
+    Type, Value,
 };
 
 /// Emits the body of a defined function of type `fty`.
@@ -355,7 +355,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 self.incoming.insert(op, flows);
             }
         }
-        self.arm_computed = arm_computed.into_iter().filter(|&(_, computed)| computed).map(|(k, _)| k).collect();
+        self.arm_computed =
+            arm_computed.into_iter().filter(|&(_, computed)| computed).map(|(k, _)| k).collect();
         // Subtree ends: walk backwards so children are done before parents.
         for &op in order.iter().rev() {
             if let Some(parent) = self.body.parent_op(op) {

@@ -256,8 +256,9 @@ impl FuncEmitter<'_, '_, '_> {
             classes.intervals.into_iter().partition(|(v, _)| merged.contains(v));
         classes.intervals = changing;
         let ways = self.ways(&order, &wasm_type, &listed);
-        let try_plan =
-            |affinities: &[(u32, Value, Value)], classes: Classes| self.plan_positions(classes, affinities, &ways);
+        let try_plan = |affinities: &[(u32, Value, Value)], classes: Classes| {
+            self.plan_positions(classes, affinities, &ways)
+        };
         let mut plan = if reordered {
             let first = try_plan(&affinities, classes.clone());
             let second = try_plan(&by_branches, classes);
@@ -311,7 +312,11 @@ impl FuncEmitter<'_, '_, '_> {
 
     /// Every pair of a label position (its value, or its loop slot) and a value flowing into
     /// it, in pre-order, with the number of branches into the position.
-    fn affinities(&self, order: &[Op], wasm_type: &[Option<wasm_encoder::ValType>]) -> Vec<(u32, Value, Value)> {
+    fn affinities(
+        &self,
+        order: &[Op],
+        wasm_type: &[Option<wasm_encoder::ValType>],
+    ) -> Vec<(u32, Value, Value)> {
         let (ctx, body) = (self.ctx, self.body);
         let mut branches: FxHashMap<PositionKey, u32> = FxHashMap::default();
         for &op in order {
@@ -342,7 +347,12 @@ impl FuncEmitter<'_, '_, '_> {
     }
 
     /// Every way into a label position, with what the plans need to know of it, gathered once.
-    fn ways(&self, order: &[Op], wasm_type: &[Option<wasm_encoder::ValType>], constants: &FxHashSet<Value>) -> Ways {
+    fn ways(
+        &self,
+        order: &[Op],
+        wasm_type: &[Option<wasm_encoder::ValType>],
+        constants: &FxHashSet<Value>,
+    ) -> Ways {
         let (ctx, body) = (self.ctx, self.body);
         let mut ways = Ways::default();
         let mut index: FxHashMap<PositionKey, u32> = FxHashMap::default();
@@ -367,8 +377,11 @@ impl FuncEmitter<'_, '_, '_> {
                     });
                     let at = 2 * self.pos[op.index()];
                     // A loop's initial values become its arguments right there.
-                    let window =
-                        if op == *label { (at.saturating_sub(1), at) } else { (at.saturating_sub(1), at + 1) };
+                    let window = if op == *label {
+                        (at.saturating_sub(1), at)
+                    } else {
+                        (at.saturating_sub(1), at + 1)
+                    };
                     let t_local = wasm_type[t.index()].is_some();
                     let key = key_of(&mut ways, (*label, *slot, p as u32));
                     ways.flows.push(Way {
@@ -380,7 +393,9 @@ impl FuncEmitter<'_, '_, '_> {
                         unused: !self.live[value.index()] && !produced_on_stack,
                         // A value its producer left on the stack is consumed from the stack.
                         can_share: t_local && !produced_on_stack && wasm_type[v.index()].is_some(),
-                        can_copy: t_local && !produced_on_stack && body.value_type(v) == body.value_type(value),
+                        can_copy: t_local
+                            && !produced_on_stack
+                            && body.value_type(v) == body.value_type(value),
                         window,
                         conditional: name == "control.br_if",
                         constant: constants.contains(&v),
@@ -422,7 +437,12 @@ impl FuncEmitter<'_, '_, '_> {
     /// no operand of the op shares the local, and it needs the class free there: nothing else
     /// of the class is live at the op. The copies of one op push every source before they set
     /// any target, a parallel copy on the operand stack.
-    fn plan_positions(&self, mut classes: Classes, affinities: &[(u32, Value, Value)], ways: &Ways) -> PositionPlan {
+    fn plan_positions(
+        &self,
+        mut classes: Classes,
+        affinities: &[(u32, Value, Value)],
+        ways: &Ways,
+    ) -> PositionPlan {
         for &(_, t, v) in affinities {
             classes.try_union(t.index() as u32, v.index() as u32);
         }
@@ -488,12 +508,8 @@ impl FuncEmitter<'_, '_, '_> {
             .sum();
         // Every way a constant takes in costs bytes unless the constant is held (same class).
         let constants_cost = constant_copied || constant_positions.iter().any(|&k| !candidate[k as usize]);
-        let via_local = candidate
-            .iter()
-            .zip(&ways.keys)
-            .filter(|&(&local, _)| local)
-            .map(|(_, &key)| key)
-            .collect();
+        let via_local =
+            candidate.iter().zip(&ways.keys).filter(|&(&local, _)| local).map(|(_, &key)| key).collect();
         let copies = proposed.into_iter().map(|(op, k, v, t)| (op, ways.keys[k as usize], v, t)).collect();
         PositionPlan { classes, via_local, copies, bytes, constants_cost }
     }
