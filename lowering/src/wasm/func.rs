@@ -323,7 +323,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         self.order = self.body.preorder();
         let order = std::mem::take(&mut self.order);
         let mut scopes = EnclosingLabels::new(self.body);
-        let mut arm_computed: FxHashMap<PositionKey, bool> = FxHashMap::default();
         for (i, &op) in order.iter().enumerate() {
             // Positions start at 1: point 0 is where the parameters are written, before the
             // first op, so a parameter used in a loop that opens the body outlives the loop.
@@ -343,20 +342,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     self.conditional_targets.insert(*label);
                 }
             }
-            let is_yield = op_name(self.ctx, self.body, op) == "control.yield";
-            for (label, slot, flowing) in &flows {
-                for (p, &v) in flowing.iter().enumerate() {
-                    let computed = is_yield && self.computed_by_its_arm(op, v);
-                    let entry = arm_computed.entry((*label, *slot, p as u32)).or_insert(true);
-                    *entry &= computed;
-                }
-            }
             if !flows.is_empty() {
                 self.incoming.insert(op, flows);
             }
         }
-        self.arm_computed =
-            arm_computed.into_iter().filter(|&(_, computed)| computed).map(|(k, _)| k).collect();
         // Subtree ends: walk backwards so children are done before parents.
         for &op in order.iter().rev() {
             if let Some(parent) = self.body.parent_op(op) {
@@ -365,18 +354,24 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 *pe = (*pe).max(e);
             }
         }
-        // Constructs whose results only pass on values from before them.
+        // Positions whose every way in is a yield of a value its arm computes, and constructs
+        // whose every way in yields values from before them (see the fields).
+        let mut arm_computed: FxHashMap<PositionKey, bool> = FxHashMap::default();
         let mut passing: FxHashMap<Op, bool> = FxHashMap::default();
         for &op in &order {
             let is_yield = op_name(self.ctx, self.body, op) == "control.yield";
-            for (label, _, flowing) in self.incoming(op) {
+            for (label, slot, flowing) in self.incoming(op) {
+                for (p, &v) in flowing.iter().enumerate() {
+                    let computed = is_yield && self.computed_by_its_arm(op, v);
+                    *arm_computed.entry((*label, *slot, p as u32)).or_insert(true) &= computed;
+                }
                 let from_before = |&v: &Value| {
                     self.body.defining_op(v).is_none_or(|d| self.end_pos[d.index()] < self.pos[label.index()])
                 };
-                let entry = passing.entry(*label).or_insert(true);
-                *entry &= is_yield && flowing.iter().all(from_before);
+                *passing.entry(*label).or_insert(true) &= is_yield && flowing.iter().all(from_before);
             }
         }
+        self.arm_computed = arm_computed.into_iter().filter(|&(_, c)| c).map(|(k, _)| k).collect();
         self.passes_through = passing.into_iter().filter(|&(_, p)| p).map(|(l, _)| l).collect();
         let body = self.body;
         let blocks: Vec<Block> = body

@@ -26,6 +26,8 @@ struct Classes {
 #[derive(Default)]
 struct Ways {
     keys: Vec<PositionKey>,
+    /// Per position, the branches into it (not yields, not a loop's initial values).
+    branches: Vec<u32>,
     flows: Vec<Way>,
     on_stack: Vec<u32>,
     tables: Vec<Vec<u32>>,
@@ -44,6 +46,8 @@ struct Way {
     can_share: bool,
     /// The value may be copied into the position's local where it flows.
     can_copy: bool,
+    /// Both have locals of the same Wasm type: merging them is worth trying.
+    mergeable: bool,
     /// Where such a copy is written.
     window: (u32, u32),
     /// A `br_if`, which drops stack values when it does not branch.
@@ -234,28 +238,23 @@ impl FuncEmitter<'_, '_, '_> {
         // Constants merge last, and only in a plan of their own: one held in a local is live
         // from where it is written to every way it flows in, which can keep copies of other
         // values out of the position (and a `br_table` makes all its targets agree).
+        let ways = self.ways(&order, &wasm_type, &listed);
         let (held_affinities, affinities): (Vec<_>, Vec<_>) =
-            self.affinities(&order, &wasm_type).into_iter().partition(|(_, _, v)| listed.contains(v));
+            ways.flows.iter().filter(|w| w.mergeable).partition(|w| w.constant);
+        let pairs = |ws: Vec<&Way>| -> Vec<(u32, Value, Value)> {
+            ws.into_iter().map(|w| (ways.branches[w.key as usize], w.t, w.v)).collect()
+        };
+        let (held_affinities, affinities) = (pairs(held_affinities), pairs(affinities));
         let mut by_branches = affinities.clone();
         by_branches.sort_by_key(|&(branches, _, _)| Reverse(branches));
         let reordered = by_branches.iter().zip(&affinities).any(|(a, b)| a.1 != b.1 || a.2 != b.2);
         // The plans change only the classes of label positions and the values flowing in:
         // each starts from a copy of those, and the rest joins the plan that is kept.
-        let mut merged: FxHashSet<u32> = FxHashSet::default();
-        for &op in &order {
-            for (label, slot, flowing) in self.incoming(op) {
-                for (p, &v) in flowing.iter().enumerate() {
-                    merged.insert(v.index() as u32);
-                    if let Some(t) = self.position_value(*label, *slot, p) {
-                        merged.insert(t.index() as u32);
-                    }
-                }
-            }
-        }
+        let merged: FxHashSet<u32> =
+            ways.flows.iter().flat_map(|w| [w.t.index() as u32, w.v.index() as u32]).collect();
         let (changing, unchanged): (FxHashMap<_, _>, FxHashMap<_, _>) =
             classes.intervals.into_iter().partition(|(v, _)| merged.contains(v));
         classes.intervals = changing;
-        let ways = self.ways(&order, &wasm_type, &listed);
         let try_plan = |affinities: &[(u32, Value, Value)], classes: Classes| {
             self.plan_positions(classes, affinities, &ways)
         };
@@ -288,18 +287,11 @@ impl FuncEmitter<'_, '_, '_> {
         // A constant is held in its position's local where some way carrying it, in the
         // position's class, needs no copy.
         let mut held: FxHashSet<Value> = FxHashSet::default();
-        for &op in &order {
-            for (label, slot, flowing) in self.incoming(op) {
-                for (p, &v) in flowing.iter().enumerate() {
-                    let key = (*label, *slot, p as u32);
-                    if listed.contains(&v)
-                        && plan.via_local.contains(&key)
-                        && let Some(t) = self.position_value(*label, *slot, p)
-                        && plan.classes.find(t.index() as u32) == plan.classes.find(v.index() as u32)
-                    {
-                        held.insert(v);
-                    }
-                }
+        for way in ways.flows.iter().filter(|w| w.constant) {
+            if plan.via_local.contains(&ways.keys[way.key as usize])
+                && plan.classes.find(way.t.index() as u32) == plan.classes.find(way.v.index() as u32)
+            {
+                held.insert(way.v);
             }
         }
         values.extend(constants.into_iter().filter(|c| held.contains(c)));
@@ -308,42 +300,6 @@ impl FuncEmitter<'_, '_, '_> {
         self.allocate(&values, &params, &mut plan.classes, &wasm_type);
         self.order = order;
         Ok(())
-    }
-
-    /// Every pair of a label position (its value, or its loop slot) and a value flowing into
-    /// it, in pre-order, with the number of branches into the position.
-    fn affinities(
-        &self,
-        order: &[Op],
-        wasm_type: &[Option<wasm_encoder::ValType>],
-    ) -> Vec<(u32, Value, Value)> {
-        let (ctx, body) = (self.ctx, self.body);
-        let mut branches: FxHashMap<PositionKey, u32> = FxHashMap::default();
-        for &op in order {
-            if op_name(ctx, body, op) == "control.yield" {
-                continue;
-            }
-            for (label, slot, flowing) in self.incoming(op) {
-                if *label != op {
-                    for p in 0..flowing.len() as u32 {
-                        *branches.entry((*label, *slot, p)).or_default() += 1;
-                    }
-                }
-            }
-        }
-        let mut affinities = Vec::new();
-        for &op in order {
-            for (label, slot, flowing) in self.incoming(op) {
-                for (p, &v) in flowing.iter().enumerate() {
-                    let Some(t) = self.position_value(*label, *slot, p) else { continue };
-                    if wasm_type[t.index()].is_some() && wasm_type[t.index()] == wasm_type[v.index()] {
-                        let n = branches.get(&(*label, *slot, p as u32)).copied().unwrap_or(0);
-                        affinities.push((n, t, v));
-                    }
-                }
-            }
-        }
-        affinities
     }
 
     /// Every way into a label position, with what the plans need to know of it, gathered once.
@@ -384,6 +340,10 @@ impl FuncEmitter<'_, '_, '_> {
                     };
                     let t_local = wasm_type[t.index()].is_some();
                     let key = key_of(&mut ways, (*label, *slot, p as u32));
+                    ways.branches.resize(ways.keys.len(), 0);
+                    if name != "control.yield" && op != *label {
+                        ways.branches[key as usize] += 1;
+                    }
                     ways.flows.push(Way {
                         op,
                         key,
@@ -396,6 +356,7 @@ impl FuncEmitter<'_, '_, '_> {
                         can_copy: t_local
                             && !produced_on_stack
                             && body.value_type(v) == body.value_type(value),
+                        mergeable: t_local && wasm_type[t.index()] == wasm_type[v.index()],
                         window,
                         conditional: name == "control.br_if",
                         constant: constants.contains(&v),
@@ -427,6 +388,7 @@ impl FuncEmitter<'_, '_, '_> {
                 }
             }
         }
+        ways.branches.resize(ways.keys.len(), 0);
         ways
     }
 
