@@ -39,11 +39,17 @@
 pub mod contracts;
 mod values;
 
+use rayon::prelude::*;
+use std::sync::Arc;
 use wasmir_ir::registry::{AttrConstraint, SymbolInfo, SymbolResolver, TypeConstraint, ValueSpec};
 use wasmir_ir::{
     AttrData, Body, Context, Diagnostic, EnclosingLabels, FxHashMap, Module, Op, OpRef, SymbolTable, Traits,
     Type, Value, ValueDef, group_ranges, printer::type_to_string, symbol_name,
 };
+
+/// The symbol tables enclosing a body, outermost first (shared by the bodies verified in
+/// parallel).
+type Tables<'a> = Vec<(&'a Body, Arc<SymbolTable>)>;
 
 /// Verifies a whole module; returns every error found (empty means valid).
 pub fn verify_module(ctx: &Context, module: &Module) -> Vec<Diagnostic> {
@@ -89,7 +95,7 @@ pub fn verify_body(ctx: &Context, body: &Body) -> Vec<Diagnostic> {
 }
 
 struct Scopes<'a, 'b> {
-    tables: &'b [(&'a Body, SymbolTable)],
+    tables: &'b [(&'a Body, Arc<SymbolTable>)],
     /// The labels enclosing the op being verified, outermost first.
     labels: &'b [Op],
 }
@@ -133,11 +139,30 @@ impl<'a> Verifier<'a> {
         self.errors.push(op_error(self.ctx, body, op, msg));
     }
 
-    fn verify_body(&mut self, body: &'a Body, tables: &mut Vec<(&'a Body, SymbolTable)>) {
+    fn verify_body(&mut self, body: &'a Body, tables: &mut Tables<'a>) {
         let before_body = self.errors.len();
         self.check_dominance_and_terminators(body);
+        let order = body.preorder();
+        // Isolated bodies (functions) share nothing but the symbol tables around them, so
+        // they are verified in parallel; their errors join in the order a sequential walk
+        // finds them.
+        let isolated: Vec<Op> = order.iter().copied().filter(|&op| body.child(op).is_some()).collect();
+        let mut nested: FxHashMap<Op, Vec<Diagnostic>> = FxHashMap::default();
+        if isolated.len() > 1 {
+            let ctx = self.ctx;
+            nested = isolated
+                .par_iter()
+                .map(|&op| {
+                    let mut v = Verifier { ctx, errors: Vec::new() };
+                    v.verify_child(body, op, &mut tables.clone());
+                    (op, v.errors)
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect();
+        }
         let mut scopes = EnclosingLabels::new(body);
-        for op in body.preorder() {
+        for op in order {
             let labels = scopes.visit(body, op, self.ctx.op_def(body.op_kind(op)).has(Traits::LABEL));
             let before = self.errors.len();
             self.check_signature(body, op);
@@ -145,21 +170,9 @@ impl<'a> Verifier<'a> {
             self.check_symbols(body, op, tables);
             let ctx = self.ctx;
             let def = ctx.op_def(body.op_kind(op));
-            if let Some(child) = body.child(op) {
-                let pushed = def.has(Traits::SYMBOL_TABLE);
-                if pushed {
-                    let table = child
-                        .roots()
-                        .first()
-                        .and_then(|&r| child.region_blocks(r).first())
-                        .map(|&b| self.check_symbol_table(child, b))
-                        .unwrap_or_default();
-                    tables.push((child, table));
-                }
-                self.verify_body(child, tables);
-                if pushed {
-                    tables.pop();
-                }
+            match nested.remove(&op) {
+                Some(errors) => self.errors.extend(errors),
+                None => self.verify_child(body, op, tables),
             }
             // Hooks only ever see structurally valid IR: the op's own checks and everything
             // nested in it passed, and every operand is a value of this body.
@@ -174,6 +187,26 @@ impl<'a> Verifier<'a> {
         }
         if self.errors.len() == before_body {
             values::check_values(self.ctx, body, &mut self.errors);
+        }
+    }
+
+    /// Verifies the child body of `op`, if it has one, inside its own symbol table when it
+    /// declares one.
+    fn verify_child(&mut self, body: &'a Body, op: Op, tables: &mut Tables<'a>) {
+        let Some(child) = body.child(op) else { return };
+        let pushed = self.ctx.op_def(body.op_kind(op)).has(Traits::SYMBOL_TABLE);
+        if pushed {
+            let table = child
+                .roots()
+                .first()
+                .and_then(|&r| child.region_blocks(r).first())
+                .map(|&b| self.check_symbol_table(child, b))
+                .unwrap_or_default();
+            tables.push((child, Arc::new(table)));
+        }
+        self.verify_body(child, tables);
+        if pushed {
+            tables.pop();
         }
     }
 
@@ -345,7 +378,7 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    fn check_symbols(&mut self, body: &Body, op: Op, tables: &[(&'a Body, SymbolTable)]) {
+    fn check_symbols(&mut self, body: &Body, op: Op, tables: &[(&'a Body, Arc<SymbolTable>)]) {
         let ctx = self.ctx;
         let def = ctx.op_def(body.op_kind(op));
         let attrs = body.op_attrs(op);

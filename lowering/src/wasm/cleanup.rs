@@ -87,6 +87,9 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
     let mut open: Vec<usize> = Vec::new();
     let mut label_at: Vec<Option<usize>> = vec![None; code.len()];
     let mut targets: Vec<Option<Vec<usize>>> = vec![None; code.len()];
+    // Whether dead code or an empty `else` arm is there to drop (unused blocks are known
+    // once the branches are threaded): without any of those, the code stays as it is.
+    let mut droppable = false;
     for (at, insn) in code.iter().enumerate() {
         if let Some(ds) = depths(insn) {
             let resolved = ds
@@ -95,6 +98,11 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
                 .collect();
             targets[at] = Some(resolved);
         }
+        let next_closes = matches!(code.get(at + 1), Some(I::End | I::Else) | None);
+        droppable |= unconditional(insn) && !next_closes;
+        droppable |= matches!(insn, I::Else)
+            && matches!(code.get(at + 1), Some(I::End))
+            && open.last().is_some_and(|&l| labels[l].is_empty_if);
         match insn {
             I::Block(bt) | I::Loop(bt) | I::If(bt) => {
                 let is_block = matches!(insn, I::Block(_));
@@ -151,6 +159,13 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
                 referenced[to] = true;
             }
         }
+    }
+    let unused_block = labels
+        .iter()
+        .zip(&referenced)
+        .any(|(label, &referenced)| label.is_block && !referenced && label.arity.is_some());
+    if !changed && !droppable && !unused_block {
+        return false;
     }
     // 2, 3 and 4: drop unused blocks, dead code and empty `else` arms, then recompute depths.
     let mut out: Vec<I<'a>> = Vec::with_capacity(code.len());
@@ -342,13 +357,13 @@ pub(crate) fn drop_zero_initializations(code: &mut Vec<I<'_>>, num_params: u32, 
                 }
             }
             I::End => {
-                if let Some(top) = open.pop() {
-                    if !top.is_loop {
-                        union(&mut written, &top.at_end);
-                    }
-                    // An `if` without `else` also ends with its start state: already in
-                    // `written`, which only grew since.
+                if let Some(top) = open.pop()
+                    && !top.is_loop
+                {
+                    union(&mut written, &top.at_end);
                 }
+                // An `if` without `else` also ends with its start state: already in
+                // `written`, which only grew since.
             }
             I::Br(d) | I::BrIf(d) | I::BrOnNull(d) | I::BrOnNonNull(d) => branch_to(&mut open, &written, *d),
             I::BrTable(targets, default) => {

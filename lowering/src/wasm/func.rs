@@ -38,6 +38,7 @@ mod coalesce;
 use super::encode::EmittedFunction;
 use super::{Env, block_type, val_type};
 use crate::wasm::insn;
+use smallvec::SmallVec;
 use wasm_encoder::{Instruction as I, MemArg};
 use wasmir_dialects::control::table_targets;
 use wasmir_ir::{
@@ -70,6 +71,13 @@ pub(crate) fn emit_function(
 /// A label position: the label, which of its value lists, and the place in that list.
 type PositionKey = (Op, Slot, u32);
 
+/// A few values (an op's operands, results, or stack values): inline up to four.
+type Values = SmallVec<[Value; 4]>;
+
+/// A group of results left on the stack for a later op, tentatively while `stackify` walks
+/// a block: `(producer, results, whether other uses need a `local.tee` copy)`.
+type Tentative = (Op, Values, bool);
+
 /// Which values of a label a position refers to.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 enum Slot {
@@ -79,8 +87,9 @@ enum Slot {
     Arg,
 }
 
-/// Values flowing into positions of a label: `(label, slot, values by position)`.
-type Incoming = (Op, Slot, Vec<Value>);
+/// Values flowing into positions of a label: `(label, slot, values by position)`, the values
+/// being the operands of the op they flow from.
+type Incoming<'b> = (Op, Slot, &'b [Value]);
 
 struct FuncEmitter<'e, 'a, 'b> {
     env: &'e mut Env<'a>,
@@ -96,16 +105,17 @@ struct FuncEmitter<'e, 'a, 'b> {
     /// Ops left on the stack whose result is also used elsewhere: `local.tee` keeps a copy.
     tee: Vec<bool>,
     /// The op that takes an `on_stack` op's results from the stack.
-    stack_consumer: FxHashMap<Op, Op>,
+    stack_consumer: Vec<Option<Op>>,
     /// Pure ops emitted where their one use is instead of where they are (expression trees).
     deferred: Vec<bool>,
     /// How many leading stack operands of an op come from the stack.
-    stack_prefix: FxHashMap<Op, usize>,
+    /// (By op index; 0 for none.)
+    stack_prefix: Vec<u32>,
     /// Values an op pushes before its own operands, for a later op that takes them below
     /// this op's result (`stackify`).
     early_pushes: FxHashMap<Op, Vec<Value>>,
     /// For an op that takes values from the stack, the first op of the chain that pushed them.
-    chain_start: FxHashMap<Op, Op>,
+    chain_start: Vec<Option<Op>>,
     /// Label positions whose values travel in a local instead of on the stack.
     via_local: FxHashSet<PositionKey>,
     /// Loop argument positions that travel in a slot of their own (a value index past the
@@ -114,8 +124,10 @@ struct FuncEmitter<'e, 'a, 'b> {
     /// Copies into label-position locals that an op (a branch, yield or loop) makes before
     /// its instruction: `(value, target)`, the target's local receiving the value.
     copies: FxHashMap<Op, Vec<(Value, Value)>>,
-    /// What flows into label positions, by the op it flows from (yields, branches, loops).
-    incoming: FxHashMap<Op, Vec<Incoming>>,
+    /// What flows into label positions, by the op it flows from (yields, branches, loops):
+    /// the entries `incoming_at[op]` of `incoming`.
+    incoming: Vec<Incoming<'b>>,
+    incoming_at: Vec<(u32, u32)>,
     /// How many ops flow into each label position.
     ways_in: FxHashMap<PositionKey, u32>,
     /// Label positions reached only by yields, each yielding a value its arm computes for it
@@ -164,15 +176,16 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             end_pos: vec![0; body.op_capacity()],
             on_stack: vec![false; body.op_capacity()],
             tee: vec![false; body.op_capacity()],
-            stack_consumer: FxHashMap::default(),
+            stack_consumer: vec![None; body.op_capacity()],
             deferred: vec![false; body.op_capacity()],
-            stack_prefix: FxHashMap::default(),
+            stack_prefix: vec![0; body.op_capacity()],
             early_pushes: FxHashMap::default(),
-            chain_start: FxHashMap::default(),
+            chain_start: vec![None; body.op_capacity()],
             via_local: FxHashSet::default(),
             loop_slots: FxHashMap::default(),
             copies: FxHashMap::default(),
-            incoming: FxHashMap::default(),
+            incoming: Vec::new(),
+            incoming_at: vec![(0, 0); body.op_capacity()],
             ways_in: FxHashMap::default(),
             arm_computed: FxHashSet::default(),
             passes_through: FxHashSet::default(),
@@ -244,37 +257,35 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     }
 
     /// What flows from `op` into label positions (cached by `analyze`).
-    fn incoming(&self, op: Op) -> &[Incoming] {
-        self.incoming.get(&op).map_or(&[], Vec::as_slice)
+    fn incoming(&self, op: Op) -> &[Incoming<'b>] {
+        let (start, end) = self.incoming_at[op.index()];
+        &self.incoming[start as usize..end as usize]
     }
 
-    /// Every value flowing into a label position: yields, branches and loop initial values.
-    /// `labels` are the labels enclosing `op`, outermost first.
-    fn compute_incoming(&self, op: Op, labels: &[Op]) -> Vec<Incoming> {
-        let body = self.body;
-        let ctx = self.ctx;
-        let name = op_name(ctx, body, op);
+    /// Every value flowing into a label position: yields, branches and loop initial values,
+    /// appended to `incoming`. `labels` are the labels enclosing `op`, outermost first.
+    fn compute_incoming(&mut self, op: Op, labels: &[Op]) {
+        let body: &'b Body = self.body;
+        let name = op_name(self.ctx, body, op);
+        let start = self.incoming.len() as u32;
         if name == "control.yield" {
-            return body
-                .parent_op(op)
-                .filter(|&p| self.is_label(p))
-                .map_or_else(Vec::new, |p| vec![(p, Slot::Result, body.operands(op).to_vec())]);
+            if let Some(p) = body.parent_op(op).filter(|&p| self.is_label(p)) {
+                self.incoming.push((p, Slot::Result, body.operands(op)));
+            }
+        } else if name == "control.loop" {
+            self.incoming.push((op, Slot::Arg, body.operands(op)));
+        } else {
+            let depths = self.branch_depths(op);
+            let values = if depths.is_empty() { &[][..] } else { self.branch_values(op) };
+            for d in depths {
+                if let Some(i) = labels.len().checked_sub(d as usize + 1) {
+                    let target = labels[i];
+                    let slot = if self.is_loop(target) { Slot::Arg } else { Slot::Result };
+                    self.incoming.push((target, slot, values));
+                }
+            }
         }
-        if name == "control.loop" {
-            return vec![(op, Slot::Arg, body.operands(op).to_vec())];
-        }
-        let depths = self.branch_depths(op);
-        if depths.is_empty() {
-            return Vec::new();
-        }
-        depths
-            .into_iter()
-            .filter_map(|d| labels.len().checked_sub(d as usize + 1).map(|i| labels[i]))
-            .map(|target| {
-                let slot = if self.is_loop(target) { Slot::Arg } else { Slot::Result };
-                (target, slot, self.branch_values(op).to_vec())
-            })
-            .collect()
+        self.incoming_at[op.index()] = (start, self.incoming.len() as u32);
     }
 
     fn stack_passed(&self, label: Op, slot: Slot, position: usize) -> bool {
@@ -283,10 +294,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
 
     /// The values an op pushes before its instruction, in push order: positions that travel in
     /// a local are left out.
-    fn stack_operands(&self, op: Op) -> Vec<Value> {
+    fn stack_operands(&self, op: Op) -> Values {
         let operands = self.body.operands(op);
         let name = op_name(self.ctx, self.body, op);
-        let keep = |values: &[Value], label: Option<(Op, Slot)>| -> Vec<Value> {
+        let keep = |values: &[Value], label: Option<(Op, Slot)>| -> Values {
             match label {
                 Some((l, s)) => values
                     .iter()
@@ -294,7 +305,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     .filter(|&(p, _)| self.stack_passed(l, s, p))
                     .map(|(_, &v)| v)
                     .collect(),
-                None => values.to_vec(),
+                None => Values::from_slice(values),
             }
         };
         let label_of = |op: Op| self.incoming(op).first().map(|&(l, s, _)| (l, s));
@@ -306,14 +317,14 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 v
             }
             "refs.call_indirect" | "refs.call_ref" | "refs.return_call_indirect" | "refs.return_call_ref" => {
-                let mut v = operands[1..].to_vec();
+                let mut v = Values::from_slice(&operands[1..]);
                 v.push(operands[0]);
                 v
             }
             "control.br" | "control.yield" | "control.loop" => keep(operands, label_of(op)),
-            "arith.select" => vec![operands[1], operands[2], operands[0]],
-            "control.block" => Vec::new(),
-            _ => operands.to_vec(),
+            "arith.select" => Values::from_slice(&[operands[1], operands[2], operands[0]]),
+            "control.block" => Values::new(),
+            _ => Values::from_slice(operands),
         }
     }
 
@@ -333,17 +344,15 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             self.innermost_loop[op.index()] =
                 parent.and_then(|p| if self.is_loop(p) { Some(p) } else { self.innermost_loop[p.index()] });
             let labels = scopes.visit(self.body, op, self.is_label(op));
-            let flows = self.compute_incoming(op, labels);
-            for (label, slot, flowing) in &flows {
+            self.compute_incoming(op, labels);
+            let (start, end) = self.incoming_at[op.index()];
+            for &(label, slot, flowing) in &self.incoming[start as usize..end as usize] {
                 for p in 0..flowing.len() {
-                    *self.ways_in.entry((*label, *slot, p as u32)).or_default() += 1;
+                    *self.ways_in.entry((label, slot, p as u32)).or_default() += 1;
                 }
                 if !flowing.is_empty() && op_name(self.ctx, self.body, op) == "control.br_if" {
-                    self.conditional_targets.insert(*label);
+                    self.conditional_targets.insert(label);
                 }
-            }
-            if !flows.is_empty() {
-                self.incoming.insert(op, flows);
             }
         }
         // Subtree ends: walk backwards so children are done before parents.
@@ -420,7 +429,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             let flows = self.incoming(op);
             // A br_table carries one list of values to every target: count its uses once.
             if let Some((_, _, flowing)) = flows.first() {
-                for &v in flowing {
+                for &v in flowing.iter() {
                     flow_uses[v.index()] += 1;
                 }
             }
@@ -467,11 +476,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     fn defer_pure_trees(&mut self, order: &[Op]) {
         let (ctx, body) = (self.ctx, self.body);
         let mut flows_into_label = vec![false; body.value_capacity()];
-        for flows in self.incoming.values() {
-            for (_, _, flowing) in flows {
-                for v in flowing {
-                    flows_into_label[v.index()] = true;
-                }
+        for (_, _, flowing) in &self.incoming {
+            for v in *flowing {
+                flows_into_label[v.index()] = true;
             }
         }
         // How far an op may move, in ops: beyond that it stays (a long move keeps its
@@ -495,8 +502,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             // are operands pushed early, before those constants: only its own (an op that took
             // it from the stack would have made it a stack value).
             let operands = self.stack_operands(op);
-            let prefix = self.stack_prefix.get(&op).copied().unwrap_or(0);
-            let start = self.chain_start.get(&op).copied();
+            let prefix = self.stack_prefix[op.index()] as usize;
+            let start = self.chain_start[op.index()];
             let early = start.and_then(|s| self.early_pushes.get(&s)).map_or(0, Vec::len);
             if early > 0 && !operands.starts_with(&self.early_pushes[&start.expect("a chain start")]) {
                 continue;
@@ -505,7 +512,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 .iter()
                 .map(|&v| {
                     body.defining_op(v).filter(|&d| {
-                        op_name(ctx, body, d) == "arith.constant" && self.stack_consumer.get(&d) == Some(&op)
+                        op_name(ctx, body, d) == "arith.constant"
+                            && self.stack_consumer[d.index()] == Some(op)
                     })
                 })
                 .collect();
@@ -528,10 +536,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
             for c in constants {
                 self.on_stack[c.index()] = false;
-                self.stack_consumer.remove(&c);
+                self.stack_consumer[c.index()] = None;
             }
-            self.stack_prefix.remove(&op);
-            self.chain_start.remove(&op);
+            self.stack_prefix[op.index()] = 0;
+            self.chain_start[op.index()] = None;
             self.deferred[op.index()] = true;
         }
     }
@@ -547,14 +555,13 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     /// Decides, for one block, which results stay on the operand stack.
     fn stackify(&mut self, block: Block) {
         let body = self.body;
-        // (producer, values, whether other uses need a `local.tee` copy)
-        let mut tentative: Vec<(Op, Vec<Value>, bool)> = Vec::new();
+        let mut tentative: Vec<Tentative> = Vec::new();
         for op in body.block_ops(block) {
             let mut operands = self.stack_operands(op);
             // A value flowing into a label position that other ways in also reach is better
             // in the position's local than on the stack (which would make every way in push
             // its value): the stack may only provide the values before the first such one.
-            if let Some(&(label, slot, ref flowing)) = self.incoming(op).first() {
+            if let Some(&(label, slot, flowing)) = self.incoming(op).first() {
                 let shared = flowing
                     .iter()
                     .enumerate()
@@ -579,7 +586,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             // on: the operands before them are pushed before the first of those producers
             // runs, which only a value already in a local (or a constant) allows.
             let (mut best, mut best_len, mut best_early) = (0, 0, 0);
-            let mut cat: Vec<Value> = Vec::new();
+            let mut cat: Values = Values::new();
             let dead = self.is_dead_pure(op);
             let groups =
                 if dead || self.leaves_operands_to_user(op, &tentative) { 0 } else { tentative.len() };
@@ -592,7 +599,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     break;
                 }
                 // Pushed before the whole chain of stack values that ends in `first`.
-                let start = self.chain_start.get(first).copied().unwrap_or(*first);
+                let start = self.chain_start[first.index()].unwrap_or(*first);
                 let early_ok = |j: usize| {
                     j == 0
                         || (self.incoming(op).is_empty()
@@ -607,8 +614,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             }
             if best > 0 {
                 let first = tentative[tentative.len() - best].0;
-                let start = self.chain_start.get(&first).copied().unwrap_or(first);
-                self.chain_start.insert(op, start);
+                let start = self.chain_start[first.index()].unwrap_or(first);
+                self.chain_start[op.index()] = Some(start);
                 if best_early > 0 {
                     // An outer consumer's values go below those of the consumers inside it.
                     let mut pushes = operands[..best_early].to_vec();
@@ -619,10 +626,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             for (producer, _, tee) in tentative.drain(tentative.len() - best..) {
                 self.on_stack[producer.index()] = true;
                 self.tee[producer.index()] = tee;
-                self.stack_consumer.insert(producer, op);
+                self.stack_consumer[producer.index()] = Some(op);
             }
             if best_len > 0 {
-                self.stack_prefix.insert(op, best_early + best_len);
+                self.stack_prefix[op.index()] = (best_early + best_len) as u32;
             }
             let results = body.results(op);
             // A label's results stay on the stack only when no `br_if` carries them: one that
@@ -645,7 +652,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 && op_name(self.ctx, body, op) != "arith.constant"
                 && !self.is_label(op);
             if (eligible || teeable) && !dead {
-                tentative.push((op, results.to_vec(), teeable));
+                tentative.push((op, Values::from_slice(results), teeable));
             }
             // A value whose uses in this block have all come is never taken from the stack: it
             // is not there, and must not hide the values below it from the ops to come.
@@ -668,7 +675,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     /// subtraction and the shifts (a chain of pure ops, each the next one's first operand)
     /// start from `x`'s local. Otherwise the first op takes the stack values and the user
     /// reads all of its operands from locals.
-    fn leaves_operands_to_user(&self, op: Op, tentative: &[(Op, Vec<Value>, bool)]) -> bool {
+    fn leaves_operands_to_user(&self, op: Op, tentative: &[Tentative]) -> bool {
         let (ctx, body) = (self.ctx, self.body);
         let chainable = |o: Op| {
             let def = ctx.op_def(body.op_kind(o));
@@ -713,19 +720,14 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
 
     /// Whether the top tentative stack groups, all of them operands of `reader` too, form a
     /// run of `before` that ends it, or that only values free before their chain precede.
-    fn takes_from_stack_before(
-        &self,
-        before: &[Value],
-        reader: &[Value],
-        tentative: &[(Op, Vec<Value>, bool)],
-    ) -> bool {
+    fn takes_from_stack_before(&self, before: &[Value], reader: &[Value], tentative: &[Tentative]) -> bool {
         let (ctx, body) = (self.ctx, self.body);
         // Constants the reader takes last stay out of it: they are pushed again at the reader.
-        let own_constant = |(producer, group, _): &&(Op, Vec<Value>, bool)| {
+        let own_constant = |(producer, group, _): &&Tentative| {
             op_name(ctx, body, *producer) == "arith.constant"
                 && group.iter().all(|&v| body.uses(v).len() == 1 && reader.contains(&v))
         };
-        let mut cat: Vec<Value> = Vec::new();
+        let mut cat: Values = Values::new();
         for (first, group, _) in tentative.iter().rev().skip_while(own_constant) {
             let mut next = group.clone();
             next.extend_from_slice(&cat);
@@ -733,7 +735,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             if cat.len() > before.len() || !cat.iter().all(|v| reader.contains(v)) {
                 return false;
             }
-            let start = self.chain_start.get(first).copied().unwrap_or(*first);
+            let start = self.chain_start[first.index()].unwrap_or(*first);
             let fits = (0..=before.len() - cat.len()).any(|j| {
                 before[j..j + cat.len()] == cat[..]
                     && before[j + cat.len()..].iter().all(|&v| self.is_free_before(v, start))
@@ -870,7 +872,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             return Ok(()); // emitted where it is used, or not needed
         }
         let operands = self.stack_operands(op);
-        let provided = self.stack_prefix.get(&op).copied().unwrap_or(0).min(operands.len());
+        let provided = (self.stack_prefix[op.index()] as usize).min(operands.len());
         if let Some(copies) = self.copies.get(&op).cloned() {
             // A parallel copy: every source is read before any target is written. Constants
             // read no local, so they are written one by one after it (and a zero into a local
@@ -937,7 +939,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     }
 
     fn memarg(&self, op: Op, natural: u64) -> Result<MemArg, Diagnostic> {
-        let memory_index = self.index_of(op, "memory", &self.env.memories)?;
+        let memory_index = self.index_of(op, "memory", self.env.memories)?;
         let offset = self.attr_int(op, "offset").unwrap_or(0) as u64;
         let align = self.attr_int(op, "align").map_or(natural, |a| a as u64);
         Ok(MemArg { offset, align: align.trailing_zeros(), memory_index })
@@ -1061,14 +1063,14 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 return Ok(());
             }
             "control.unreachable" => I::Unreachable,
-            "control.return_call" => I::ReturnCall(self.index_of(op, "callee", &self.env.funcs)?),
+            "control.return_call" => I::ReturnCall(self.index_of(op, "callee", self.env.funcs)?),
             "func.return" => {
                 if falls_off_function {
                     return Ok(());
                 }
                 I::Return
             }
-            "func.call" => I::Call(self.index_of(op, "callee", &self.env.funcs)?),
+            "func.call" => I::Call(self.index_of(op, "callee", self.env.funcs)?),
             "arith.select" => {
                 let ty = result_types[0];
                 if matches!(ty, Type::I32 | Type::I64 | Type::F32 | Type::F64) {
@@ -1077,8 +1079,8 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     I::TypedSelect(val_type(ctx, ty, self.env.types)?)
                 }
             }
-            "global.get" => I::GlobalGet(self.index_of(op, "global", &self.env.globals)?),
-            "global.set" => I::GlobalSet(self.index_of(op, "global", &self.env.globals)?),
+            "global.get" => I::GlobalGet(self.index_of(op, "global", self.env.globals)?),
+            "global.set" => I::GlobalSet(self.index_of(op, "global", self.env.globals)?),
             "memory.load" | "memory.store" => {
                 let ty = if name == "memory.load" {
                     result_types[0]
@@ -1112,39 +1114,39 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     self.err(loc, format!("no Wasm atomic access of {width} bits for this type"))
                 })?
             }
-            "memory.size" => I::MemorySize(self.index_of(op, "memory", &self.env.memories)?),
-            "memory.grow" => I::MemoryGrow(self.index_of(op, "memory", &self.env.memories)?),
-            "memory.fill" => I::MemoryFill(self.index_of(op, "memory", &self.env.memories)?),
+            "memory.size" => I::MemorySize(self.index_of(op, "memory", self.env.memories)?),
+            "memory.grow" => I::MemoryGrow(self.index_of(op, "memory", self.env.memories)?),
+            "memory.fill" => I::MemoryFill(self.index_of(op, "memory", self.env.memories)?),
             "memory.copy" => I::MemoryCopy {
-                dst_mem: self.index_of(op, "memory", &self.env.memories)?,
-                src_mem: self.index_of(op, "src_memory", &self.env.memories)?,
+                dst_mem: self.index_of(op, "memory", self.env.memories)?,
+                src_mem: self.index_of(op, "src_memory", self.env.memories)?,
             },
             "memory.init" => I::MemoryInit {
-                mem: self.index_of(op, "memory", &self.env.memories)?,
-                data_index: self.index_of(op, "segment", &self.env.datas)?,
+                mem: self.index_of(op, "memory", self.env.memories)?,
+                data_index: self.index_of(op, "segment", self.env.datas)?,
             },
-            "memory.data_drop" => I::DataDrop(self.index_of(op, "segment", &self.env.datas)?),
+            "memory.data_drop" => I::DataDrop(self.index_of(op, "segment", self.env.datas)?),
             "refs.null" => I::RefNull(super::heap_type(ctx, result_types[0], self.env.types)?),
             "refs.is_null" => I::RefIsNull,
-            "refs.func" => I::RefFunc(self.index_of(op, "function", &self.env.funcs)?),
+            "refs.func" => I::RefFunc(self.index_of(op, "function", self.env.funcs)?),
             "refs.as_non_null" => I::RefAsNonNull,
-            "refs.table_get" => I::TableGet(self.index_of(op, "table", &self.env.tables)?),
-            "refs.table_set" => I::TableSet(self.index_of(op, "table", &self.env.tables)?),
-            "refs.table_size" => I::TableSize(self.index_of(op, "table", &self.env.tables)?),
-            "refs.table_grow" => I::TableGrow(self.index_of(op, "table", &self.env.tables)?),
-            "refs.table_fill" => I::TableFill(self.index_of(op, "table", &self.env.tables)?),
+            "refs.table_get" => I::TableGet(self.index_of(op, "table", self.env.tables)?),
+            "refs.table_set" => I::TableSet(self.index_of(op, "table", self.env.tables)?),
+            "refs.table_size" => I::TableSize(self.index_of(op, "table", self.env.tables)?),
+            "refs.table_grow" => I::TableGrow(self.index_of(op, "table", self.env.tables)?),
+            "refs.table_fill" => I::TableFill(self.index_of(op, "table", self.env.tables)?),
             "refs.table_copy" => I::TableCopy {
-                dst_table: self.index_of(op, "table", &self.env.tables)?,
-                src_table: self.index_of(op, "src_table", &self.env.tables)?,
+                dst_table: self.index_of(op, "table", self.env.tables)?,
+                src_table: self.index_of(op, "src_table", self.env.tables)?,
             },
             "refs.table_init" => I::TableInit {
-                table: self.index_of(op, "table", &self.env.tables)?,
-                elem_index: self.index_of(op, "segment", &self.env.elems)?,
+                table: self.index_of(op, "table", self.env.tables)?,
+                elem_index: self.index_of(op, "segment", self.env.elems)?,
             },
-            "refs.elem_drop" => I::ElemDrop(self.index_of(op, "segment", &self.env.elems)?),
+            "refs.elem_drop" => I::ElemDrop(self.index_of(op, "segment", self.env.elems)?),
             "refs.call_indirect" | "refs.return_call_indirect" => {
                 let type_index = self.callee_type_index(op)?;
-                let table_index = self.index_of(op, "table", &self.env.tables)?;
+                let table_index = self.index_of(op, "table", self.env.tables)?;
                 if name == "refs.call_indirect" {
                     I::CallIndirect { type_index, table_index }
                 } else {

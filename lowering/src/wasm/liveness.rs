@@ -20,8 +20,106 @@
 //! out of it, `[p, p + 1)`; cells of neighbouring nodes touch, so a value's cells merge into
 //! the intervals `[start, end)` the emitter's classes hold.
 
-use std::collections::BTreeSet;
+use smallvec::SmallVec;
 use wasmir_ir::{Body, Context, FxHashMap, Op, Traits, Value, ValueDef};
+
+/// A set of intervals `[start, end)`, ordered (by start, then end) and without duplicates.
+/// Most values live in one or two, which stay inline.
+#[derive(Clone, Default, Debug, PartialEq, Eq)]
+pub(crate) struct Intervals(SmallVec<[(u32, u32); 2]>);
+
+impl Intervals {
+    /// The set of one interval.
+    pub(crate) fn one(interval: (u32, u32)) -> Self {
+        Self(SmallVec::from_buf_and_len([interval, (0, 0)], 1))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The least and the greatest interval.
+    pub(crate) fn first(&self) -> Option<(u32, u32)> {
+        self.0.first().copied()
+    }
+    pub(crate) fn last(&self) -> Option<(u32, u32)> {
+        self.0.last().copied()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// Whether `(start, end)` overlaps one of the intervals, when they are disjoint: only the
+    /// last one starting before `end` can.
+    pub(crate) fn overlaps(&self, (start, end): (u32, u32)) -> bool {
+        let after = self.0.partition_point(|&(s, _)| s < end);
+        after > 0 && start < self.0[after - 1].1
+    }
+
+    /// Adds one interval (nothing when it is there already).
+    pub(crate) fn insert(&mut self, interval: (u32, u32)) {
+        if let Err(at) = self.0.binary_search(&interval) {
+            self.0.insert(at, interval);
+        }
+    }
+
+    /// Adds every interval of `other`.
+    pub(crate) fn extend(&mut self, other: &Intervals) {
+        if other.0.len() <= 4 {
+            for &i in &other.0 {
+                self.insert(i);
+            }
+            return;
+        }
+        let mut merged: SmallVec<[(u32, u32); 2]> = SmallVec::with_capacity(self.0.len() + other.0.len());
+        let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) => {
+                    if x <= y {
+                        a.next();
+                        if x == y {
+                            b.next();
+                        }
+                        x
+                    } else {
+                        b.next();
+                        y
+                    }
+                }
+                (Some(&&x), None) => {
+                    a.next();
+                    x
+                }
+                (None, Some(&&y)) => {
+                    b.next();
+                    y
+                }
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        self.0 = merged;
+    }
+}
+
+/// Scratch space for [`LiveGraph::intervals`], reused across the values of a function.
+/// `seen` has an entry per node; it is stamped with a number that grows from one value to
+/// the next: an entry of `2 * stamp` is a node whose incoming cell is marked for this value,
+/// `2 * stamp + 1` one whose outgoing cell is too.
+#[derive(Default)]
+pub(crate) struct LiveScratch {
+    seen: Vec<u32>,
+    stamp: u32,
+    cells: Vec<(u32, u32)>,
+    work: Vec<Node>,
+    preds: Vec<Node>,
+}
 
 /// The graph of one function body.
 pub(crate) struct LiveGraph<'b> {
@@ -174,16 +272,13 @@ impl<'b> LiveGraph<'b> {
 
     /// The live intervals of `v`, read by the ops `readers` (where the emitter reads it), or
     /// `None` for a value this graph does not place (a block argument of another construct).
-    /// `seen` is scratch space of `2 * op_capacity` entries, reused across values with a
-    /// `stamp` that grows from one value to the next: an entry of `2 * stamp` is a node whose
-    /// incoming cell is marked for this value, `2 * stamp + 1` one whose outgoing cell is too.
+    /// `scratch` is reused from one value to the next.
     pub(crate) fn intervals(
         &self,
         v: Value,
         readers: impl Iterator<Item = Op>,
-        seen: &mut [u32],
-        stamp: u32,
-    ) -> Option<BTreeSet<(u32, u32)>> {
+        scratch: &mut LiveScratch,
+    ) -> Option<Intervals> {
         let body = self.body;
         // Where the value is defined: the node whose outgoing cell starts its life.
         let (def, header_of): (Option<Node>, Option<Op>) = match body.value_def(v) {
@@ -197,9 +292,14 @@ impl<'b> LiveGraph<'b> {
                 }
             }
         };
-        let (marked_in, marked_out) = (2 * stamp, 2 * stamp + 1);
-        let mut cells: Vec<(u32, u32)> = Vec::new();
-        let mut work: Vec<Node> = Vec::new();
+        if scratch.seen.is_empty() {
+            scratch.seen = vec![0; 2 * body.op_capacity()];
+        }
+        scratch.stamp += 1;
+        let LiveScratch { seen, stamp, cells, work, preds } = scratch;
+        let (marked_in, marked_out) = (2 * *stamp, 2 * *stamp + 1);
+        cells.clear();
+        work.clear();
         for r in readers {
             let n = Node::Op(r);
             if seen[Self::slot(n)] < marked_in {
@@ -209,7 +309,6 @@ impl<'b> LiveGraph<'b> {
                 work.push(n);
             }
         }
-        let mut preds: Vec<Node> = Vec::new();
         while let Some(mut n) = work.pop() {
             // Back across the straight-line run that ends at an op, to its first op, or to
             // the definition when that is in the run.
@@ -245,7 +344,7 @@ impl<'b> LiveGraph<'b> {
             self.predecessors(n, header_of, |m| preds.push(m));
             // A predecessor's outgoing cell is live; a first visit marks its incoming one too
             // (the definition's outgoing cell is added below).
-            for &m in &preds {
+            for &m in preds.iter() {
                 if Some(m) == def {
                     continue;
                 }
@@ -270,19 +369,14 @@ impl<'b> LiveGraph<'b> {
             None => cells.push((0, 1)), // a parameter, written before the first op
         }
         cells.sort_unstable();
-        let mut merged: BTreeSet<(u32, u32)> = BTreeSet::new();
-        let mut current: Option<(u32, u32)> = None;
-        for (s, e) in cells {
-            current = match current {
-                Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
-                Some(c) => {
-                    merged.insert(c);
-                    Some((s, e))
-                }
-                None => Some((s, e)),
-            };
+        // Sorted and merged, so ordered and disjoint.
+        let mut merged: SmallVec<[(u32, u32); 2]> = SmallVec::new();
+        for &mut (s, e) in cells {
+            match merged.last_mut() {
+                Some((_, ce)) if s <= *ce => *ce = (*ce).max(e),
+                _ => merged.push((s, e)),
+            }
         }
-        merged.extend(current);
-        Some(merged)
+        Some(Intervals(merged))
     }
 }

@@ -4,10 +4,11 @@
 //! in the parent module's documentation and specs/wasm-translation.md.
 
 use super::{FuncEmitter, PositionKey, Slot, block_of_arg, op_name};
-use crate::wasm::liveness::LiveGraph;
+use crate::wasm::liveness::{Intervals, LiveGraph, LiveScratch};
 use crate::wasm::val_type;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
+
 use wasmir_ir::{Diagnostic, FxHashMap, FxHashSet, Op, Value};
 
 /// Union-find over values, each class with its live intervals: disjoint, ordered by start
@@ -15,8 +16,9 @@ use wasmir_ir::{Diagnostic, FxHashMap, FxHashSet, Op, Value};
 #[derive(Clone)]
 struct Classes {
     parent: Vec<u32>,
-    intervals: FxHashMap<u32, BTreeSet<(u32, u32)>>,
-    has_param: FxHashSet<u32>,
+    /// By value index; empty for a value without a local (and for a class's non-roots).
+    intervals: Vec<Intervals>,
+    has_param: Vec<bool>,
 }
 
 /// The ways into label positions, gathered once for the plans. Positions are numbered densely
@@ -83,33 +85,30 @@ impl Classes {
         root
     }
 
-    /// Whether `(start, end)` overlaps an interval of `set`: only the last interval starting
-    /// before `end` can, as the intervals are disjoint and ordered.
-    fn overlaps(set: &BTreeSet<(u32, u32)>, (start, end): (u32, u32)) -> bool {
-        set.range(..(end, 0)).next_back().is_some_and(|&(_, e)| start < e)
-    }
-
     /// Merges the classes of `a` and `b` unless their values are ever live at once.
     fn try_union(&mut self, a: u32, b: u32) -> bool {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
             return true;
         }
-        if self.has_param.contains(&ra) && self.has_param.contains(&rb) {
+        if self.has_param[ra as usize] && self.has_param[rb as usize] {
             return false;
         }
         // The smaller class joins the larger, so each interval moves O(log n) times.
-        let (ra, rb) =
-            if self.intervals[&ra].len() <= self.intervals[&rb].len() { (ra, rb) } else { (rb, ra) };
-        let (small, large) = (&self.intervals[&ra], &self.intervals[&rb]);
-        if small.iter().any(|&i| Self::overlaps(large, i)) {
+        let (ra, rb) = if self.intervals[ra as usize].len() <= self.intervals[rb as usize].len() {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        let (small, large) = (&self.intervals[ra as usize], &self.intervals[rb as usize]);
+        if small.iter().any(|i| large.overlaps(i)) {
             return false;
         }
-        let small = self.intervals.remove(&ra).unwrap_or_default();
-        self.intervals.entry(rb).or_default().extend(small);
+        let small = std::mem::take(&mut self.intervals[ra as usize]);
+        self.intervals[rb as usize].extend(&small);
         self.parent[ra as usize] = rb;
-        if self.has_param.remove(&ra) {
-            self.has_param.insert(rb);
+        if std::mem::replace(&mut self.has_param[ra as usize], false) {
+            self.has_param[rb as usize] = true;
         }
         true
     }
@@ -185,7 +184,7 @@ impl FuncEmitter<'_, '_, '_> {
         let mut listed: FxHashSet<Value> = FxHashSet::default();
         for &op in &order {
             for (_, _, flowing) in self.incoming(op) {
-                for &v in flowing {
+                for &v in flowing.iter() {
                     let held = body.defining_op(v).is_some_and(|d| {
                         op_name(ctx, body, d) == "arith.constant" && !self.on_stack[d.index()]
                     }) && self.live[v.index()];
@@ -197,8 +196,8 @@ impl FuncEmitter<'_, '_, '_> {
         }
         let mut classes = Classes {
             parent: (0..body.value_capacity() as u32).collect(),
-            intervals: FxHashMap::default(),
-            has_param: FxHashSet::default(),
+            intervals: vec![Intervals::default(); body.value_capacity()],
+            has_param: vec![false; body.value_capacity()],
         };
         let mut wasm_type: Vec<Option<wasm_encoder::ValType>> = vec![None; body.value_capacity()];
         // Exact live ranges where the body's control is modeled; else from the definition to
@@ -209,23 +208,23 @@ impl FuncEmitter<'_, '_, '_> {
             .filter(|&&op| !matches!(op_name(ctx, body, op), "control.yield" | "control.loop"))
             .flat_map(|&op| self.incoming(op).iter().map(move |&(label, _, _)| (op, label)));
         let graph = LiveGraph::new(ctx, body, &self.pos, &self.end_pos, &order, branches);
-        let mut seen = vec![0u32; 2 * body.op_capacity()];
+        let mut scratch = LiveScratch::default();
         for (i, &v) in values.iter().chain(&constants).enumerate() {
             // A constant held in a local is read from it only where it flows into a label.
             let constant = i >= values.len();
             let flows = |op: Op| self.incoming(op).iter().any(|(_, _, flowing)| flowing.contains(&v));
             let readers =
                 body.uses(v).iter().filter(|u| !constant || flows(u.op)).map(|u| self.emission_op(u.op));
-            let exact = graph.as_ref().and_then(|g| g.intervals(v, readers, &mut seen, i as u32 + 1));
+            let exact = graph.as_ref().and_then(|g| g.intervals(v, readers, &mut scratch));
             let intervals = exact.unwrap_or_else(|| {
                 let def = self.def_point(v);
-                BTreeSet::from([(def, self.live_end(v, def))])
+                Intervals::one((def, self.live_end(v, def)))
             });
-            classes.intervals.insert(v.index() as u32, intervals);
+            classes.intervals[v.index()] = intervals;
             wasm_type[v.index()] = Some(val_type(ctx, body.value_type(v), self.env.types)?);
         }
         for &p in &params {
-            classes.has_param.insert(p.index() as u32);
+            classes.has_param[p.index()] = true;
         }
         self.split_loop_arguments(&order, &mut values, &mut classes, &mut wasm_type);
         // Merge each label position with the values flowing into it, in pre-order (so the
@@ -248,13 +247,6 @@ impl FuncEmitter<'_, '_, '_> {
         let mut by_branches = affinities.clone();
         by_branches.sort_by_key(|&(branches, _, _)| Reverse(branches));
         let reordered = by_branches.iter().zip(&affinities).any(|(a, b)| a.1 != b.1 || a.2 != b.2);
-        // The plans change only the classes of label positions and the values flowing in:
-        // each starts from a copy of those, and the rest joins the plan that is kept.
-        let merged: FxHashSet<u32> =
-            ways.flows.iter().flat_map(|w| [w.t.index() as u32, w.v.index() as u32]).collect();
-        let (changing, unchanged): (FxHashMap<_, _>, FxHashMap<_, _>) =
-            classes.intervals.into_iter().partition(|(v, _)| merged.contains(v));
-        classes.intervals = changing;
         let try_plan = |affinities: &[(u32, Value, Value)], classes: Classes| {
             self.plan_positions(classes, affinities, &ways)
         };
@@ -272,7 +264,6 @@ impl FuncEmitter<'_, '_, '_> {
                 plan = other;
             }
         }
-        plan.classes.intervals.extend(unchanged);
         for (op, key, v, t) in plan.copies {
             if !plan.via_local.contains(&key) {
                 continue;
@@ -281,7 +272,7 @@ impl FuncEmitter<'_, '_, '_> {
             let window =
                 if op == key.0 { (at.saturating_sub(1), at) } else { (at.saturating_sub(1), at + 1) };
             let root = plan.classes.find(t.index() as u32);
-            plan.classes.intervals.entry(root).or_default().insert(window);
+            plan.classes.intervals[root as usize].insert(window);
             self.copies.entry(op).or_default().push((v, t));
         }
         // A constant is held in its position's local where some way carrying it, in the
@@ -329,7 +320,7 @@ impl FuncEmitter<'_, '_, '_> {
                     // An unused result needs no value, unless its producer left it on the stack
                     // for this op.
                     let produced_on_stack = body.defining_op(v).is_some_and(|d| {
-                        self.on_stack[d.index()] && self.stack_consumer.get(&d) == Some(&op)
+                        self.on_stack[d.index()] && self.stack_consumer[d.index()] == Some(op)
                     });
                     let at = 2 * self.pos[op.index()];
                     // A loop's initial values become its arguments right there.
@@ -424,7 +415,7 @@ impl FuncEmitter<'_, '_, '_> {
             let same = way.can_share && classes.find(t) == classes.find(v);
             let copyable = !way.unused && !same && way.can_copy && {
                 let root = classes.find(t);
-                !Classes::overlaps(&classes.intervals[&root], way.window)
+                !classes.intervals[root as usize].overlaps(way.window)
             };
             let key = way.key as usize;
             candidate[key] &= way.unused || same || copyable;
@@ -514,14 +505,15 @@ impl FuncEmitter<'_, '_, '_> {
                         continue;
                     }
                     let at = 2 * self.pos[op.index()];
-                    let Some(iv) = classes.intervals.get(&(a.index() as u32)) else { continue };
-                    if !Classes::overlaps(iv, (at.saturating_sub(1), at + 1)) {
+                    let iv = &classes.intervals[a.index()];
+                    if iv.is_empty() || !iv.overlaps((at.saturating_sub(1), at + 1)) {
                         continue;
                     }
                     let s = Value::from_index(classes.parent.len());
                     classes.parent.push(s.index() as u32);
                     let start = 2 * self.pos[label.index()];
-                    classes.intervals.insert(s.index() as u32, BTreeSet::from([(start, start + 1)]));
+                    classes.intervals.push(Intervals::one((start, start + 1)));
+                    classes.has_param.push(false);
                     wasm_type.push(wasm_type[a.index()]);
                     values.push(s);
                     slots.insert(key, s);
@@ -541,7 +533,7 @@ impl FuncEmitter<'_, '_, '_> {
         let mut freed: FxHashSet<Value> = FxHashSet::default();
         for &op in order {
             if !matches!(op_name(self.ctx, body, op), "control.br_if" | "control.br_table")
-                || self.stack_prefix.contains_key(&op)
+                || self.stack_prefix[op.index()] > 0
             {
                 continue;
             }
@@ -561,7 +553,7 @@ impl FuncEmitter<'_, '_, '_> {
             // when each is a constant or already in its local.
             let operands = self.stack_operands(op);
             let Some((&last, early)) = operands.split_last() else { continue };
-            let start = self.chain_start.get(&producer).copied().unwrap_or(producer);
+            let start = self.chain_start[producer.index()].unwrap_or(producer);
             if last != cond || !early.iter().all(|&v| self.is_free_before(v, start)) {
                 continue;
             }
@@ -569,11 +561,11 @@ impl FuncEmitter<'_, '_, '_> {
                 let mut pushes = early.to_vec();
                 pushes.extend(self.early_pushes.remove(&start).unwrap_or_default());
                 self.early_pushes.insert(start, pushes);
-                self.chain_start.insert(op, start);
+                self.chain_start[op.index()] = Some(start);
             }
             self.on_stack[producer.index()] = true;
-            self.stack_consumer.insert(producer, op);
-            self.stack_prefix.insert(op, operands.len());
+            self.stack_consumer[producer.index()] = Some(op);
+            self.stack_prefix[op.index()] = operands.len() as u32;
             freed.insert(cond);
         }
         values.into_iter().filter(|v| !freed.contains(v)).collect()
@@ -594,7 +586,7 @@ impl FuncEmitter<'_, '_, '_> {
         let mut spans: Vec<(u32, u32, u32)> = members
             .keys()
             .map(|&root| {
-                let iv = &classes.intervals[&root];
+                let iv = &classes.intervals[root as usize];
                 (iv.first().map_or(0, |i| i.0), iv.last().map_or(0, |i| i.1), root)
             })
             .collect();
