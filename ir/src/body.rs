@@ -50,14 +50,37 @@ struct ValueData {
     uses: SmallVec<[Use; 2]>,
 }
 
+/// A range of one of a body's shared lists (`value_lists`, `region_lists`).
+#[derive(Copy, Clone, Debug, Default)]
+struct ListRange {
+    start: u32,
+    len: u32,
+}
+
+impl ListRange {
+    fn of<T>(self, list: &[T]) -> &[T] {
+        &list[self.start as usize..(self.start + self.len) as usize]
+    }
+
+    /// Appends `items` to `list` and returns their range.
+    fn append<T: Copy>(list: &mut Vec<T>, items: &[T]) -> Self {
+        let start = u32::try_from(list.len()).expect("a body holds fewer than 2^32 list entries");
+        list.extend_from_slice(items);
+        Self { start, len: items.len() as u32 }
+    }
+}
+
+/// An op. Its operand, result and region lists live in the body's shared lists, so an op
+/// takes 68 bytes whatever its arity and allocates nothing of its own.
 #[derive(Clone, Debug)]
 struct OpData {
     kind: OpKind,
     attrs: Attr,
-    operands: SmallVec<[Value; 3]>,
-    results: SmallVec<[Value; 1]>,
-    regions: SmallVec<[Region; 1]>,
-    child: Option<u32>,
+    operands: ListRange,
+    results: ListRange,
+    regions: ListRange,
+    /// Index into `children`, or `NO_CHILD`.
+    child: u32,
     parent: Option<Block>,
     prev: Option<Op>,
     next: Option<Op>,
@@ -78,6 +101,9 @@ struct RegionData {
     blocks: SmallVec<[Block; 1]>,
     parent: Option<Op>,
 }
+
+/// `OpData::child` of an op without a child body.
+const NO_CHILD: u32 = u32::MAX;
 
 /// Everything needed to create an op.
 #[derive(Debug, Clone)]
@@ -115,6 +141,10 @@ pub struct Body {
     blocks: Vec<BlockData>,
     regions: Vec<RegionData>,
     values: Vec<ValueData>,
+    /// The ops' operand and result lists.
+    value_lists: Vec<Value>,
+    /// The ops' region lists.
+    region_lists: Vec<Region>,
     children: Vec<Body>,
     roots: SmallVec<[Region; 1]>,
 }
@@ -167,24 +197,24 @@ impl Body {
     /// The op's operands.
     #[inline]
     pub fn operands(&self, op: Op) -> &[Value] {
-        &self.ops[op.index()].operands
+        self.ops[op.index()].operands.of(&self.value_lists)
     }
     /// The op's results.
     #[inline]
     pub fn results(&self, op: Op) -> &[Value] {
-        &self.ops[op.index()].results
+        self.ops[op.index()].results.of(&self.value_lists)
     }
     /// The op's regions: in this body, or the root regions of its child body if isolated.
     pub fn op_regions(&self, op: Op) -> &[Region] {
-        &self.ops[op.index()].regions
+        self.ops[op.index()].regions.of(&self.region_lists)
     }
     /// The child body of an isolated op.
     pub fn child(&self, op: Op) -> Option<&Body> {
-        self.ops[op.index()].child.map(|c| &self.children[c as usize])
+        self.children.get(self.ops[op.index()].child as usize)
     }
     /// The child body of an isolated op, mutably.
     pub fn child_mut(&mut self, op: Op) -> Option<&mut Body> {
-        self.ops[op.index()].child.map(|c| &mut self.children[c as usize])
+        self.children.get_mut(self.ops[op.index()].child as usize)
     }
     /// The op's source location.
     #[inline]
@@ -306,7 +336,7 @@ impl Body {
     /// Creates a detached op; link it with [`Body::append_op`] or an insert.
     pub fn create_op(&mut self, new: NewOp) -> Op {
         let op = Op::from_index(self.ops.len());
-        let results = new
+        let results: SmallVec<[Value; 4]> = new
             .result_types
             .iter()
             .enumerate()
@@ -322,16 +352,19 @@ impl Body {
         for &r in &new.regions {
             self.regions[r.index()].parent = Some(op);
         }
-        let child = new.child.map(|c| {
+        let child = new.child.map_or(NO_CHILD, |c| {
             self.children.push(c);
             self.children.len() as u32 - 1
         });
+        let operands = ListRange::append(&mut self.value_lists, &new.operands);
+        let results = ListRange::append(&mut self.value_lists, &results);
+        let regions = ListRange::append(&mut self.region_lists, &new.regions);
         self.ops.push(OpData {
             kind: new.kind,
             attrs: new.attrs,
-            operands: new.operands,
+            operands,
             results,
-            regions: new.regions,
+            regions,
             child,
             parent: None,
             prev: None,
@@ -469,11 +502,13 @@ impl Body {
         self.unlink_op(op);
         let mut stack = vec![op];
         while let Some(op) = stack.pop() {
-            let operands = std::mem::take(&mut self.ops[op.index()].operands);
+            let operands: SmallVec<[Value; 4]> = self.operands(op).into();
+            self.ops[op.index()].operands.len = 0;
             for (i, v) in operands.into_iter().enumerate() {
                 self.remove_use(v, Use { op, index: i as u32 });
             }
-            let regions = std::mem::take(&mut self.ops[op.index()].regions);
+            let regions: SmallVec<[Region; 2]> = self.op_regions(op).into();
+            self.ops[op.index()].regions.len = 0;
             for r in regions {
                 for b in std::mem::take(&mut self.regions[r.index()].blocks) {
                     let mut next = self.blocks[b.index()].first;
@@ -484,8 +519,9 @@ impl Body {
                     self.blocks[b.index()] = BlockData::default();
                 }
             }
-            if let Some(c) = self.ops[op.index()].child.take() {
-                self.children[c as usize] = Body::new();
+            let c = std::mem::replace(&mut self.ops[op.index()].child, NO_CHILD);
+            if let Some(child) = self.children.get_mut(c as usize) {
+                *child = Body::new();
             }
             let d = &mut self.ops[op.index()];
             d.alive = false;
@@ -506,26 +542,34 @@ impl Body {
 
     /// Replaces operand `index` of `op`.
     pub fn set_operand(&mut self, op: Op, index: usize, value: Value) {
-        let old = self.ops[op.index()].operands[index];
+        let old = self.operands(op)[index];
         if old == value {
             return;
         }
         let u = Use { op, index: index as u32 };
         self.remove_use(old, u);
-        self.ops[op.index()].operands[index] = value;
+        self.value_lists[self.ops[op.index()].operands.start as usize + index] = value;
         self.values[value.index()].uses.push(u);
     }
 
     /// Replaces all operands of `op`.
     pub fn set_operands(&mut self, op: Op, values: &[Value]) {
-        let old = std::mem::take(&mut self.ops[op.index()].operands);
+        let old: SmallVec<[Value; 4]> = self.operands(op).into();
         for (i, v) in old.into_iter().enumerate() {
             self.remove_use(v, Use { op, index: i as u32 });
         }
         for (i, &v) in values.iter().enumerate() {
             self.values[v.index()].uses.push(Use { op, index: i as u32 });
         }
-        self.ops[op.index()].operands = values.iter().copied().collect();
+        // In place when the new list fits, else at the end of the shared list.
+        let range = &mut self.ops[op.index()].operands;
+        if values.len() <= range.len as usize {
+            let start = range.start as usize;
+            range.len = values.len() as u32;
+            self.value_lists[start..start + values.len()].copy_from_slice(values);
+        } else {
+            *range = ListRange::append(&mut self.value_lists, values);
+        }
     }
 
     /// Swaps two operands of `op` (commutative canonicalization).
@@ -552,7 +596,7 @@ impl Body {
         }
         let uses = std::mem::take(&mut self.values[from.index()].uses);
         for u in &uses {
-            self.ops[u.op.index()].operands[u.index as usize] = to;
+            self.value_lists[self.ops[u.op.index()].operands.start as usize + u.index as usize] = to;
         }
         self.values[to.index()].uses.extend(uses);
     }
@@ -613,10 +657,12 @@ impl Body {
         let kind = src.kind;
         let attrs = src.attrs;
         let loc = src.loc;
-        let operands: SmallVec<[Value; 3]> = src.operands.iter().map(|v| *map.get(v).unwrap_or(v)).collect();
-        let result_types: SmallVec<[Type; 1]> = src.results.iter().map(|&r| self.value_type(r)).collect();
-        let src_regions = src.regions.clone();
-        let child = src.child.map(|c| self.children[c as usize].clone());
+        let operands: SmallVec<[Value; 3]> =
+            self.operands(op).iter().map(|v| *map.get(v).unwrap_or(v)).collect();
+        let result_types: SmallVec<[Type; 1]> =
+            self.results(op).iter().map(|&r| self.value_type(r)).collect();
+        let src_regions: SmallVec<[Region; 2]> = self.op_regions(op).into();
+        let child = self.child(op).cloned();
         let regions = src_regions.iter().map(|&r| self.clone_region(r, map)).collect();
         let new = self.create_op(NewOp { kind, operands, result_types, attrs, regions, child, loc });
         let pairs: Vec<(Value, Value)> =
@@ -663,8 +709,8 @@ impl Body {
     pub fn isolated_children_mut(&mut self) -> Vec<(Op, &mut Body)> {
         let mut owners: Vec<Option<Op>> = vec![None; self.children.len()];
         for (i, d) in self.ops.iter().enumerate() {
-            if let (true, Some(c)) = (d.alive, d.child) {
-                owners[c as usize] = Some(Op::from_index(i));
+            if d.alive && d.child != NO_CHILD {
+                owners[d.child as usize] = Some(Op::from_index(i));
             }
         }
         self.children.iter_mut().zip(owners).filter_map(|(b, owner)| owner.map(|o| (o, b))).collect()

@@ -2,9 +2,6 @@
 
 use std::process::ExitCode;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Deep inputs recurse through the parser and printer; a large stack keeps the nesting limit
 /// (not the thread's stack) the thing that stops them.
 const STACK_BYTES: usize = 512 << 20;
