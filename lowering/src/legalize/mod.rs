@@ -63,7 +63,9 @@ fn uses_native_abstractions(ctx: &Context, module: &Module) -> bool {
         if found {
             return;
         }
-        for op in body.preorder() {
+        // Any order will do for a yes/no question: the arena's is the cheapest to walk.
+        let live = (0..body.op_capacity()).map(Op::from_index).filter(|&op| body.is_alive(op));
+        for op in live {
             let kind = body.op_kind(op);
             let native_op = native_kinds[kind.index()];
             let signature = ctx
