@@ -430,23 +430,24 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                 self.locals[local_index as usize] = v;
             }
             Operator::GlobalGet { global_index } => {
-                let (name, ty) = self.info.globals[global_index as usize].clone();
-                let v = self.emit1("global.get", &[], ty, &[("global", ctx.symbol_ref_attr(&name))]);
+                let ty = self.info.globals[global_index as usize].1;
+                let global = self.info.symbols.globals[global_index as usize];
+                let v = self.emit1("global.get", &[], ty, &[("global", global)]);
                 self.stack.push(v);
             }
             Operator::GlobalSet { global_index } => {
                 let v = self.pop();
-                let name = self.info.globals[global_index as usize].0.clone();
-                self.emit("global.set", &[v], &[], &[("global", ctx.symbol_ref_attr(&name))]);
+                let global = self.info.symbols.globals[global_index as usize];
+                self.emit("global.set", &[v], &[], &[("global", global)]);
             }
             Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                let (name, fty) = self.info.funcs[function_index as usize].clone();
+                let fty = self.info.funcs[function_index as usize].1;
                 let (params, results) = {
                     let (p, r) = ctx.function_signature(fty).expect("a function type");
                     (p.len(), r.to_vec())
                 };
                 let args = self.pop_n(params);
-                let callee = ctx.symbol_ref_attr(&name);
+                let callee = self.info.symbols.funcs[function_index as usize];
                 if matches!(op, Operator::ReturnCall { .. }) {
                     self.emit(
                         "control.return_call",
@@ -470,7 +471,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                 let index = self.pop();
                 let mut operands = vec![index];
                 operands.extend(self.pop_n(params));
-                let table = ctx.symbol_ref_attr(&self.info.tables[table_index as usize].0);
+                let table = self.info.symbols.tables[table_index as usize];
                 let attrs = [("table", table), ("callee_type", ctx.type_attr(fty))];
                 if matches!(op, Operator::ReturnCallIndirect { .. }) {
                     self.emit("refs.return_call_indirect", &operands, &[], &attrs);
@@ -745,8 +746,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                 _ => 3,
             };
             let operands = self.pop_n(arity);
-            let mut attrs =
-                vec![("memory", ctx.symbol_ref_attr(&self.info.memories[atomic.memarg.memory as usize].0))];
+            let mut attrs = vec![("memory", self.info.symbols.memories[atomic.memarg.memory as usize])];
             if atomic.memarg.offset != 0 {
                 attrs.push(("offset", ctx.int_attr(atomic.memarg.offset as i64, Type::U64)));
             }
@@ -776,8 +776,8 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             self.emit("memory.store", &[address, value], &[], &attrs);
             return Ok(());
         }
-        let mem = |i: u32| ctx.symbol_ref_attr(&self.info.memories[i as usize].0);
-        let table = |i: u32| ctx.symbol_ref_attr(&self.info.tables[i as usize].0);
+        let mem = |i: u32| self.info.symbols.memories[i as usize];
+        let table = |i: u32| self.info.symbols.tables[i as usize];
         match *op {
             Operator::MemorySize { mem: m } => {
                 let ty = self.info.memories[m as usize].1;
@@ -805,11 +805,11 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             }
             Operator::MemoryInit { data_index, mem: m } => {
                 let args = self.pop_n(3);
-                let seg = ctx.symbol_ref_attr(&self.info.data[data_index as usize]);
+                let seg = self.info.symbols.data[data_index as usize];
                 self.emit("memory.init", &args, &[], &[("memory", mem(m)), ("segment", seg)]);
             }
             Operator::DataDrop { data_index } => {
-                let seg = ctx.symbol_ref_attr(&self.info.data[data_index as usize]);
+                let seg = self.info.symbols.data[data_index as usize];
                 self.emit("memory.data_drop", &[], &[], &[("segment", seg)]);
             }
             Operator::TableGet { table: t } => {
@@ -848,11 +848,11 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             }
             Operator::TableInit { elem_index, table: t } => {
                 let args = self.pop_n(3);
-                let seg = ctx.symbol_ref_attr(&self.info.elems[elem_index as usize]);
+                let seg = self.info.symbols.elems[elem_index as usize];
                 self.emit("refs.table_init", &args, &[], &[("table", table(t)), ("segment", seg)]);
             }
             Operator::ElemDrop { elem_index } => {
-                let seg = ctx.symbol_ref_attr(&self.info.elems[elem_index as usize]);
+                let seg = self.info.symbols.elems[elem_index as usize];
                 self.emit("refs.elem_drop", &[], &[], &[("segment", seg)]);
             }
             Operator::RefNull { hty } => {
@@ -870,9 +870,10 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
                 self.stack.push(v);
             }
             Operator::RefFunc { function_index } => {
-                let (name, fty) = self.info.funcs[function_index as usize].clone();
+                let fty = self.info.funcs[function_index as usize].1;
                 let ty = refs::make_ref(ctx, IrRef { nullable: false, heap: Heap::Typed(fty) });
-                let v = self.emit1("refs.func", &[], ty, &[("function", ctx.symbol_ref_attr(&name))]);
+                let function = self.info.symbols.funcs[function_index as usize];
+                let v = self.emit1("refs.func", &[], ty, &[("function", function)]);
                 self.stack.push(v);
             }
             Operator::RefAsNonNull => {
@@ -948,7 +949,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
         sign: Option<&'static str>,
     ) -> Vec<(&'static str, Attr)> {
         let ctx = self.ctx;
-        let mut attrs = vec![("memory", ctx.symbol_ref_attr(&self.info.memories[m.memory as usize].0))];
+        let mut attrs = vec![("memory", self.info.symbols.memories[m.memory as usize])];
         if m.offset != 0 {
             attrs.push(("offset", ctx.int_attr(m.offset as i64, Type::U64)));
         }

@@ -87,7 +87,13 @@ fn validate_in_parallel(bytes: &[u8], features: WasmFeatures) -> wasmparser::Res
     }
     let first_bad_body = bodies
         .into_par_iter()
-        .map(|(to_validate, body)| to_validate.into_validator(Default::default()).validate(&body))
+        // Each worker reuses its validator's stacks from one body to the next.
+        .map_init(wasmparser::FuncValidatorAllocations::default, |allocations, (to_validate, body)| {
+            let mut validator = to_validate.into_validator(std::mem::take(allocations));
+            let result = validator.validate(&body);
+            *allocations = validator.into_allocations();
+            result
+        })
         .find_first(Result::is_err);
     match first_bad_body {
         Some(Err(e)) => Err(e),
@@ -218,6 +224,35 @@ pub(crate) struct ModuleInfo {
     pub(crate) tables: Vec<(String, Type, Type)>,
     pub(crate) data: Vec<String>,
     pub(crate) elems: Vec<String>,
+    /// The symbol references to each of the above, interned once before the function bodies
+    /// are translated (each call, global access and memory access names one).
+    pub(crate) symbols: SymbolAttrs,
+}
+
+/// `@name` attributes of a module's functions, globals, memories, tables and segments, by
+/// index.
+#[derive(Default)]
+pub(crate) struct SymbolAttrs {
+    pub(crate) funcs: Vec<Attr>,
+    pub(crate) globals: Vec<Attr>,
+    pub(crate) memories: Vec<Attr>,
+    pub(crate) tables: Vec<Attr>,
+    pub(crate) data: Vec<Attr>,
+    pub(crate) elems: Vec<Attr>,
+}
+
+impl ModuleInfo {
+    fn intern_symbols(&mut self, ctx: &Context) {
+        let refs = |names: &mut dyn Iterator<Item = &String>| names.map(|n| ctx.symbol_ref_attr(n)).collect();
+        self.symbols = SymbolAttrs {
+            funcs: refs(&mut self.funcs.iter().map(|f| &f.0)),
+            globals: refs(&mut self.globals.iter().map(|g| &g.0)),
+            memories: refs(&mut self.memories.iter().map(|m| &m.0)),
+            tables: refs(&mut self.tables.iter().map(|t| &t.0)),
+            data: refs(&mut self.data.iter()),
+            elems: refs(&mut self.elems.iter()),
+        };
+    }
 }
 
 struct Importer<'a, 'c> {
@@ -238,6 +273,7 @@ impl<'a, 'c> Importer<'a, 'c> {
             tables: Vec::new(),
             data: Vec::new(),
             elems: Vec::new(),
+            symbols: SymbolAttrs::default(),
         };
         let module = Module::new(ctx);
         Ok(Self { ctx, file, s, info, module })
@@ -323,6 +359,7 @@ impl<'a, 'c> Importer<'a, 'c> {
             self.append(op);
         }
         let bodies = std::mem::take(&mut self.s.bodies);
+        self.info.intern_symbols(ctx);
         // Function bodies are translated in parallel, each into its own `Body`, and appended
         // in order: the module is the same whatever the thread count.
         let translated: Vec<IResult<Body>> = {

@@ -108,6 +108,11 @@ impl Intervals {
     }
 }
 
+/// A cell `[start, end)`, packed for sorting.
+fn cell(start: u32, end: u32) -> u64 {
+    u64::from(start) << 32 | u64::from(end)
+}
+
 /// Scratch space for [`LiveGraph::intervals`], reused across the values of a function.
 /// `seen` has an entry per node; it is stamped with a number that grows from one value to
 /// the next: an entry of `2 * stamp` is a node whose incoming cell is marked for this value,
@@ -116,7 +121,8 @@ impl Intervals {
 pub(crate) struct LiveScratch {
     seen: Vec<u32>,
     stamp: u32,
-    cells: Vec<(u32, u32)>,
+    /// Cells `[start, end)` packed as `start << 32 | end`, so they sort as one integer.
+    cells: Vec<u64>,
     work: Vec<Node>,
     preds: Vec<Node>,
 }
@@ -305,7 +311,7 @@ impl<'b> LiveGraph<'b> {
             if seen[Self::slot(n)] < marked_in {
                 seen[Self::slot(n)] = marked_in;
                 let p = self.point(n);
-                cells.push((p.saturating_sub(1), p));
+                cells.push(cell(p.saturating_sub(1), p));
                 work.push(n);
             }
         }
@@ -319,11 +325,11 @@ impl<'b> LiveGraph<'b> {
                     && self.run_start[d.index()] == start
                     && self.pos[d.index()] < self.pos[o.index()]
                 {
-                    cells.push((2 * self.pos[d.index()], p));
+                    cells.push(cell(2 * self.pos[d.index()], p));
                     continue;
                 }
                 if start != o {
-                    cells.push(((2 * self.pos[start.index()]).saturating_sub(1), p));
+                    cells.push(cell((2 * self.pos[start.index()]).saturating_sub(1), p));
                     if seen[Self::slot(Node::Op(start))] >= marked_in {
                         continue;
                     }
@@ -337,7 +343,7 @@ impl<'b> LiveGraph<'b> {
                 && body.parent_op(o) == Some(l)
             {
                 let p = 2 * self.pos[l.index()];
-                cells.push((p, p + 1));
+                cells.push(cell(p, p + 1));
                 continue;
             }
             preds.clear();
@@ -351,11 +357,11 @@ impl<'b> LiveGraph<'b> {
                 let (p, mark) = (self.point(m), &mut seen[Self::slot(m)]);
                 if *mark < marked_in {
                     *mark = marked_out;
-                    cells.push((p.saturating_sub(1), p + 1));
+                    cells.push(cell(p.saturating_sub(1), p + 1));
                     work.push(m);
                 } else if *mark == marked_in {
                     *mark = marked_out;
-                    cells.push((p, p + 1));
+                    cells.push(cell(p, p + 1));
                 }
             }
         }
@@ -364,14 +370,15 @@ impl<'b> LiveGraph<'b> {
         match def {
             Some(d) => {
                 let p = self.point(d);
-                cells.push((p, p + 1));
+                cells.push(cell(p, p + 1));
             }
-            None => cells.push((0, 1)), // a parameter, written before the first op
+            None => cells.push(cell(0, 1)), // a parameter, written before the first op
         }
         cells.sort_unstable();
         // Sorted and merged, so ordered and disjoint.
         let mut merged: SmallVec<[(u32, u32); 2]> = SmallVec::new();
-        for &mut (s, e) in cells {
+        for &mut packed in cells {
+            let (s, e) = ((packed >> 32) as u32, packed as u32);
             match merged.last_mut() {
                 Some((_, ce)) if s <= *ce => *ce = (*ce).max(e),
                 _ => merged.push((s, e)),
