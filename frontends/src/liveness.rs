@@ -38,7 +38,7 @@ impl LocalSet {
 
     fn full(locals: usize) -> Self {
         let mut s = Self(vec![u64::MAX; locals.div_ceil(64)]);
-        if locals % 64 != 0
+        if !locals.is_multiple_of(64)
             && let Some(last) = s.0.last_mut()
         {
             *last = (1u64 << (locals % 64)) - 1;

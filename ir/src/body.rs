@@ -561,7 +561,8 @@ impl Body {
         for (i, &v) in values.iter().enumerate() {
             self.values[v.index()].uses.push(Use { op, index: i as u32 });
         }
-        // In place when the new list fits, else at the end of the shared list.
+        // In place when the new list fits, else at the end of the shared list (the old range
+        // is left unused, as an erased op's are: bodies are rebuilt, not compacted).
         let range = &mut self.ops[op.index()].operands;
         if values.len() <= range.len as usize {
             let start = range.start as usize;
@@ -714,5 +715,76 @@ impl Body {
             }
         }
         self.children.iter_mut().zip(owners).filter_map(|(b, owner)| owner.map(|o| (o, b))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body with one block holding `n` arguments, and an op kind (bodies do not check kinds).
+    fn block_with_args(n: usize) -> (Body, Block, Vec<Value>) {
+        let (mut body, block) = Body::with_root_block();
+        let arg_block = body.create_block(&vec![Type::I32; n]);
+        let args = body.block_args(arg_block).to_vec();
+        (body, block, args)
+    }
+
+    fn op(body: &mut Body, block: Block, operands: &[Value], results: usize) -> Op {
+        let mut new = NewOp::new(OpKind(0), Location::Unknown);
+        new.operands = operands.into();
+        new.result_types = vec![Type::I32; results].into();
+        let op = body.create_op(new);
+        body.append_op(block, op);
+        op
+    }
+
+    #[test]
+    fn operand_lists_grow_shrink_and_keep_their_uses() {
+        let (mut body, block, v) = block_with_args(4);
+        let a = op(&mut body, block, &[v[0], v[1]], 2);
+        let b = op(&mut body, block, &[v[2]], 1);
+        assert_eq!(body.operands(a), &[v[0], v[1]]);
+        assert_eq!(body.results(a).len(), 2);
+        assert_eq!(body.operands(b), &[v[2]]);
+        // Growing moves the list; the neighbours' lists stay as they were.
+        body.set_operands(a, &[v[3], v[2], v[1]]);
+        assert_eq!(body.operands(a), &[v[3], v[2], v[1]]);
+        assert_eq!(body.operands(b), &[v[2]]);
+        assert!(body.uses(v[0]).is_empty());
+        assert_eq!(body.uses(v[2]).len(), 2);
+        // Shrinking stays in place.
+        body.set_operands(a, &[v[0]]);
+        assert_eq!(body.operands(a), &[v[0]]);
+        assert_eq!(body.uses(v[0]), &[Use { op: a, index: 0 }]);
+        body.set_operand(b, 0, v[1]);
+        assert_eq!(body.operands(b), &[v[1]]);
+        // Every use of a value follows a replacement, in whichever list it is.
+        body.replace_all_uses(v[1], v[3]);
+        assert_eq!(body.operands(b), &[v[3]]);
+        assert_eq!(body.uses(v[3]), &[Use { op: b, index: 0 }]);
+        body.swap_operands(a, 0, 0);
+        assert_eq!(body.operands(a), &[v[0]]);
+    }
+
+    #[test]
+    fn erased_and_cloned_ops_keep_the_lists_apart() {
+        let (mut body, block, v) = block_with_args(2);
+        let a = op(&mut body, block, &[v[0], v[1]], 1);
+        let r = body.results(a)[0];
+        let user = op(&mut body, block, &[r], 0);
+        let mut map = FxHashMap::default();
+        map.insert(v[0], v[1]);
+        let copy = body.clone_op(a, &mut map);
+        assert_eq!(body.operands(copy), &[v[1], v[1]]);
+        assert_ne!(body.results(copy), body.results(a));
+        assert_eq!(map[&r], body.results(copy)[0]);
+        body.replace_all_uses(r, body.results(copy)[0]);
+        body.erase_op(a);
+        assert!(!body.is_alive(a));
+        assert!(body.operands(a).is_empty());
+        assert!(body.uses(v[0]).is_empty());
+        assert_eq!(body.operands(user), body.results(copy));
+        assert_eq!(body.uses(v[1]).len(), 2);
     }
 }

@@ -86,17 +86,21 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
     let mut labels: Vec<Label> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
     let mut label_at: Vec<Option<usize>> = vec![None; code.len()];
-    let mut targets: Vec<Option<Vec<usize>>> = vec![None; code.len()];
+    // The labels each branch targets: `targets[at]` is a range of `target_labels` (empty for
+    // an instruction that is no branch).
+    let mut targets: Vec<(u32, u32)> = vec![(0, 0); code.len()];
+    let mut target_labels: Vec<usize> = Vec::new();
     // Whether dead code or an empty `else` arm is there to drop (unused blocks are known
     // once the branches are threaded): without any of those, the code stays as it is.
     let mut droppable = false;
     for (at, insn) in code.iter().enumerate() {
         if let Some(ds) = depths(insn) {
-            let resolved = ds
-                .iter()
-                .map(|&d| open.len().checked_sub(d as usize + 1).map_or(FUNCTION_LABEL, |i| open[i]))
-                .collect();
-            targets[at] = Some(resolved);
+            let start = target_labels.len() as u32;
+            target_labels.extend(
+                ds.iter()
+                    .map(|&d| open.len().checked_sub(d as usize + 1).map_or(FUNCTION_LABEL, |i| open[i])),
+            );
+            targets[at] = (start, target_labels.len() as u32);
         }
         let next_closes = matches!(code.get(at + 1), Some(I::End | I::Else) | None);
         droppable |= unconditional(insn) && !next_closes;
@@ -132,10 +136,10 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
         if !label.is_block || label.arity != Some(0) || label.end == usize::MAX {
             continue;
         }
-        if let (Some(I::Br(_)), Some(Some(t))) = (code.get(label.end + 1), targets.get(label.end + 1))
-            && arity(t[0]) == Some(0)
+        if let (Some(I::Br(_)), Some(&(t, _))) = (code.get(label.end + 1), targets.get(label.end + 1))
+            && arity(target_labels[t as usize]) == Some(0)
         {
-            forward[l] = t[0];
+            forward[l] = target_labels[t as usize];
         }
     }
     let resolve = |mut l: usize| {
@@ -150,14 +154,12 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
     };
     let mut changed = false;
     let mut referenced = vec![false; labels.len()];
-    for t in targets.iter_mut().flatten() {
-        for l in t.iter_mut() {
-            let to = resolve(*l);
-            changed |= to != *l;
-            *l = to;
-            if to != FUNCTION_LABEL {
-                referenced[to] = true;
-            }
+    for l in target_labels.iter_mut() {
+        let to = resolve(*l);
+        changed |= to != *l;
+        *l = to;
+        if to != FUNCTION_LABEL {
+            referenced[to] = true;
         }
     }
     let unused_block = labels
@@ -229,9 +231,9 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
             }
             _ => {}
         }
-        match &targets[at] {
-            Some(t) => {
-                let ds: Vec<u32> = t
+        match targets[at] {
+            (start, end) if end > start => {
+                let ds: Vec<u32> = target_labels[start as usize..end as usize]
                     .iter()
                     .map(|&l| match slot.get(l).filter(|&&i| stack.get(i) == Some(&l)) {
                         Some(&i) => (stack.len() - 1 - i) as u32,
@@ -240,7 +242,7 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
                     .collect();
                 out.push(with_depths(insn, &ds));
             }
-            None => out.push(insn.clone()),
+            _ => out.push(insn.clone()),
         }
         if unconditional(insn) {
             dead = Some(0);
