@@ -57,6 +57,8 @@ impl Frame {
 #[derive(Default)]
 pub(crate) struct DictCache {
     dicts: FxHashMap<SmallVec<[(&'static str, Attr); 2]>, Attr>,
+    /// String attributes of the importer's own names (predicates, signs).
+    strings: FxHashMap<&'static str, Attr>,
 }
 
 pub(crate) struct FuncTranslator<'c, 'i> {
@@ -181,6 +183,12 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
 
     fn top(&mut self) -> &mut Frame {
         self.frames.last_mut().expect("a frame is open")
+    }
+
+    /// The string attribute of one of the importer's names, interned once per worker.
+    fn static_string_attr(&mut self, s: &'static str) -> Attr {
+        let ctx = self.ctx;
+        *self.dicts.strings.entry(s).or_insert_with(|| ctx.string_attr(s))
     }
 
     fn kind(&self, name: &str) -> wasmir_ir::OpKind {
@@ -720,8 +728,8 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
         if let Some((name, arity, to)) = crate::ops::numeric(op) {
             let operands = self.pop_n(arity);
             let predicate = crate::ops::predicate(op);
-            let attrs: Vec<(&str, Attr)> =
-                predicate.iter().map(|p| ("predicate", ctx.string_attr(p))).collect();
+            let attrs: SmallVec<[(&str, Attr); 1]> =
+                predicate.iter().map(|p| ("predicate", self.static_string_attr(p))).collect();
             let v = self.emit1(name, &operands, to, &attrs);
             self.stack.push(v);
             return Ok(());
@@ -942,14 +950,15 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
     }
 
     fn memarg_attrs(
-        &self,
+        &mut self,
         m: MemArg,
         width: u32,
         ty: Type,
         sign: Option<&'static str>,
-    ) -> Vec<(&'static str, Attr)> {
+    ) -> SmallVec<[(&'static str, Attr); 4]> {
         let ctx = self.ctx;
-        let mut attrs = vec![("memory", self.info.symbols.memories[m.memory as usize])];
+        let mut attrs: SmallVec<[(&'static str, Attr); 4]> =
+            wasmir_ir::smallvec![("memory", self.info.symbols.memories[m.memory as usize])];
         if m.offset != 0 {
             attrs.push(("offset", ctx.int_attr(m.offset as i64, Type::U64)));
         }
@@ -963,7 +972,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             attrs.push(("width", ctx.int_attr(i64::from(width), Type::U32)));
         }
         if let Some(s) = sign {
-            attrs.push(("sign", ctx.string_attr(s)));
+            attrs.push(("sign", self.static_string_attr(s)));
         }
         attrs
     }
