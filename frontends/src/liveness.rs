@@ -283,21 +283,16 @@ fn backward_sweep(
     let mut live = LocalSet::empty(num_locals);
     let mut open: Vec<Open> = Vec::new();
     let mut changed = false;
-    // What is live where a branch `depth` levels out leads.
-    fn label<'x>(
-        open: &'x [Open],
-        headers: &'x FxHashMap<usize, LocalSet>,
-        empty: &'x LocalSet,
-        depth: u32,
-    ) -> &'x LocalSet {
+    // Where a branch `depth` levels out leads.
+    let label = |open: &[Open], headers: &FxHashMap<usize, LocalSet>, depth: u32| -> LocalSet {
         let Some(frame) = open.len().checked_sub(depth as usize + 1).map(|i| &open[i]) else {
-            return empty;
+            return LocalSet::empty(num_locals);
         };
         match frame.kind {
-            Kind::Loop => headers.get(&frame.start).unwrap_or(empty),
-            _ => &frame.after,
+            Kind::Loop => headers.get(&frame.start).cloned().unwrap_or_else(|| LocalSet::empty(num_locals)),
+            _ => frame.after.clone(),
         }
-    }
+    };
     let mut ops_rev = ops.iter().enumerate().rev();
     // The function's own `end` opens the outermost frame: nothing is live after it.
     if let Some((Operator::End, _)) = ops.last() {
@@ -310,18 +305,20 @@ fn backward_sweep(
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
                 live.remove(*local_index)
             }
-            Operator::Br { relative_depth } => live.copy_from(label(&open, headers, &empty, *relative_depth)),
+            Operator::Br { relative_depth } => live = label(&open, headers, *relative_depth),
             Operator::BrIf { relative_depth }
             | Operator::BrOnNull { relative_depth }
             | Operator::BrOnNonNull { relative_depth }
             | Operator::BrOnCast { relative_depth, .. }
             | Operator::BrOnCastFail { relative_depth, .. } => {
-                live.union_with(label(&open, headers, &empty, *relative_depth));
+                let target = label(&open, headers, *relative_depth);
+                live.union_with(&target);
             }
             Operator::BrTable { targets } => {
                 live.clear();
                 for depth in targets.targets().flatten().chain(std::iter::once(targets.default())) {
-                    live.union_with(label(&open, headers, &empty, depth));
+                    let target = label(&open, headers, depth);
+                    live.union_with(&target);
                 }
             }
             Operator::Return
