@@ -243,14 +243,16 @@ pub(crate) struct SymbolAttrs {
 
 impl ModuleInfo {
     fn intern_symbols(&mut self, ctx: &Context) {
-        let refs = |names: &mut dyn Iterator<Item = &String>| names.map(|n| ctx.symbol_ref_attr(n)).collect();
+        fn refs<'n>(ctx: &Context, names: impl Iterator<Item = &'n String>) -> Vec<Attr> {
+            names.map(|n| ctx.symbol_ref_attr(n)).collect()
+        }
         self.symbols = SymbolAttrs {
-            funcs: refs(&mut self.funcs.iter().map(|f| &f.0)),
-            globals: refs(&mut self.globals.iter().map(|g| &g.0)),
-            memories: refs(&mut self.memories.iter().map(|m| &m.0)),
-            tables: refs(&mut self.tables.iter().map(|t| &t.0)),
-            data: refs(&mut self.data.iter()),
-            elems: refs(&mut self.elems.iter()),
+            funcs: refs(ctx, self.funcs.iter().map(|f| &f.0)),
+            globals: refs(ctx, self.globals.iter().map(|g| &g.0)),
+            memories: refs(ctx, self.memories.iter().map(|m| &m.0)),
+            tables: refs(ctx, self.tables.iter().map(|t| &t.0)),
+            data: refs(ctx, self.data.iter()),
+            elems: refs(ctx, self.elems.iter()),
         };
     }
 }

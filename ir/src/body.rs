@@ -722,7 +722,8 @@ impl Body {
 mod tests {
     use super::*;
 
-    /// A body with one block holding `n` arguments, and an op kind (bodies do not check kinds).
+    /// A body with an empty root block, and `n` values for ops to use (the arguments of a
+    /// detached block).
     fn block_with_args(n: usize) -> (Body, Block, Vec<Value>) {
         let (mut body, block) = Body::with_root_block();
         let arg_block = body.create_block(&vec![Type::I32; n]);
@@ -730,6 +731,7 @@ mod tests {
         (body, block, args)
     }
 
+    /// Appends an op to `block` (of kind 0: a body does not look at kinds).
     fn op(body: &mut Body, block: Block, operands: &[Value], results: usize) -> Op {
         let mut new = NewOp::new(OpKind(0), Location::Unknown);
         new.operands = operands.into();

@@ -157,8 +157,6 @@ impl<'a> Verifier<'a> {
                     v.verify_child(body, op, &mut tables.clone());
                     (op, v.errors)
                 })
-                .collect::<Vec<_>>()
-                .into_iter()
                 .collect();
         }
         let mut scopes = EnclosingLabels::new(body);

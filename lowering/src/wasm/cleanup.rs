@@ -63,6 +63,12 @@ fn unconditional(insn: &I<'_>) -> bool {
     ) || matches!(insn, I::ReturnCallRef(_))
 }
 
+/// Whether the `else` at `at`, of the `if` labelled `label`, is an empty arm this pass drops:
+/// right before the `end`, in an `if` without values.
+fn empty_else(code: &[I<'_>], at: usize, label: &Label) -> bool {
+    label.is_empty_if && matches!(code.get(at + 1), Some(I::End))
+}
+
 /// Whether this pass understands every instruction that can name a label.
 fn modeled(code: &[I<'_>]) -> bool {
     code.iter().all(|insn| {
@@ -104,9 +110,8 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
         }
         let next_closes = matches!(code.get(at + 1), Some(I::End | I::Else) | None);
         droppable |= unconditional(insn) && !next_closes;
-        droppable |= matches!(insn, I::Else)
-            && matches!(code.get(at + 1), Some(I::End))
-            && open.last().is_some_and(|&l| labels[l].is_empty_if);
+        droppable |=
+            matches!(insn, I::Else) && open.last().is_some_and(|&l| empty_else(code, at, &labels[l]));
         match insn {
             I::Block(bt) | I::Loop(bt) | I::If(bt) => {
                 let is_block = matches!(insn, I::Block(_));
@@ -162,11 +167,9 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
             referenced[to] = true;
         }
     }
-    let unused_block = labels
-        .iter()
-        .zip(&referenced)
-        .any(|(label, &referenced)| label.is_block && !referenced && label.arity.is_some());
-    if !changed && !droppable && !unused_block {
+    // A block no branch targets, whose values this pass knows, loses its `block` and `end`.
+    let unused = |l: usize| labels[l].is_block && !referenced[l] && labels[l].arity.is_some();
+    if !changed && !droppable && !(0..labels.len()).any(unused) {
         return false;
     }
     // 2, 3 and 4: drop unused blocks, dead code and empty `else` arms, then recompute depths.
@@ -198,8 +201,7 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
                 }
             }
         }
-        let removed_block =
-            label_at[at].is_some_and(|l| labels[l].is_block && !referenced[l] && labels[l].arity.is_some());
+        let removed_block = label_at[at].is_some_and(unused);
         match insn {
             I::Block(_) | I::Loop(_) | I::If(_) => {
                 let l = label_at[at].expect("a label");
@@ -222,10 +224,7 @@ fn round<'a>(code: &mut Vec<I<'a>>, function_arity: usize) -> bool {
                 out.push(I::End);
                 continue;
             }
-            I::Else
-                if matches!(code.get(at + 1), Some(I::End))
-                    && stack.last().is_some_and(|&l| labels[l].is_empty_if) =>
-            {
+            I::Else if stack.last().is_some_and(|&l| empty_else(code, at, &labels[l])) => {
                 changed = true;
                 continue;
             }

@@ -31,7 +31,7 @@ pub(crate) struct Intervals(SmallVec<[(u32, u32); 2]>);
 impl Intervals {
     /// The set of one interval.
     pub(crate) fn one(interval: (u32, u32)) -> Self {
-        Self(SmallVec::from_buf_and_len([interval, (0, 0)], 1))
+        Self(SmallVec::from_slice(&[interval]))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -68,43 +68,18 @@ impl Intervals {
         }
     }
 
-    /// Adds every interval of `other`.
+    /// Adds every interval of `other`: a few one by one, more by merging the two ordered
+    /// runs (which the stable sort does in linear time).
     pub(crate) fn extend(&mut self, other: &Intervals) {
         if other.0.len() <= 4 {
             for &i in &other.0 {
                 self.insert(i);
             }
-            return;
+        } else {
+            self.0.extend_from_slice(&other.0);
+            self.0.sort();
+            self.0.dedup();
         }
-        let mut merged: SmallVec<[(u32, u32); 2]> = SmallVec::with_capacity(self.0.len() + other.0.len());
-        let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(&&x), Some(&&y)) => {
-                    if x <= y {
-                        a.next();
-                        if x == y {
-                            b.next();
-                        }
-                        x
-                    } else {
-                        b.next();
-                        y
-                    }
-                }
-                (Some(&&x), None) => {
-                    a.next();
-                    x
-                }
-                (None, Some(&&y)) => {
-                    b.next();
-                    y
-                }
-                (None, None) => break,
-            };
-            merged.push(next);
-        }
-        self.0 = merged;
     }
 }
 

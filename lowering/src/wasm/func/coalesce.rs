@@ -8,7 +8,6 @@ use crate::wasm::liveness::{Intervals, LiveGraph, LiveScratch};
 use crate::wasm::val_type;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
-
 use wasmir_ir::{Diagnostic, FxHashMap, FxHashSet, Op, Value};
 
 /// Union-find over values, each class with its live intervals: disjoint, ordered by start
