@@ -873,6 +873,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
         let operands = self.stack_operands(op);
         let provided = (self.stack_prefix[op.index()] as usize).min(operands.len());
+        // The op's own operands are pushed first: with the sources of its copies, every value
+        // it reads from a local is read before a copy writes a target (see `copy_window`).
+        for &v in &operands[provided..] {
+            self.push(v)?;
+        }
         if let Some(copies) = self.copies.get(&op).cloned() {
             // A parallel copy: every source is read before any target is written. Constants
             // read no local, so they are written one by one after it (and a zero into a local
@@ -892,9 +897,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 let l = self.local(t)?;
                 self.out.push(I::LocalSet(l));
             }
-        }
-        for &v in &operands[provided..] {
-            self.push(v)?;
         }
         self.instruction(op, name, falls_off_function)?;
         if self.tee[op.index()] {

@@ -55,6 +55,9 @@ struct Way {
     conditional: bool,
     /// A constant that may be held in the position's local.
     constant: bool,
+    /// The bytes of pushing the value for a branch that passes it on the stack: a
+    /// `local.get`, or the constant itself.
+    push: u32,
 }
 
 /// The classes after merging, the label positions that travel in locals, the copies into
@@ -249,27 +252,34 @@ impl FuncEmitter<'_, '_, '_> {
         let try_plan = |affinities: &[(u32, Value, Value)], classes: Classes| {
             self.plan_positions(classes, affinities, &ways)
         };
-        let mut plan = if reordered {
-            let first = try_plan(&affinities, classes.clone());
-            let second = try_plan(&by_branches, classes);
-            if second.bytes < first.bytes { second } else { first }
+        let initial = classes;
+        let (mut plan, plan_reordered) = if reordered {
+            let first = try_plan(&affinities, initial.clone());
+            let second = try_plan(&by_branches, initial.clone());
+            if second.bytes < first.bytes { (second, true) } else { (first, false) }
         } else {
-            try_plan(&affinities, classes)
+            (try_plan(&affinities, initial.clone()), false)
         };
         if !held_affinities.is_empty() && plan.constants_cost {
             // On top of the merges kept.
             let other = try_plan(&held_affinities, plan.classes.clone());
-            if other.bytes < plan.bytes {
-                plan = other;
+            // And before all of them: a constant held from the top of the function (a local's
+            // implicit zero) can be worth more than a value merged first, which then has to be
+            // copied in where it flows instead.
+            let mut first = held_affinities.clone();
+            first.extend_from_slice(if plan_reordered { &by_branches } else { &affinities });
+            let before = try_plan(&first, initial.clone());
+            for other in [other, before] {
+                if other.bytes < plan.bytes {
+                    plan = other;
+                }
             }
         }
         for (op, key, v, t) in plan.copies {
             if !plan.via_local.contains(&key) {
                 continue;
             }
-            let at = 2 * self.pos[op.index()];
-            let window =
-                if op == key.0 { (at.saturating_sub(1), at) } else { (at.saturating_sub(1), at + 1) };
+            let window = self.copy_window(op, key.0);
             let root = plan.classes.find(t.index() as u32);
             plan.classes.intervals[root as usize].insert(window);
             self.copies.entry(op).or_default().push((v, t));
@@ -321,13 +331,7 @@ impl FuncEmitter<'_, '_, '_> {
                     let produced_on_stack = body.defining_op(v).is_some_and(|d| {
                         self.on_stack[d.index()] && self.stack_consumer[d.index()] == Some(op)
                     });
-                    let at = 2 * self.pos[op.index()];
-                    // A loop's initial values become its arguments right there.
-                    let window = if op == *label {
-                        (at.saturating_sub(1), at)
-                    } else {
-                        (at.saturating_sub(1), at + 1)
-                    };
+                    let window = self.copy_window(op, *label);
                     let t_local = wasm_type[t.index()].is_some();
                     let key = key_of(&mut ways, (*label, *slot, p as u32));
                     ways.branches.resize(ways.keys.len(), 0);
@@ -350,6 +354,7 @@ impl FuncEmitter<'_, '_, '_> {
                         window,
                         conditional: name == "control.br_if",
                         constant: constants.contains(&v),
+                        push: self.push_bytes(v),
                     });
                 }
             }
@@ -419,12 +424,12 @@ impl FuncEmitter<'_, '_, '_> {
             let key = way.key as usize;
             candidate[key] &= way.unused || same || copyable;
             let cost = &mut costs[key];
-            cost.0 += if way.conditional { 3 } else { 2 };
+            cost.0 += way.push + u32::from(way.conditional);
             if same && way.constant && written.insert(way.v) {
-                cost.1 += 4;
+                cost.1 += way.push + 2;
             }
             if copyable {
-                cost.1 += 4;
+                cost.1 += way.push + 2;
                 proposed.push((way.op, way.key, way.v, way.t));
             }
             if !way.unused && way.constant {
@@ -464,6 +469,32 @@ impl FuncEmitter<'_, '_, '_> {
             candidate.iter().zip(&ways.keys).filter(|&(&local, _)| local).map(|(_, &key)| key).collect();
         let copies = proposed.into_iter().map(|(op, k, v, t)| (op, ways.keys[k as usize], v, t)).collect();
         PositionPlan { classes, via_local, copies, bytes, constants_cost }
+    }
+
+    /// Where a copy into a position of `label` at `op` writes the position's local. A loop's
+    /// initial values become its arguments right before it. A branch or yield reads every
+    /// value it uses from its local (its own operands and the sources of its copies) before
+    /// it writes any target, so the target's class must be free only from the op on: a value
+    /// of the class whose last use is this op (a swap, `br $loop (b, a)`) does not block it.
+    fn copy_window(&self, op: Op, label: Op) -> (u32, u32) {
+        let at = 2 * self.pos[op.index()];
+        if op == label { (at.saturating_sub(1), at) } else { (at, at + 1) }
+    }
+
+    /// The bytes of pushing `v` from its local (two, for most functions), or of writing the
+    /// constant that defines it.
+    fn push_bytes(&self, v: Value) -> u32 {
+        let body = self.body;
+        match body.defining_op(v) {
+            Some(d) if op_name(self.ctx, body, d) == "arith.constant" => {
+                let mut sink = Vec::new();
+                self.constant(d).map_or(2, |insn| {
+                    wasm_encoder::Encode::encode(&insn, &mut sink);
+                    sink.len() as u32
+                })
+            }
+            _ => 2,
+        }
     }
 
     /// What a label position's incoming values are coalesced with: its loop slot when it has
