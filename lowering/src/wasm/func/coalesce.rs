@@ -65,7 +65,9 @@ struct Way {
 struct PositionPlan {
     classes: Classes,
     via_local: FxHashSet<PositionKey>,
-    copies: Vec<(Op, PositionKey, Value, Value)>,
+    /// (the op, the position, the value flowing in, the position's value, where the copy
+    /// keeps the position's local)
+    copies: Vec<(Op, PositionKey, Value, Value, (u32, u32))>,
     bytes: u32,
     /// Whether some constant flowing in costs bytes: copied into a position's local, or
     /// pushed for a position on the stack (else holding constants cannot save anything).
@@ -261,25 +263,51 @@ impl FuncEmitter<'_, '_, '_> {
             (try_plan(&affinities, initial.clone()), false)
         };
         if !held_affinities.is_empty() && plan.constants_cost {
-            // On top of the merges kept.
-            let other = try_plan(&held_affinities, plan.classes.clone());
-            // And before all of them: a constant held from the top of the function (a local's
-            // implicit zero) can be worth more than a value merged first, which then has to be
-            // copied in where it flows instead.
-            let mut first = held_affinities.clone();
-            first.extend_from_slice(if plan_reordered { &by_branches } else { &affinities });
-            let before = try_plan(&first, initial.clone());
-            for other in [other, before] {
-                if other.bytes < plan.bytes {
-                    plan = other;
+            let merged = if plan_reordered { &by_branches } else { &affinities };
+            let base = plan.classes.clone();
+            // On top of the merges kept, or before all of them: a constant held from the top of
+            // the function (a local's implicit zero) can be worth more than a value merged
+            // first, which then has to be copied in where it flows instead.
+            let with_held = |held: &[(u32, Value, Value)], before: bool| {
+                if before {
+                    let mut first = held.to_vec();
+                    first.extend_from_slice(merged);
+                    try_plan(&first, initial.clone())
+                } else {
+                    try_plan(held, base.clone())
+                }
+            };
+            // On a tie the constant is held: written once, where the input wrote it, rather
+            // than copied at a branch (which may run many times, in a loop).
+            let mut best: Option<(PositionPlan, bool)> = None;
+            for before in [false, true] {
+                let other = with_held(&held_affinities, before);
+                if other.bytes <= best.as_ref().map_or(plan.bytes, |(b, _)| b.bytes) {
+                    best = Some((other, before));
                 }
             }
+            if let Some((mut chosen, before)) = best {
+                // A constant merged into a position that still travels on the stack is not
+                // held, and would only lengthen its class's live range: plan without it.
+                let holds = |&&(_, t, v): &&(u32, Value, Value)| {
+                    ways.flows.iter().any(|w| {
+                        w.constant && w.t == t && w.v == v && chosen.via_local.contains(&ways.keys[w.key as usize])
+                    })
+                };
+                let kept: Vec<_> = held_affinities.iter().filter(holds).copied().collect();
+                if kept.len() < held_affinities.len() {
+                    let again = with_held(&kept, before);
+                    if again.bytes <= chosen.bytes {
+                        chosen = again;
+                    }
+                }
+                plan = chosen;
+            }
         }
-        for (op, key, v, t) in plan.copies {
+        for (op, key, v, t, window) in plan.copies {
             if !plan.via_local.contains(&key) {
                 continue;
             }
-            let window = self.copy_window(op, key.0);
             let root = plan.classes.find(t.index() as u32);
             plan.classes.intervals[root as usize].insert(window);
             self.copies.entry(op).or_default().push((v, t));
@@ -409,20 +437,41 @@ impl FuncEmitter<'_, '_, '_> {
         // taken drops it), and the label sets it once; in the local, each copy is a push and a
         // set, and a constant held there is written once where it is defined.
         let mut costs = vec![(2u32, 0u32); positions];
-        // (the op, the label position, the value flowing in, the position's value)
-        let mut proposed: Vec<(Op, u32, Value, Value)> = Vec::new();
+        // (the op, the label position, the value flowing in, the position's value, the window)
+        let mut proposed: Vec<(Op, u32, Value, Value, (u32, u32))> = Vec::new();
+        // A copy serves the later ways of the same value into the same position from the same
+        // block (a run of `br_if`s to a loop): the first one runs before them on every path,
+        // and the local keeps the value while nothing else of the class is live in between
+        // (nor written there by another copy: `extended` holds those stretches, by class).
+        let mut first_copy: FxHashMap<(u32, Value), usize> = FxHashMap::default();
+        let mut extended: FxHashMap<u32, Intervals> = FxHashMap::default();
         let mut written: FxHashSet<Value> = FxHashSet::default();
         let mut constant_positions: Vec<u32> = Vec::new();
         let mut constant_copied = false;
         for way in &ways.flows {
             let (t, v) = (way.t.index() as u32, way.v.index() as u32);
             let same = way.can_share && classes.find(t) == classes.find(v);
-            let copyable = !way.unused && !same && way.can_copy && {
-                let root = classes.find(t);
-                !classes.intervals[root as usize].overlaps(way.window)
+            let wanted = !way.unused && !same && way.can_copy;
+            let root = classes.find(t);
+            let free = |classes: &Classes, extended: &FxHashMap<u32, Intervals>, window: (u32, u32)| {
+                !classes.intervals[root as usize].overlaps(window)
+                    && extended.get(&root).is_none_or(|e| !e.overlaps(window))
             };
+            let served = wanted
+                && first_copy.get(&(way.key, way.v)).is_some_and(|&i| {
+                    let (first, _, _, _, window) = proposed[i];
+                    let stretch = (window.1, way.window.1);
+                    let ok = self.body.op_block(first) == self.body.op_block(way.op)
+                        && free(&classes, &extended, stretch);
+                    if ok {
+                        proposed[i].4.1 = way.window.1;
+                        extended.entry(root).or_default().insert(stretch);
+                    }
+                    ok
+                });
+            let copyable = wanted && !served && free(&classes, &extended, way.window);
             let key = way.key as usize;
-            candidate[key] &= way.unused || same || copyable;
+            candidate[key] &= way.unused || same || served || copyable;
             let cost = &mut costs[key];
             cost.0 += way.push + u32::from(way.conditional);
             if same && way.constant && written.insert(way.v) {
@@ -430,7 +479,10 @@ impl FuncEmitter<'_, '_, '_> {
             }
             if copyable {
                 cost.1 += way.push + 2;
-                proposed.push((way.op, way.key, way.v, way.t));
+                if way.op != ways.keys[key].0 {
+                    first_copy.insert((way.key, way.v), proposed.len());
+                }
+                proposed.push((way.op, way.key, way.v, way.t, way.window));
             }
             if !way.unused && way.constant {
                 constant_positions.push(way.key);
@@ -467,7 +519,8 @@ impl FuncEmitter<'_, '_, '_> {
         let constants_cost = constant_copied || constant_positions.iter().any(|&k| !candidate[k as usize]);
         let via_local =
             candidate.iter().zip(&ways.keys).filter(|&(&local, _)| local).map(|(_, &key)| key).collect();
-        let copies = proposed.into_iter().map(|(op, k, v, t)| (op, ways.keys[k as usize], v, t)).collect();
+        let copies =
+            proposed.into_iter().map(|(op, k, v, t, window)| (op, ways.keys[k as usize], v, t, window)).collect();
         PositionPlan { classes, via_local, copies, bytes, constants_cost }
     }
 
