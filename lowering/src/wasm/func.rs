@@ -78,6 +78,17 @@ type Values = SmallVec<[Value; 4]>;
 /// a block: `(producer, results, whether other uses need a `local.tee` copy)`.
 type Tentative = (Op, Values, bool);
 
+/// How the top `groups` tentative groups sit among an op's operands (see `match_groups`):
+/// the operands pushed before each group's chain starts (by the group's index among them),
+/// how many values the groups leave on the stack, and where the last one ends.
+#[derive(Default)]
+struct GroupMatch {
+    groups: usize,
+    gaps: SmallVec<[(usize, std::ops::Range<usize>); 2]>,
+    covered: usize,
+    end: usize,
+}
+
 /// Which values of a label a position refers to.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 enum Slot {
@@ -582,54 +593,47 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     operands.truncate(cut);
                 }
             }
-            // The top `g` tentative groups, concatenated, must be the operands from `early`
-            // on: the operands before them are pushed before the first of those producers
-            // runs, which only a value already in a local (or a constant) allows.
-            let (mut best, mut best_len, mut best_early) = (0, 0, 0);
-            let mut cat: Values = Values::new();
+            // The top `g` tentative groups, in order, must be among the operands, each where
+            // the op takes it; the operands before the first group, and those between two
+            // groups, are pushed before the chain of the group after them starts, which only
+            // a value already in a local (or a constant) allows (`f(load(p), x, y, p + 20)`
+            // takes the load from the stack and pushes `x` and `y` after it). The match that
+            // leaves the most values on the stack wins.
+            let mut best: Option<GroupMatch> = None;
             let dead = self.is_dead_pure(op);
             let groups =
                 if dead || self.leaves_operands_to_user(op, &tentative) { 0 } else { tentative.len() };
+            let mut covered = 0;
             for g in 1..=groups {
-                let (first, group, _) = &tentative[tentative.len() - g];
-                let mut next = group.clone();
-                next.extend_from_slice(&cat);
-                cat = next;
-                if cat.len() > operands.len() {
+                covered += tentative[tentative.len() - g].1.len();
+                if covered > operands.len() {
                     break;
                 }
-                // Pushed before the whole chain of stack values that ends in `first`.
-                let start = self.chain_start[first.index()].unwrap_or(*first);
-                let early_ok = |j: usize| {
-                    j == 0
-                        || (self.incoming(op).is_empty()
-                            && operands[..j].iter().all(|&v| self.is_free_before(v, start)))
-                };
-                if let Some(j) = (0..=operands.len() - cat.len())
-                    .find(|&j| operands[j..j + cat.len()] == cat[..] && early_ok(j))
-                    && cat.len() >= best_len
+                if let Some(found) = self.match_groups(op, &operands, &tentative[tentative.len() - g..])
+                    && covered >= best.as_ref().map_or(0, |b| b.covered)
                 {
-                    (best, best_len, best_early) = (g, cat.len(), j);
+                    best = Some(GroupMatch { groups: g, covered, ..found });
                 }
             }
-            if best > 0 {
-                let first = tentative[tentative.len() - best].0;
-                let start = self.chain_start[first.index()].unwrap_or(first);
-                self.chain_start[op.index()] = Some(start);
-                if best_early > 0 {
+            let best_groups = best.as_ref().map_or(0, |b| b.groups);
+            if let Some(found) = &best {
+                let base = tentative.len() - found.groups;
+                let first = tentative[base].0;
+                self.chain_start[op.index()] = Some(self.chain_start[first.index()].unwrap_or(first));
+                for (i, gap) in &found.gaps {
                     // An outer consumer's values go below those of the consumers inside it.
-                    let mut pushes = operands[..best_early].to_vec();
+                    let producer = tentative[base + i].0;
+                    let start = self.chain_start[producer.index()].unwrap_or(producer);
+                    let mut pushes = operands[gap.clone()].to_vec();
                     pushes.extend(self.early_pushes.remove(&start).unwrap_or_default());
                     self.early_pushes.insert(start, pushes);
                 }
+                self.stack_prefix[op.index()] = found.end as u32;
             }
-            for (producer, _, tee) in tentative.drain(tentative.len() - best..) {
+            for (producer, _, tee) in tentative.drain(tentative.len() - best_groups..) {
                 self.on_stack[producer.index()] = true;
                 self.tee[producer.index()] = tee;
                 self.stack_consumer[producer.index()] = Some(op);
-            }
-            if best_len > 0 {
-                self.stack_prefix[op.index()] = (best_early + best_len) as u32;
             }
             let results = body.results(op);
             // A label's results stay on the stack only when no `br_if` carries them: one that
@@ -668,6 +672,31 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         }
     }
 
+    /// Where the `groups` (tentative stack values, in push order) sit among `op`'s operands:
+    /// each group contiguous, the first found at or after the end of the one before, and the
+    /// operands before each group (the gap) free before that group's chain starts. Only an op
+    /// that carries nothing to a label takes operands pushed early: a branch's values are
+    /// decided by coalescing later.
+    fn match_groups(&self, op: Op, operands: &[Value], groups: &[Tentative]) -> Option<GroupMatch> {
+        let mut found = GroupMatch::default();
+        for (i, (producer, values, _)) in groups.iter().enumerate() {
+            let start = self.chain_start[producer.index()].unwrap_or(*producer);
+            let at = found.end;
+            let gap_ok = |j: usize| {
+                j == at
+                    || (self.incoming(op).is_empty()
+                        && operands[at..j].iter().all(|&v| self.is_free_before(v, start)))
+            };
+            let j = (at..=operands.len().checked_sub(values.len())?)
+                .find(|&j| operands[j..j + values.len()] == values[..] && gap_ok(j))?;
+            if j > at {
+                found.gaps.push((i, at..j));
+            }
+            found.end = j + values.len();
+        }
+        Some(found)
+    }
+
     /// Whether pure `op` should read its operands from their locals and leave the stack values
     /// to a later user, which takes them right below the value `op` starts computing: as in
     /// `select(a, b, a > b)`, where `a` and `b` stay on the stack (teed) for the select and the
@@ -677,10 +706,12 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     /// reads all of its operands from locals.
     fn leaves_operands_to_user(&self, op: Op, tentative: &[Tentative]) -> bool {
         let (ctx, body) = (self.ctx, self.body);
+        // Any op with one single-use result: it still runs where it is, only its operands
+        // come from their locals (a load of a field of the object a call also takes).
         let chainable = |o: Op| {
             let def = ctx.op_def(body.op_kind(o));
-            def.has(Traits::PURE)
-                && !def.has(Traits::CONSTANT_LIKE)
+            !def.has(Traits::CONSTANT_LIKE)
+                && !def.has(Traits::TERMINATOR)
                 && body.op_regions(o).is_empty()
                 && body.results(o).len() == 1
                 && body.uses(body.results(o)[0]).len() == 1
