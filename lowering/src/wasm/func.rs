@@ -706,15 +706,15 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
     /// reads all of its operands from locals.
     fn leaves_operands_to_user(&self, op: Op, tentative: &[Tentative]) -> bool {
         let (ctx, body) = (self.ctx, self.body);
-        // Any op with one single-use result: it still runs where it is, only its operands
-        // come from their locals (a load of a field of the object a call also takes).
+        // Any op with one result: it still runs where it is, only its operands come from their
+        // locals (a load of a field of the object a call also takes). A result used later too
+        // stays on the stack for the next op and is kept with `local.tee` (`(x ^ s) - s`).
         let chainable = |o: Op| {
             let def = ctx.op_def(body.op_kind(o));
             !def.has(Traits::CONSTANT_LIKE)
                 && !def.has(Traits::TERMINATOR)
                 && body.op_regions(o).is_empty()
                 && body.results(o).len() == 1
-                && body.uses(body.results(o)[0]).len() == 1
         };
         if !chainable(op) {
             return false;
@@ -723,13 +723,15 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let mut at = op;
         for _ in 0..8 {
             let result = body.results(at)[0];
-            let user = body.uses(result)[0].op;
             // The user comes next, but for constants it pushes.
             let mut next = body.next_op(at);
-            while let Some(c) = next.filter(|&c| c != user && op_name(ctx, body, c) == "arith.constant") {
+            while let Some(c) = next.filter(|&c| op_name(ctx, body, c) == "arith.constant") {
                 next = body.next_op(c);
             }
-            if next != Some(user) || !self.incoming(user).is_empty() {
+            let Some(user) = next.filter(|&u| body.uses(result).iter().any(|use_| use_.op == u)) else {
+                return false;
+            };
+            if !self.incoming(user).is_empty() {
                 return false;
             }
             let user_operands = self.stack_operands(user);
