@@ -217,8 +217,18 @@ impl FuncEmitter<'_, '_, '_> {
             // A constant held in a local is read from it only where it flows into a label.
             let constant = i >= values.len();
             let flows = |op: Op| self.incoming(op).iter().any(|(_, _, flowing)| flowing.contains(&v));
-            let readers =
-                body.uses(v).iter().filter(|u| !constant || flows(u.op)).map(|u| self.emission_op(u.op));
+            // A value teed for an op takes it from the stack there: that use reads no local (so
+            // the local is free once the other readers are done, as in `store(p, load(p) - 1)`).
+            let teed_for = body
+                .defining_op(v)
+                .filter(|d| self.tee[d.index()])
+                .and_then(|d| self.stack_consumer[d.index()])
+                .filter(|&c| body.operands(c).iter().filter(|&&o| o == v).count() == 1);
+            let readers = body
+                .uses(v)
+                .iter()
+                .filter(|u| (!constant || flows(u.op)) && Some(u.op) != teed_for)
+                .map(|u| self.emission_op(u.op));
             let exact = graph.as_ref().and_then(|g| g.intervals(v, readers, &mut scratch));
             let intervals = exact.unwrap_or_else(|| {
                 let def = self.def_point(v);
@@ -678,33 +688,64 @@ impl FuncEmitter<'_, '_, '_> {
         let mut busy: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
         let mut free: FxHashMap<wasm_encoder::ValType, BTreeSet<u32>> = FxHashMap::default();
         let mut local_of_root: FxHashMap<u32, u32> = FxHashMap::default();
+        // Per local, where its classes live and when the last of them ends: a class that finds
+        // no free local may still fit in the holes of one in use (a value live in one arm of
+        // an `if`, and a loop in the other), before a new local is added.
+        let mut occupied: Vec<Intervals> = Vec::new();
+        let mut busy_until: Vec<u32> = Vec::new();
         for (i, &p) in params.iter().enumerate() {
             local_of_root.insert(classes.find(p.index() as u32), i as u32);
         }
+        let holds_constant = |root: u32| {
+            // (Loop slots are values of the emitter's own, past the body's.)
+            members[&root].iter().any(|&v| {
+                v.index() < self.body.value_capacity()
+                    && self.body.defining_op(v).is_some_and(|d| op_name(self.ctx, self.body, d) == "arith.constant")
+            })
+        };
         for (start, end, root) in spans {
             while let Some(&Reverse((end, local))) = busy.peek()
                 && end <= start
             {
                 busy.pop();
-                free.entry(self.local_types[local as usize]).or_default().insert(local);
+                // A local that took a class in its holes is busy until the later end.
+                if busy_until[local as usize] == end {
+                    free.entry(self.local_types[local as usize]).or_default().insert(local);
+                }
             }
+            let intervals = &classes.intervals[root as usize];
             let local = match local_of_root.get(&root) {
                 Some(&l) => l,
                 None => {
                     let ty = wasm_type[members[&root][0].index()].expect("a value with a local has a type");
                     match free.entry(ty).or_default().pop_first() {
                         Some(l) => l,
-                        None => {
-                            self.local_types.push(ty);
-                            self.local_types.len() as u32 - 1
-                        }
+                        // A class holding a constant (most often the local's implicit zero)
+                        // wants a fresh local, where cleanup drops a write of zero.
+                        None => (0..occupied.len() as u32)
+                            .filter(|_| !holds_constant(root))
+                            .find(|&l| {
+                                self.local_types[l as usize] == ty
+                                    && busy_until[l as usize] > start
+                                    && intervals.iter().all(|i| !occupied[l as usize].overlaps(i))
+                            })
+                            .unwrap_or_else(|| {
+                                self.local_types.push(ty);
+                                self.local_types.len() as u32 - 1
+                            }),
                     }
                 }
             };
+            if occupied.len() <= local as usize {
+                occupied.resize(local as usize + 1, Intervals::default());
+                busy_until.resize(local as usize + 1, 0);
+            }
+            occupied[local as usize].extend(intervals);
+            busy_until[local as usize] = busy_until[local as usize].max(end);
             for &v in &members[&root] {
                 self.local_of.insert(v, local);
             }
-            busy.push(Reverse((end, local)));
+            busy.push(Reverse((busy_until[local as usize], local)));
         }
     }
 }
