@@ -379,10 +379,14 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let mut arm_computed: FxHashMap<PositionKey, bool> = FxHashMap::default();
         let mut passing: FxHashMap<Op, bool> = FxHashMap::default();
         for &op in &order {
-            let is_yield = op_name(self.ctx, self.body, op) == "control.yield";
+            let name = op_name(self.ctx, self.body, op);
+            let is_yield = name == "control.yield";
             for (label, slot, flowing) in self.incoming(op) {
+                // A `br` out of a block or an `if` is a way out like a yield (one to a loop
+                // would make the value a loop parameter).
+                let leaves = is_yield || (name == "control.br" && *slot == Slot::Result);
                 for (p, &v) in flowing.iter().enumerate() {
-                    let computed = is_yield && self.computed_by_its_arm(op, v);
+                    let computed = leaves && self.computed_by_its_arm(op, v);
                     *arm_computed.entry((*label, *slot, p as u32)).or_insert(true) &= computed;
                 }
                 let from_before = |&v: &Value| {

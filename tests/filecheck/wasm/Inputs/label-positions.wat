@@ -22,6 +22,18 @@
       (else (local.set $t (i32.const -1))))
     (drop (call $work (local.get $a)))
     (i32.add (local.get $t) (local.get $a)))
+  ;; dispatch: a block whose value a branch out of an inner if and its own end compute, each
+  ;; for it alone (as C's `r = f ? g(x) : x * 7` often compiles).
+  (func $dispatch (export "dispatch") (param $f i32) (param $x i32) (result i32)
+    (local $r i32)
+    (block $done
+      (if (local.get $f)
+        (then
+          (local.set $r (call $work (local.get $x)))
+          (br $done)))
+      (local.set $r (i32.mul (local.get $x) (i32.const 7))))
+    (i32.store (i32.const 0) (local.get $x))
+    (i32.add (local.get $r) (i32.load (local.get $r))))
   ;; unwind: the shape `wasm-opt --asyncify` gives a function with calls that may unwind.
   (func $unwind (export "unwind") (param $p i32) (param $n i32) (result i32)
     (local $x i32) (local $y i32) (local $idx i32)
