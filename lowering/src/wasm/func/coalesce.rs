@@ -452,9 +452,12 @@ impl FuncEmitter<'_, '_, '_> {
         // A copy serves the later ways of the same value into the same position from the same
         // block (a run of `br_if`s to a loop): the first one runs before them on every path,
         // and the local keeps the value while nothing else of the class is live in between
-        // (nor written there by another copy: `extended` holds those stretches, by class).
+        // nor written there by another copy (`extended` holds those stretches and `points` the
+        // copies at one op, by class; copies at one op are parallel, so only a stretch must
+        // avoid the points).
         let mut first_copy: FxHashMap<(u32, Value), usize> = FxHashMap::default();
         let mut extended: FxHashMap<u32, Intervals> = FxHashMap::default();
+        let mut points: FxHashMap<u32, Intervals> = FxHashMap::default();
         let mut written: FxHashSet<Value> = FxHashSet::default();
         let mut constant_positions: Vec<u32> = Vec::new();
         let mut constant_copied = false;
@@ -472,7 +475,8 @@ impl FuncEmitter<'_, '_, '_> {
                     let (first, _, _, _, window) = proposed[i];
                     let stretch = (window.1, way.window.1);
                     let ok = self.body.op_block(first) == self.body.op_block(way.op)
-                        && free(&classes, &extended, stretch);
+                        && free(&classes, &extended, stretch)
+                        && points.get(&root).is_none_or(|p| !p.overlaps(stretch));
                     if ok {
                         proposed[i].4.1 = way.window.1;
                         extended.entry(root).or_default().insert(stretch);
@@ -492,6 +496,7 @@ impl FuncEmitter<'_, '_, '_> {
                 if way.op != ways.keys[key].0 {
                     first_copy.insert((way.key, way.v), proposed.len());
                 }
+                points.entry(root).or_default().insert(way.window);
                 proposed.push((way.op, way.key, way.v, way.t, way.window));
             }
             if !way.unused && way.constant {
