@@ -8,7 +8,7 @@ use crate::wasm::liveness::{Intervals, LiveGraph, LiveScratch};
 use crate::wasm::val_type;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
-use wasmir_ir::{Diagnostic, FxHashMap, FxHashSet, Op, Value};
+use wasmir_ir::{Diagnostic, FxHashMap, FxHashSet, Op, Type, Value};
 
 /// Union-find over values, each class with its live intervals: disjoint, ordered by start
 /// (so their ends are ordered too), which makes a point or overlap query one range lookup.
@@ -72,6 +72,8 @@ struct PositionPlan {
     /// Whether some constant flowing in costs bytes: copied into a position's local, or
     /// pushed for a position on the stack (else holding constants cannot save anything).
     constants_cost: bool,
+    /// Whether every affinity given merged.
+    merged_all: bool,
 }
 
 impl Classes {
@@ -289,22 +291,31 @@ impl FuncEmitter<'_, '_, '_> {
             };
             // On a tie the constant is held: written once, where the input wrote it, rather
             // than copied at a branch (which may run many times, in a loop).
+            // Before the others only when some constant could not join on top of them.
             let mut best: Option<(PositionPlan, bool)> = None;
             for before in [false, true] {
+                if before && best.as_ref().is_some_and(|(b, _)| b.merged_all) {
+                    break;
+                }
                 let other = with_held(&held_affinities, before);
+                let merged_all = other.merged_all;
                 if other.bytes <= best.as_ref().map_or(plan.bytes, |(b, _)| b.bytes) {
                     best = Some((other, before));
+                } else if !before && merged_all {
+                    break;
                 }
             }
             if let Some((mut chosen, before)) = best {
                 // A constant merged into a position that still travels on the stack is not
                 // held, and would only lengthen its class's live range: plan without it.
-                let holds = |&&(_, t, v): &&(u32, Value, Value)| {
-                    ways.flows.iter().any(|w| {
-                        w.constant && w.t == t && w.v == v && chosen.via_local.contains(&ways.keys[w.key as usize])
-                    })
-                };
-                let kept: Vec<_> = held_affinities.iter().filter(holds).copied().collect();
+                let held: FxHashSet<(Value, Value)> = ways
+                    .flows
+                    .iter()
+                    .filter(|w| w.constant && chosen.via_local.contains(&ways.keys[w.key as usize]))
+                    .map(|w| (w.t, w.v))
+                    .collect();
+                let kept: Vec<_> =
+                    held_affinities.iter().filter(|&&(_, t, v)| held.contains(&(t, v))).copied().collect();
                 if kept.len() < held_affinities.len() {
                     let again = with_held(&kept, before);
                     if again.bytes <= chosen.bytes {
@@ -438,8 +449,9 @@ impl FuncEmitter<'_, '_, '_> {
         affinities: &[(u32, Value, Value)],
         ways: &Ways,
     ) -> PositionPlan {
+        let mut merged_all = true;
         for &(_, t, v) in affinities {
-            classes.try_union(t.index() as u32, v.index() as u32);
+            merged_all &= classes.try_union(t.index() as u32, v.index() as u32);
         }
         let positions = ways.keys.len();
         let mut candidate = vec![true; positions];
@@ -452,12 +464,12 @@ impl FuncEmitter<'_, '_, '_> {
         // A copy serves the later ways of the same value into the same position from the same
         // block (a run of `br_if`s to a loop): the first one runs before them on every path,
         // and the local keeps the value while nothing else of the class is live in between
-        // nor written there by another copy (`extended` holds those stretches and `points` the
-        // copies at one op, by class; copies at one op are parallel, so only a stretch must
-        // avoid the points).
+        // nor written there by another copy. Ways come in emission order, so per class the
+        // last op a copy was proposed at, and where the last stretch of a kept value ends,
+        // tell whether a stretch or a copy meets another copy (copies at one op are parallel).
         let mut first_copy: FxHashMap<(u32, Value), usize> = FxHashMap::default();
-        let mut extended: FxHashMap<u32, Intervals> = FxHashMap::default();
-        let mut points: FxHashMap<u32, Intervals> = FxHashMap::default();
+        let mut last_copy_at: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut stretch_end: FxHashMap<u32, u32> = FxHashMap::default();
         let mut written: FxHashSet<Value> = FxHashSet::default();
         let mut constant_positions: Vec<u32> = Vec::new();
         let mut constant_copied = false;
@@ -466,24 +478,23 @@ impl FuncEmitter<'_, '_, '_> {
             let same = way.can_share && classes.find(t) == classes.find(v);
             let wanted = !way.unused && !same && way.can_copy;
             let root = classes.find(t);
-            let free = |classes: &Classes, extended: &FxHashMap<u32, Intervals>, window: (u32, u32)| {
-                !classes.intervals[root as usize].overlaps(window)
-                    && extended.get(&root).is_none_or(|e| !e.overlaps(window))
-            };
             let served = wanted
                 && first_copy.get(&(way.key, way.v)).is_some_and(|&i| {
                     let (first, _, _, _, window) = proposed[i];
                     let stretch = (window.1, way.window.1);
                     let ok = self.body.op_block(first) == self.body.op_block(way.op)
-                        && free(&classes, &extended, stretch)
-                        && points.get(&root).is_none_or(|p| !p.overlaps(stretch));
+                        && !classes.intervals[root as usize].overlaps(stretch)
+                        && last_copy_at.get(&root).is_none_or(|&at| at <= window.0);
                     if ok {
                         proposed[i].4.1 = way.window.1;
-                        extended.entry(root).or_default().insert(stretch);
+                        stretch_end.insert(root, way.window.1);
                     }
                     ok
                 });
-            let copyable = wanted && !served && free(&classes, &extended, way.window);
+            let copyable = wanted
+                && !served
+                && !classes.intervals[root as usize].overlaps(way.window)
+                && stretch_end.get(&root).is_none_or(|&end| way.window.0 >= end);
             let key = way.key as usize;
             candidate[key] &= way.unused || same || served || copyable;
             let cost = &mut costs[key];
@@ -496,7 +507,7 @@ impl FuncEmitter<'_, '_, '_> {
                 if way.op != ways.keys[key].0 {
                     first_copy.insert((way.key, way.v), proposed.len());
                 }
-                points.entry(root).or_default().insert(way.window);
+                last_copy_at.insert(root, way.window.0);
                 proposed.push((way.op, way.key, way.v, way.t, way.window));
             }
             if !way.unused && way.constant {
@@ -536,7 +547,7 @@ impl FuncEmitter<'_, '_, '_> {
             candidate.iter().zip(&ways.keys).filter(|&(&local, _)| local).map(|(_, &key)| key).collect();
         let copies =
             proposed.into_iter().map(|(op, k, v, t, window)| (op, ways.keys[k as usize], v, t, window)).collect();
-        PositionPlan { classes, via_local, copies, bytes, constants_cost }
+        PositionPlan { classes, via_local, copies, bytes, constants_cost, merged_all }
     }
 
     /// Where a copy into a position of `label` at `op` writes the position's local. A loop's
@@ -552,15 +563,17 @@ impl FuncEmitter<'_, '_, '_> {
     /// The bytes of pushing `v` from its local (two, for most functions), or of writing the
     /// constant that defines it.
     fn push_bytes(&self, v: Value) -> u32 {
-        let body = self.body;
-        match body.defining_op(v) {
-            Some(d) if op_name(self.ctx, body, d) == "arith.constant" => {
-                let mut sink = Vec::new();
-                self.constant(d).map_or(2, |insn| {
-                    wasm_encoder::Encode::encode(&insn, &mut sink);
-                    sink.len() as u32
-                })
-            }
+        let (ctx, body) = (self.ctx, self.body);
+        let Some(d) = body.defining_op(v).filter(|&d| op_name(ctx, body, d) == "arith.constant") else {
+            return 2;
+        };
+        // The opcode and the immediate: a signed LEB128 integer, or the float's bytes.
+        let sleb = |x: i64| (64 - (x ^ (x >> 63)).leading_zeros()) / 7 + 1;
+        match ctx.dict_get(body.op_attrs(d), "value").map(|a| ctx.attr_data(a)) {
+            Some(wasmir_ir::AttrData::Int { value, ty: Type::I32 }) => 1 + sleb(i64::from(*value as i32)),
+            Some(wasmir_ir::AttrData::Int { value, .. }) => 1 + sleb(*value),
+            Some(wasmir_ir::AttrData::Float { ty: Type::F32, .. }) => 5,
+            Some(wasmir_ir::AttrData::Float { .. }) => 9,
             _ => 2,
         }
     }
