@@ -701,11 +701,11 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         Some(found)
     }
 
-    /// Whether pure `op` should read its operands from their locals and leave the stack values
+    /// Whether `op` should read its operands from their locals and leave the stack values
     /// to a later user, which takes them right below the value `op` starts computing: as in
     /// `select(a, b, a > b)`, where `a` and `b` stay on the stack (teed) for the select and the
     /// comparison reads them again, or `x - ((x << 16) >> 18)`, where `x` stays for the
-    /// subtraction and the shifts (a chain of pure ops, each the next one's first operand)
+    /// subtraction and the shifts (a chain of ops, each the next one's first operand)
     /// start from `x`'s local. Otherwise the first op takes the stack values and the user
     /// reads all of its operands from locals.
     fn leaves_operands_to_user(&self, op: Op, tentative: &[Tentative]) -> bool {

@@ -545,8 +545,10 @@ impl FuncEmitter<'_, '_, '_> {
         let constants_cost = constant_copied || constant_positions.iter().any(|&k| !candidate[k as usize]);
         let via_local =
             candidate.iter().zip(&ways.keys).filter(|&(&local, _)| local).map(|(_, &key)| key).collect();
-        let copies =
-            proposed.into_iter().map(|(op, k, v, t, window)| (op, ways.keys[k as usize], v, t, window)).collect();
+        let copies = proposed
+            .into_iter()
+            .map(|(op, k, v, t, window)| (op, ways.keys[k as usize], v, t, window))
+            .collect();
         PositionPlan { classes, via_local, copies, bytes, constants_cost, merged_all }
     }
 
@@ -718,7 +720,10 @@ impl FuncEmitter<'_, '_, '_> {
             // (Loop slots are values of the emitter's own, past the body's.)
             members[&root].iter().any(|&v| {
                 v.index() < self.body.value_capacity()
-                    && self.body.defining_op(v).is_some_and(|d| op_name(self.ctx, self.body, d) == "arith.constant")
+                    && self
+                        .body
+                        .defining_op(v)
+                        .is_some_and(|d| op_name(self.ctx, self.body, d) == "arith.constant")
             })
         };
         for (start, end, root) in spans {
