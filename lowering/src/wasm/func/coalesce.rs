@@ -743,15 +743,18 @@ impl FuncEmitter<'_, '_, '_> {
                     let ty = wasm_type[members[&root][0].index()].expect("a value with a local has a type");
                     match free.entry(ty).or_default().pop_first() {
                         Some(l) => l,
-                        // A class holding a constant (most often the local's implicit zero)
-                        // wants a fresh local, where cleanup drops a write of zero.
-                        None => (0..occupied.len() as u32)
-                            .filter(|_| !holds_constant(root))
-                            .find(|&l| {
-                                self.local_types[l as usize] == ty
-                                    && busy_until[l as usize] > start
-                                    && intervals.iter().all(|i| !occupied[l as usize].overlaps(i))
+                        // None is free: every local of the type is busy, and one may have a
+                        // hole where the class lives. A class holding a constant (most often
+                        // the local's implicit zero) wants a fresh local, where cleanup drops
+                        // a write of zero.
+                        None => (!holds_constant(root))
+                            .then(|| {
+                                (0..occupied.len() as u32).find(|&l| {
+                                    self.local_types[l as usize] == ty
+                                        && intervals.iter().all(|i| !occupied[l as usize].overlaps(i))
+                                })
                             })
+                            .flatten()
                             .unwrap_or_else(|| {
                                 self.local_types.push(ty);
                                 self.local_types.len() as u32 - 1
