@@ -1,30 +1,43 @@
-//! A thread-safe, append-only interner: lock-free reads, a mutex only when a new item arrives.
+//! A thread-safe, append-only interner: lock-free reads, a sharded mutex only when a new item arrives.
 
-use rustc_hash::FxHashMap;
-use std::hash::Hash;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Mutex;
 
+/// Shards of the index table: threads interning at once mostly take different locks.
+const SHARDS: usize = 16;
+
 /// Uniques values of `T` and hands out dense `u32` indices. Reads never lock, so printing and
-/// verification can look types up from many threads at once; interning takes a short mutex.
+/// verification can look types up from many threads at once; interning takes a short mutex on
+/// one shard. Each value is stored once, in `items`; the shards hold only indices into it
+/// (a map from values to indices would keep a second copy of every value, and allocate it).
 pub(crate) struct Interner<T> {
     items: boxcar::Vec<T>,
-    map: Mutex<FxHashMap<T, u32>>,
+    shards: [Mutex<HashTable<u32>>; SHARDS],
 }
 
-impl<T: Hash + Eq + Clone> Interner<T> {
+impl<T: Hash + Eq> Interner<T> {
     pub(crate) fn new() -> Self {
-        Self { items: boxcar::Vec::new(), map: Mutex::new(FxHashMap::default()) }
+        Self { items: boxcar::Vec::new(), shards: std::array::from_fn(|_| Mutex::new(HashTable::new())) }
+    }
+
+    fn shard(&self, hash: u64) -> std::sync::MutexGuard<'_, HashTable<u32>> {
+        // The top bits choose the shard; hashbrown uses the low ones inside it.
+        // A poisoned lock only means another thread panicked mid-insert of an unrelated key;
+        // the table itself is still consistent because insertion is the last step.
+        let shard = &self.shards[(hash >> 60) as usize % SHARDS];
+        shard.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub(crate) fn intern(&self, value: T) -> u32 {
-        // A poisoned lock only means another thread panicked mid-insert of an unrelated key;
-        // the map itself is still consistent because insertion is the last step.
-        let mut map = self.map.lock().unwrap_or_else(|poison| poison.into_inner());
-        if let Some(&index) = map.get(&value) {
+        let hash = FxBuildHasher.hash_one(&value);
+        let mut table = self.shard(hash);
+        if let Some(&index) = table.find(hash, |&i| self.items[i as usize] == value) {
             return index;
         }
-        let index = u32::try_from(self.items.push(value.clone())).expect("interner overflow");
-        map.insert(value, index);
+        let index = u32::try_from(self.items.push(value)).expect("interner overflow");
+        table.insert_unique(hash, index, |&i| FxBuildHasher.hash_one(&self.items[i as usize]));
         index
     }
 
@@ -34,8 +47,9 @@ impl<T: Hash + Eq + Clone> Interner<T> {
         T: std::borrow::Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let map = self.map.lock().unwrap_or_else(|poison| poison.into_inner());
-        map.get(value).copied()
+        let hash = FxBuildHasher.hash_one(value);
+        let table = self.shard(hash);
+        table.find(hash, |&i| self.items[i as usize].borrow() == value).copied()
     }
 
     #[inline]

@@ -46,8 +46,16 @@ pub fn legalize(ctx: &Context, module: &mut Module, target: &Target) -> Result<b
 /// Whether any op or type of the module is one the lowerings rewrite: region, atomic and
 /// handle ops, and region or ExternRef types anywhere (values, signatures).
 fn uses_native_abstractions(ctx: &Context, module: &Module) -> bool {
-    let mut types: FxHashMap<Type, bool> = FxHashMap::default();
-    let mut is_native = |ty: Type| -> bool { *types.entry(ty).or_insert_with(|| type_is_native(ctx, ty)) };
+    // Per interned type, decided once (indexed by the type's number: a hash per value costs
+    // more than the rest of the walk).
+    let mut types: Vec<Option<bool>> = Vec::new();
+    let mut is_native = |ty: Type| -> bool {
+        let i = ty.as_u32() as usize;
+        if i >= types.len() {
+            types.resize(i + 1, None);
+        }
+        *types[i].get_or_insert_with(|| type_is_native(ctx, ty))
+    };
     // Which op kinds are rewritten, decided once per kind rather than by name per op.
     let native_kinds: Vec<bool> = ctx
         .registry()
