@@ -142,6 +142,12 @@ pub struct Options {
     /// Do not verify after parsing or between passes.
     #[arg(long)]
     pub no_verify: bool,
+    /// Fully verify the IR imported from `.wasm` or `.wat` input. By default only op shapes
+    /// are checked there: wasmparser has validated the input, and the importer's output is
+    /// valid by construction (the test suite verifies it on every spec and wasm-smith module).
+    /// Passes are verified after each run either way.
+    #[arg(long)]
+    pub verify_import: bool,
     /// Print `loc(...)` after every op.
     #[arg(long)]
     pub print_debuginfo: bool,
@@ -291,7 +297,7 @@ pub fn run(opts: &Options, stdin: &mut dyn Read, stdout: &mut dyn Write, stderr:
     for range in chunks {
         let parse_opts = ParseOptions { max_nesting: opts.max_nesting };
         let parse = |ctx: &Context| parse_module(ctx, file, range.clone(), &parse_opts);
-        let outcome = process_chunk(&ctx, parse, opts, &passes_text, &mut timings);
+        let outcome = process_chunk(&ctx, parse, opts, Verify::Full, &passes_text, &mut timings);
         if !outcome.dumps.is_empty() {
             diagnostics_text.push_str(&outcome.dumps);
         }
@@ -380,7 +386,8 @@ fn run_wasm_input(
         },
         _ => wasmir_frontends::import_wasm(ctx, name, &bytes),
     };
-    let outcome = process_chunk(ctx, import, opts, &passes_text, &mut timings);
+    let verify = if opts.verify_import { Verify::Full } else { Verify::ShapesBeforeTransforms };
+    let outcome = process_chunk(ctx, import, opts, verify, &passes_text, &mut timings);
     let _ = stderr.write_all(outcome.dumps.as_bytes());
     let _ = stderr.write_all(render(ctx, &outcome.diagnostics).as_bytes());
     let failed = outcome.diagnostics.iter().any(Diagnostic::is_error);
@@ -399,10 +406,21 @@ fn run_wasm_input(
     exit_status(failed, outcome.trapped)
 }
 
+/// How the IR is checked once it is read (unless `--no-verify`).
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Verify {
+    /// The whole verifier: text a person wrote, or `--verify-import`.
+    Full,
+    /// Only the shapes passes and lowerings index by, and only when some run: IR the Wasm
+    /// importer built from a module wasmparser validated.
+    ShapesBeforeTransforms,
+}
+
 fn process_chunk(
     ctx: &Context,
     parse: impl FnOnce(&Context) -> Result<wasmir_ir::Module, Diagnostic>,
     opts: &Options,
+    verify: Verify,
     passes_text: &str,
     timings: &mut Vec<(String, Duration)>,
 ) -> ChunkOutcome {
@@ -418,7 +436,7 @@ fn process_chunk(
             return outcome;
         }
     };
-    if !opts.no_verify {
+    if !opts.no_verify && verify == Verify::Full {
         let start = Instant::now();
         let errors = wasmir_verifier::verify_module(ctx, &module);
         timings.push(("verify".into(), start.elapsed()));
@@ -438,8 +456,10 @@ fn process_chunk(
     // Passes and lowerings index ops by their declared shape: without the verifier, at least
     // that is checked before they run.
     let transforms = !passes.is_empty() || opts.target.is_some() || lowers(opts);
-    if opts.no_verify && transforms {
+    if (opts.no_verify || verify == Verify::ShapesBeforeTransforms) && transforms {
+        let start = Instant::now();
         let errors = wasmir_verifier::verify_shapes(ctx, &module);
+        timings.push(("verify shapes".into(), start.elapsed()));
         if !errors.is_empty() {
             outcome.diagnostics = errors;
             return outcome;

@@ -388,8 +388,15 @@ impl<'a, 'c> Importer<'a, 'c> {
             self.append(op);
         }
         let data = std::mem::take(&mut self.s.data);
-        for (i, (segment, offset)) in data.iter().enumerate() {
-            let op = self.data_op(i, segment, self.loc(*offset))?;
+        // A Go module has ~100,000 segments: their attributes (each new, so each interned
+        // afresh) are made in parallel, the ops in order.
+        let prepared: Vec<DataAttrs> = {
+            use rayon::prelude::*;
+            let this = &self;
+            data.par_iter().enumerate().map(|(i, (segment, _))| this.data_attrs(i, segment)).collect()
+        };
+        for ((segment, offset), attrs) in data.iter().zip(prepared) {
+            let op = self.data_op(segment, attrs, self.loc(*offset))?;
             self.append(op);
         }
         let exports = std::mem::take(&mut self.s.exports);
@@ -717,22 +724,58 @@ impl<'a, 'c> Importer<'a, 'c> {
         Ok(self.module.body_mut().create_op(new))
     }
 
-    fn data_op(&mut self, index: usize, d: &wasmparser::Data<'_>, loc: Location) -> IResult<Op> {
+    /// The attributes of a data segment's op, and the constant of its offset when that is
+    /// one `i32.const` or `i64.const` (as toolchains write it): all a segment interns.
+    fn data_attrs(&self, index: usize, d: &wasmparser::Data<'_>) -> DataAttrs {
         let ctx = self.ctx;
-        let name = self.info.data[index].clone();
-        let mut attrs = vec![("sym_name", ctx.string_attr(&name)), ("data", bytes_attr(ctx, d.data))];
-        let region = match &d.kind {
+        let mut attrs = vec![("sym_name", ctx.string_attr(&self.info.data[index])), ("data", bytes_attr(ctx, d.data))];
+        let mut offset = None;
+        match &d.kind {
             DataKind::Active { memory_index, offset_expr } => {
                 attrs.push(("memory", ctx.symbol_ref_attr(&self.info.memories[*memory_index as usize].0)));
-                self.const_region(offset_expr, loc)?
+                let mut ops = offset_expr.get_operators_reader();
+                let constant = match ops.read() {
+                    Ok(Operator::I32Const { value }) => Some(ctx.int_attr(i64::from(value), Type::I32)),
+                    Ok(Operator::I64Const { value }) => Some(ctx.int_attr(value, Type::I64)),
+                    _ => None,
+                };
+                if let Some(c) = constant
+                    && matches!(ops.read(), Ok(Operator::End))
+                    && ops.eof()
+                {
+                    offset = Some((c, self.dict(&[("value", c)])));
+                }
             }
-            DataKind::Passive => {
-                attrs.push(("sym_visibility", ctx.string_attr("private")));
-                self.module.body_mut().create_region()
+            DataKind::Passive => attrs.push(("sym_visibility", ctx.string_attr("private"))),
+        }
+        DataAttrs { attrs: self.dict(&attrs), offset }
+    }
+
+    fn data_op(&mut self, d: &wasmparser::Data<'_>, prepared: DataAttrs, loc: Location) -> IResult<Op> {
+        let region = match (&d.kind, prepared.offset) {
+            (DataKind::Active { .. }, Some((value, value_dict))) => {
+                let ty = self.ctx.attr_type(value).expect("typed constant");
+                let (constant, yield_kind) = (self.kind("arith.constant"), self.kind("control.yield"));
+                let body = self.module.body_mut();
+                let region = body.create_region();
+                let block = body.create_block(&[]);
+                body.append_block(region, block);
+                let mut new = NewOp::new(constant, loc);
+                new.result_types = smallvec![ty];
+                new.attrs = value_dict;
+                let op = body.create_op(new);
+                body.append_op(block, op);
+                let mut terminator = NewOp::new(yield_kind, loc);
+                terminator.operands = body.results(op).into();
+                let terminator = body.create_op(terminator);
+                body.append_op(block, terminator);
+                region
             }
+            (DataKind::Active { offset_expr, .. }, None) => self.const_region(offset_expr, loc)?,
+            (DataKind::Passive, _) => self.module.body_mut().create_region(),
         };
         let mut new = NewOp::new(self.kind("memory.data"), loc);
-        new.attrs = self.dict(&attrs);
+        new.attrs = prepared.attrs;
         new.regions = smallvec![region];
         Ok(self.module.body_mut().create_op(new))
     }
@@ -822,6 +865,13 @@ pub(crate) fn ref_type(ctx: &Context, types: &[Type], r: wasmparser::RefType) ->
 }
 
 /// Translates constant expressions (initializers and offsets) into ops in a module region.
+/// What a data segment's op is made of, prepared in parallel: its attribute dictionary, and
+/// its offset's constant with that constant op's dictionary (`None`: a longer expression).
+struct DataAttrs {
+    attrs: Attr,
+    offset: Option<(Attr, Attr)>,
+}
+
 struct ConstTranslator<'b, 'i> {
     ctx: &'b Context,
     info: &'i ModuleInfo,

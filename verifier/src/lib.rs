@@ -63,16 +63,21 @@ pub fn verify_module(ctx: &Context, module: &Module) -> Vec<Diagnostic> {
 /// instead of the full verifier before it transforms or lowers IR, so unverified IR gives a
 /// located error there rather than a crash.
 pub fn verify_shapes(ctx: &Context, module: &Module) -> Vec<Diagnostic> {
+    sorted_by_location(body_shapes(ctx, module.root()))
+}
+
+/// The shape errors of a body and, in parallel, of the bodies nested in it (one walk each).
+fn body_shapes(ctx: &Context, body: &Body) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
-    module.root().for_each_body(&mut |body| {
-        for op in body.preorder() {
-            let view = OpRef::new(ctx, body, op);
-            if let Some(problem) = view.shape_problem() {
-                errors.push(op_error(ctx, body, op, problem));
-            }
+    let mut children = Vec::new();
+    for op in body.preorder() {
+        if let Some(problem) = OpRef::new(ctx, body, op).shape_problem() {
+            errors.push(op_error(ctx, body, op, problem));
         }
-    });
-    sorted_by_location(errors)
+        children.extend(body.child(op));
+    }
+    errors.par_extend(children.par_iter().flat_map_iter(|child| body_shapes(ctx, child)));
+    errors
 }
 
 /// Orders errors by where they point in the source (stable, so equal places keep the order
