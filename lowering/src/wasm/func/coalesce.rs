@@ -267,12 +267,15 @@ impl FuncEmitter<'_, '_, '_> {
             self.plan_positions(classes, affinities, &ways)
         };
         let initial = classes;
-        let (mut plan, plan_reordered) = if reordered {
-            let first = try_plan(&affinities, initial.clone());
+        let first = try_plan(&affinities, initial.clone());
+        // When every merge succeeded, any order makes the same classes (each class's values
+        // are pairwise apart, so no intermediate union can fail): the same plan, which the
+        // first order wins on the tie.
+        let (mut plan, plan_reordered) = if reordered && !first.merged_all {
             let second = try_plan(&by_branches, initial.clone());
             if second.bytes < first.bytes { (second, true) } else { (first, false) }
         } else {
-            (try_plan(&affinities, initial.clone()), false)
+            (first, false)
         };
         if !held_affinities.is_empty() && plan.constants_cost {
             let merged = if plan_reordered { &by_branches } else { &affinities };
