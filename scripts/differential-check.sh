@@ -4,9 +4,11 @@
 #   scripts/differential-check.sh NAME PACKAGE@VERSION WASM-IN-PACKAGE WORKLOAD.js OPTION...
 # fetches the package into target/NAME-check/shipped, runs `node WORKLOAD.js PACKAGE-DIR` on it
 # as shipped, then once per OPTION (`--passes=`, `-O2`, ...) with the module replaced by
-# `wasmir-opt MODULE OPTION --emit=wasm`; every run must print the same thing. Needs node and
-# npm (the npm registry); safe to re-run. scripts/sqljs-check.sh and scripts/esbuild-check.sh
-# name the programs.
+# `wasmir-opt MODULE OPTION --emit=wasm`; every run must print the same thing. With
+# DIFFERENTIAL_EXTRA_PACKAGE=PACKAGE@VERSION:DIR, that package is fetched too (into
+# target/NAME-check/extra) and its DIR is the workload's second argument (data the program
+# loads, such as tree-sitter's grammars). Needs node and npm (the npm registry); safe to
+# re-run. scripts/*-check.sh name the programs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1 package=$2 module=$3 workload=$4
@@ -21,13 +23,24 @@ if [ ! -s "$work/shipped/$module" ]; then
   rm -rf "$work/shipped" && mv "$tmp/package" "$work/shipped"
   rm -rf "$tmp"
 fi
-expected=$(node "$workload" "$PWD/$work/shipped")
+extra_args=()
+if [ -n "${DIFFERENTIAL_EXTRA_PACKAGE:-}" ]; then
+  extra_package=${DIFFERENTIAL_EXTRA_PACKAGE%:*} extra_dir=${DIFFERENTIAL_EXTRA_PACKAGE##*:}
+  if [ ! -s "$work/extra/package.json" ]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "$extra_package" >/dev/null && tar xzf ./*.tgz)
+    rm -rf "$work/extra" && mv "$tmp/package" "$work/extra"
+    rm -rf "$tmp"
+  fi
+  extra_args=("$PWD/$work/extra/$extra_dir")
+fi
+expected=$(node "$workload" "$PWD/$work/shipped" "${extra_args[@]}")
 echo "shipped: $expected"
 for option in "$@"; do
   variant="$work/variant"
   rm -rf "$variant" && cp -r "$work/shipped" "$variant"
   target/release/wasmir-opt "$work/shipped/$module" "$option" --emit=wasm -o "$variant/$module"
-  got=$(node "$workload" "$PWD/$variant")
+  got=$(node "$workload" "$PWD/$variant" "${extra_args[@]}")
   echo "$option: $got"
   if [ "$got" != "$expected" ]; then
     echo "$name-check: $option changed what $name computes" >&2
