@@ -728,7 +728,8 @@ impl<'a, 'c> Importer<'a, 'c> {
     /// one `i32.const` or `i64.const` (as toolchains write it): all a segment interns.
     fn data_attrs(&self, index: usize, d: &wasmparser::Data<'_>) -> DataAttrs {
         let ctx = self.ctx;
-        let mut attrs = vec![("sym_name", ctx.string_attr(&self.info.data[index])), ("data", bytes_attr(ctx, d.data))];
+        let mut attrs =
+            vec![("sym_name", ctx.string_attr(&self.info.data[index])), ("data", bytes_attr(ctx, d.data))];
         let mut offset = None;
         match &d.kind {
             DataKind::Active { memory_index, offset_expr } => {
