@@ -54,11 +54,36 @@ impl Frame {
 /// The attribute dictionaries a translator has built, by their entries. Most ops of a module
 /// repeat a few (memory arguments, branch depths, small constants), and interning one takes
 /// the context's lock and hashes it there; one cache serves every function a worker translates.
+/// Keys are the importer's own `'static` names, compared by address: the same literal is one
+/// address, so hashing a pointer replaces hashing and comparing the text (a name at a second
+/// address only makes a second entry for the same interned value).
 #[derive(Default)]
 pub(crate) struct DictCache {
-    dicts: FxHashMap<SmallVec<[(&'static str, Attr); 2]>, Attr>,
+    dicts: FxHashMap<SmallVec<[(StaticName, Attr); 2]>, Attr>,
     /// String attributes of the importer's own names (predicates, signs).
-    strings: FxHashMap<&'static str, Attr>,
+    strings: FxHashMap<StaticName, Attr>,
+    /// Op kinds by name.
+    kinds: FxHashMap<StaticName, wasmir_ir::OpKind>,
+    /// Constants: `(value, type)` to the interned integer or float attribute.
+    constants: FxHashMap<(u64, Type), Attr>,
+}
+
+/// A `'static` name, hashed and compared by address.
+#[derive(Copy, Clone)]
+struct StaticName(&'static str);
+
+impl PartialEq for StaticName {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for StaticName {}
+
+impl std::hash::Hash for StaticName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.0, state);
+    }
 }
 
 pub(crate) struct FuncTranslator<'c, 'i> {
@@ -188,17 +213,20 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
     /// The string attribute of one of the importer's names, interned once per worker.
     fn static_string_attr(&mut self, s: &'static str) -> Attr {
         let ctx = self.ctx;
-        *self.dicts.strings.entry(s).or_insert_with(|| ctx.string_attr(s))
+        *self.dicts.strings.entry(StaticName(s)).or_insert_with(|| ctx.string_attr(s))
     }
 
-    fn kind(&self, name: &str) -> wasmir_ir::OpKind {
-        self.ctx.registry().lookup_op(name).expect("the importer's dialects are registered")
+    fn kind(&mut self, name: &'static str) -> wasmir_ir::OpKind {
+        let ctx = self.ctx;
+        *self.dicts.kinds.entry(StaticName(name)).or_insert_with(|| {
+            ctx.registry().lookup_op(name).expect("the importer's dialects are registered")
+        })
     }
 
     /// Creates an op at the end of the current block.
     fn emit(
         &mut self,
-        name: &str,
+        name: &'static str,
         operands: &[Value],
         results: &[Type],
         attrs: &[(&'static str, Attr)],
@@ -207,11 +235,12 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
         let mut new = NewOp::new(self.kind(name), self.loc);
         new.operands = operands.into();
         new.result_types = results.into();
-        new.attrs = match self.dicts.dicts.get(attrs) {
+        let key: SmallVec<[(StaticName, Attr); 2]> = attrs.iter().map(|&(k, v)| (StaticName(k), v)).collect();
+        new.attrs = match self.dicts.dicts.get(&key) {
             Some(&dict) => dict,
             None => {
                 let dict = ctx.dict_attr(attrs.iter().map(|&(k, v)| (ctx.ident(k), v)).collect());
-                self.dicts.dicts.insert(attrs.into(), dict);
+                self.dicts.dicts.insert(key, dict);
                 dict
             }
         };
@@ -223,7 +252,7 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
 
     fn emit1(
         &mut self,
-        name: &str,
+        name: &'static str,
         operands: &[Value],
         result: Type,
         attrs: &[(&'static str, Attr)],
@@ -734,7 +763,9 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             self.stack.push(v);
             return Ok(());
         }
-        if let Some(value) = crate::ops::constant(ctx, op) {
+        if let Some(value) = crate::ops::constant_bits(op)
+            .map(|key| *self.dicts.constants.entry(key).or_insert_with(|| crate::ops::constant(ctx, op).expect("a constant")))
+        {
             let ty = ctx.attr_type(value).expect("typed constant");
             let v = self.emit1("arith.constant", &[], ty, &[("value", value)]);
             self.stack.push(v);

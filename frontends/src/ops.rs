@@ -140,6 +140,17 @@ pub(crate) fn predicate(op: &Operator<'_>) -> Option<&'static str> {
 }
 
 /// The value of a constant instruction, with its exact bits.
+/// A constant operator's bits and type: what identifies its attribute.
+pub(crate) fn constant_bits(op: &Operator<'_>) -> Option<(u64, Type)> {
+    Some(match *op {
+        Operator::I32Const { value } => (value as u32 as u64, I32),
+        Operator::I64Const { value } => (value as u64, I64),
+        Operator::F32Const { value } => (u64::from(value.bits()), F32),
+        Operator::F64Const { value } => (value.bits(), F64),
+        _ => return None,
+    })
+}
+
 pub(crate) fn constant(ctx: &Context, op: &Operator<'_>) -> Option<Attr> {
     Some(match *op {
         Operator::I32Const { value } => ctx.int_attr(i64::from(value), I32),
