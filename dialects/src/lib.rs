@@ -2,11 +2,11 @@
 //! next to its folders, canonicalization patterns and typed builder functions.
 //!
 //! Registered now: `builtin` (module), `func` (functions, calls, returns), `arith`
-//! (Wasm-exact numeric ops), `control` (structured control flow), `global`, `wasm`, and two of
-//! the Wasm-native five: `memory` (memories and their kinds, typed regions, checks, atomics)
-//! and `refs` (references, tables, ExternRef and the managed reference table). `simd`, `gc`
-//! and `component` have their folders and module docs; later issues fill them (see
-//! ARCHITECTURE.md).
+//! (Wasm-exact numeric ops), `control` (structured control flow), `global`, `wasm`, and three
+//! of the Wasm-native five: `memory` (memories and their kinds, typed regions, checks,
+//! atomics), `refs` (references, tables, ExternRef and the managed reference table) and
+//! `simd` (v128 and the SIMD instruction families). `gc` and `component` have their folders
+//! and module docs; later issues fill them (see ARCHITECTURE.md).
 //!
 //! [`OpDef`]: wasmir_ir::OpDef
 
@@ -34,6 +34,7 @@ pub fn all_dialects() -> Registry {
         .register(&global::DIALECT)
         .register(&memory::DIALECT)
         .register(&refs::DIALECT)
+        .register(&simd::DIALECT)
         .register(&wasm::DIALECT);
     r
 }

@@ -266,6 +266,10 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             Type::I32 | Type::I64 => ctx.int_attr(0, ty),
             Type::F32 => ctx.f32_attr(0.0),
             Type::F64 => ctx.f64_attr(0.0),
+            _ if wasmir_dialects::simd::is_v128(ctx, ty) => {
+                let zero = self.static_string_attr("00000000000000000000000000000000");
+                return self.emit1("simd.const", &[], ty, &[("value", zero)]);
+            }
             _ => return self.emit1("refs.null", &[], ty, &[]),
         };
         self.emit1("arith.constant", &[], ty, &[("value", value)])
@@ -763,13 +767,20 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
             self.stack.push(v);
             return Ok(());
         }
-        if let Some(value) = crate::ops::constant_bits(op)
-            .map(|key| *self.dicts.constants.entry(key).or_insert_with(|| crate::ops::constant(ctx, op).expect("a constant")))
-        {
+        if let Some(value) = crate::ops::constant_bits(op).map(|key| {
+            *self
+                .dicts
+                .constants
+                .entry(key)
+                .or_insert_with(|| crate::ops::constant(ctx, op).expect("a constant"))
+        }) {
             let ty = ctx.attr_type(value).expect("typed constant");
             let v = self.emit1("arith.constant", &[], ty, &[("value", value)]);
             self.stack.push(v);
             return Ok(());
+        }
+        if let Some((name, imm)) = crate::simd::decode(op) {
+            return self.simd(name, &imm);
         }
         if let Some((ty, width, sign, memarg)) = crate::ops::load(op) {
             let address = self.pop();
@@ -978,6 +989,41 @@ impl<'c, 'i> FuncTranslator<'c, 'i> {
         let rt = refs::ref_type(self.ctx, self.body.value_type(r)).expect("a reference");
         let ty = refs::make_ref(self.ctx, IrRef { nullable: false, ..rt });
         self.emit1("refs.as_non_null", &[r], ty, &[])
+    }
+
+    /// A SIMD operator: its family's op, with the shape and immediates as attributes.
+    fn simd(&mut self, name: &str, imm: &crate::simd::Immediates) -> IResult<()> {
+        let ctx = self.ctx;
+        let (family, shape) = crate::simd::family_of(name)
+            .ok_or_else(|| self.err(format!("unknown SIMD instruction `{name}`")))?;
+        let operands = self.pop_n(crate::simd::arity(family));
+        let mut attrs: SmallVec<[(&'static str, Attr); 4]> = SmallVec::new();
+        if let Some(shape) = shape {
+            attrs.push(("shape", self.static_string_attr(shape)));
+        }
+        if let Some(m) = imm.memarg {
+            let bytes = wasmir_dialects::simd::access_bytes(family).expect("a memory family");
+            attrs.push(("memory", self.info.symbols.memories[m.memory as usize]));
+            if m.offset != 0 {
+                attrs.push(("offset", ctx.int_attr(m.offset as i64, Type::U64)));
+            }
+            if 1u64 << m.align != u64::from(bytes) {
+                attrs.push(("align", ctx.int_attr(1i64 << m.align, Type::U64)));
+            }
+        }
+        if let Some(lane) = imm.lane {
+            attrs.push(("lane", ctx.int_attr(i64::from(lane), Type::U32)));
+        }
+        if let Some(lanes) = imm.lanes {
+            attrs.push(("lanes", ctx.string_attr(&wasmir_dialects::simd::format_bytes(&lanes))));
+        }
+        if let Some(value) = imm.value {
+            attrs.push(("value", ctx.string_attr(&wasmir_dialects::simd::format_bytes(value.bytes()))));
+        }
+        let result = crate::simd::result_type(ctx, family, shape);
+        let results = self.emit(family.op, &operands, result.as_slice(), &attrs);
+        self.stack.extend(results);
+        Ok(())
     }
 
     fn memarg_attrs(

@@ -5,6 +5,7 @@ mod function;
 mod liveness;
 mod names;
 mod ops;
+mod simd;
 pub mod wasm;
 
 use wasmir_ir::{Context, Diagnostic, Location, Module};

@@ -13,8 +13,9 @@ use wasmparser::{
     FunctionBody, HeapType, Operator, Parser, Payload, TypeRef, ValType, Validator, WasmFeatures,
 };
 
-/// The Wasm features WasmIR imports today: Wasm 3.0 without SIMD, GC and exception handling
-/// (those arrive with their own dialects), plus threads (shared memories and atomics).
+/// The Wasm features WasmIR imports today: Wasm 3.0 with SIMD and relaxed SIMD but without GC
+/// and exception handling (those arrive with their own dialects), plus threads (shared
+/// memories and atomics).
 pub fn supported_features() -> WasmFeatures {
     WasmFeatures::MUTABLE_GLOBAL
         | WasmFeatures::SATURATING_FLOAT_TO_INT
@@ -28,6 +29,8 @@ pub fn supported_features() -> WasmFeatures {
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::FUNCTION_REFERENCES
         | WasmFeatures::MEMORY64
+        | WasmFeatures::SIMD
+        | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::CALL_INDIRECT_OVERLONG
         | WasmFeatures::BULK_MEMORY_OPT
         | WasmFeatures::THREADS
@@ -827,7 +830,7 @@ pub(crate) fn val_type(ctx: &Context, types: &[Type], v: ValType) -> IResult<Typ
         ValType::I64 => Ok(Type::I64),
         ValType::F32 => Ok(Type::F32),
         ValType::F64 => Ok(Type::F64),
-        ValType::V128 => Err(Diagnostic::error(Location::Unknown, "not supported yet: SIMD (v128)")),
+        ValType::V128 => Ok(wasmir_dialects::simd::v128(ctx)),
         ValType::Ref(r) => ref_type(ctx, types, r),
     }
 }
@@ -932,6 +935,11 @@ impl ConstTranslator<'_, '_> {
                     block,
                     ctx.intern_attr(wasmir_ir::AttrData::Float { bits: value.bits(), ty: Type::F64 }),
                 ),
+                Operator::V128Const { value } => {
+                    let bytes = ctx.string_attr(&wasmir_dialects::simd::format_bytes(value.bytes()));
+                    let ty = wasmir_dialects::simd::v128(ctx);
+                    self.op(block, "simd.const", &[], Some(ty), &[("value", bytes)]).expect("one result")
+                }
                 Operator::RefNull { hty } => {
                     let ty = ref_type(
                         ctx,

@@ -62,9 +62,9 @@ pub static DIALECT: DialectDef = DialectDef {
     fold_citations: &[],
 };
 
-const MEM: AttrSpec = AttrSpec::required("memory", AttrConstraint::SymbolRef);
-const OFFSET: AttrSpec = AttrSpec::optional("offset", AttrConstraint::IntOf(Type::U64));
-const ALIGN: AttrSpec = AttrSpec::optional("align", AttrConstraint::IntOf(Type::U64));
+pub(crate) const MEM: AttrSpec = AttrSpec::required("memory", AttrConstraint::SymbolRef);
+pub(crate) const OFFSET: AttrSpec = AttrSpec::optional("offset", AttrConstraint::IntOf(Type::U64));
+pub(crate) const ALIGN: AttrSpec = AttrSpec::optional("align", AttrConstraint::IntOf(Type::U64));
 const WIDTH: AttrSpec = AttrSpec::optional("width", AttrConstraint::IntOf(Type::U32));
 
 /// The values of `memory.memory`'s `kind`.
@@ -605,7 +605,7 @@ fn verify_memory(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Vec<D
 }
 
 /// The address type of the memory `name`, if it resolves to one.
-fn memory_address_type(ctx: &Context, symbols: &dyn SymbolResolver, name: &str) -> Option<Type> {
+pub(crate) fn memory_address_type(ctx: &Context, symbols: &dyn SymbolResolver, name: &str) -> Option<Type> {
     let info = symbols.resolve(name)?;
     (ctx.op_def(info.kind).name == "memory.memory")
         .then(|| ctx.dict_get(info.attrs, "address_type").and_then(|a| ctx.attr_as_type(a)))

@@ -270,6 +270,7 @@ fn is_default_zero(insn: &I<'_>) -> bool {
         I::I32Const(0) | I::I64Const(0) => true,
         I::F32Const(f) => f.bits() == 0,
         I::F64Const(f) => f.bits() == 0,
+        I::V128Const(0) => true,
         _ => false,
     }
 }

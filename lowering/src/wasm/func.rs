@@ -455,7 +455,12 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 }
             }
         }
-        let numeric = |v: Value| matches!(body.value_type(v), Type::I32 | Type::I64 | Type::F32 | Type::F64);
+        let ctx = self.ctx;
+        let numeric = |v: Value| {
+            let ty = body.value_type(v);
+            matches!(ty, Type::I32 | Type::I64 | Type::F32 | Type::F64)
+                || wasmir_dialects::simd::is_v128(ctx, ty)
+        };
         let mut work = Vec::new();
         for (i, &flows) in flow_uses.iter().enumerate() {
             let v = Value::from_index(i);
@@ -845,6 +850,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 Type::I64 => I::I64Const(0),
                 Type::F32 => I::F32Const(wasm_encoder::Ieee32::new(0)),
                 Type::F64 => I::F64Const(wasm_encoder::Ieee64::new(0)),
+                ty if wasmir_dialects::simd::is_v128(self.ctx, ty) => I::V128Const(0),
                 _ => I::I32Const(0),
             });
             return Ok(());
@@ -984,6 +990,36 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         Ok(MemArg { offset, align: align.trailing_zeros(), memory_index })
     }
 
+    /// The instruction of a `simd` op: its family at its shape, with its immediates.
+    fn simd_instruction(&self, op: Op, name: &str) -> Result<I<'static>, Diagnostic> {
+        use wasmir_dialects::simd;
+        let (ctx, body) = (self.ctx, self.body);
+        let loc = body.op_loc(op);
+        let attr_str = |key: &str| ctx.dict_get(body.op_attrs(op), key).and_then(|a| ctx.attr_as_str(a));
+        let family = simd::family(name).ok_or_else(|| self.err(loc, format!("`{name}` is not a SIMD op")))?;
+        let shape = attr_str("shape");
+        let instruction = simd::instruction_name(family, shape)
+            .ok_or_else(|| self.err(loc, format!("`{name}` has no instruction at this shape")))?;
+        let mut imm = super::simd::Immediates::default();
+        if let Some(bytes) = simd::access_bytes(family) {
+            let m = self.memarg(op, u64::from(bytes))?;
+            imm.memarg = Some(wasmparser::MemArg {
+                align: m.align as u8,
+                max_align: 0,
+                offset: m.offset,
+                memory: m.memory_index,
+            });
+        }
+        imm.lane = self.attr_int(op, "lane").and_then(|l| u8::try_from(l).ok());
+        imm.lanes = attr_str("lanes").and_then(simd::parse_bytes);
+        imm.value = attr_str("value")
+            .and_then(simd::parse_bytes)
+            .map(|b| wasmparser::V128::from(i128::from_le_bytes(b)));
+        super::simd::instruction(&instruction.replacen('.', "_", 1), &imm).ok_or_else(|| {
+            self.err(loc, format!("`{name}`: no Wasm instruction `{instruction}` with these immediates"))
+        })
+    }
+
     fn callee_type_index(&mut self, op: Op) -> Result<u32, Diagnostic> {
         let fty = self
             .ctx
@@ -1112,7 +1148,9 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
             "func.call" => I::Call(self.index_of(op, "callee", self.env.funcs)?),
             "arith.select" => {
                 let ty = result_types[0];
-                if matches!(ty, Type::I32 | Type::I64 | Type::F32 | Type::F64) {
+                if matches!(ty, Type::I32 | Type::I64 | Type::F32 | Type::F64)
+                    || wasmir_dialects::simd::is_v128(ctx, ty)
+                {
                     I::Select
                 } else {
                     I::TypedSelect(val_type(ctx, ty, self.env.types)?)
@@ -1203,6 +1241,7 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                     self.err(loc, format!("`{name}` has no Wasm instruction for these types"))
                 })?
             }
+            _ if name.starts_with("simd.") => self.simd_instruction(op, name)?,
             _ => return Err(self.err(loc, format!("`{name}` has no Wasm lowering"))),
         };
         self.out.push(insn);

@@ -8,6 +8,7 @@ mod encode;
 mod func;
 mod insn;
 mod liveness;
+mod simd;
 pub mod size;
 
 use indexmap::IndexMap;
@@ -105,6 +106,7 @@ pub(crate) fn val_type(ctx: &Context, ty: Type, types: &mut TypeTable) -> Result
         Type::I64 => ValType::I64,
         Type::F32 => ValType::F32,
         Type::F64 => ValType::F64,
+        _ if wasmir_dialects::simd::is_v128(ctx, ty) => ValType::V128,
         _ => match refs::ref_type(ctx, ty) {
             Some(r) => ValType::Ref(RefType { nullable: r.nullable, heap_type: heap_type(ctx, ty, types)? }),
             None => {
@@ -624,6 +626,12 @@ fn const_tree(
             *env.funcs.get(&sym("function")).ok_or_else(|| Diagnostic::error(loc, "unknown function"))?,
         ),
         "refs.null" => I::RefNull(heap_type(ctx, ty, env.types)?),
+        "simd.const" => I::V128Const(i128::from_le_bytes(
+            v_.attr("value")
+                .and_then(|a| ctx.attr_as_str(a))
+                .and_then(wasmir_dialects::simd::parse_bytes)
+                .ok_or_else(|| Diagnostic::error(loc, "`simd.const` without a valid `value`"))?,
+        )),
         "arith.addi" if ty == Type::I32 => I::I32Add,
         "arith.subi" if ty == Type::I32 => I::I32Sub,
         "arith.muli" if ty == Type::I32 => I::I32Mul,
