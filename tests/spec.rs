@@ -5,9 +5,9 @@
 //! be rejected by the importer.
 //!
 //! The suite is read from `$WASMIR_TESTSUITE` (default `../shared/testsuite`). A file is in
-//! scope when all its modules validate with the features WasmIR imports (Wasm 3.0 without
-//! SIMD, GC and exception handling, plus threads, whose files in `proposals/threads` run
-//! too); the others are listed with the feature that rules them out. `EXPECTED_FAILURES` lists in-scope files that do not pass yet, with why; a
+//! scope when all its modules validate with the features WasmIR imports (Wasm 3.0 with SIMD
+//! and relaxed SIMD, without GC and exception handling, plus threads, whose files in
+//! `proposals/threads` run too); the others are listed with the feature that rules them out. `EXPECTED_FAILURES` lists in-scope files that do not pass yet, with why; a
 //! listed file that starts passing fails the run too, so the list only shrinks.
 //!
 //! Run one file: `cargo test --test spec -- i32.wast`.

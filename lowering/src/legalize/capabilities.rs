@@ -4,7 +4,7 @@
 use super::Target;
 use super::target::{Capabilities, capability_name};
 use wasmir_dialects::memory::memory_decls;
-use wasmir_dialects::refs;
+use wasmir_dialects::{refs, simd};
 use wasmir_ir::{Body, Context, Diagnostic, Module, Op, Type, TypeData};
 
 /// The capability an op needs, if any, judged from its name, attributes and value types.
@@ -15,9 +15,11 @@ fn required(ctx: &Context, body: &Body, op: Op) -> Option<(Capabilities, &'stati
     let has = |a: &str| ctx.dict_get(attrs, a).is_some();
     let types = body.operands(op).iter().chain(body.results(op)).map(|&v| body.value_type(v));
     let mut uses_refs = false;
+    let mut uses_v128 = false;
     let mut uses_multi_value = body.results(op).len() > 1;
     for ty in types {
         uses_refs |= refs::ref_type(ctx, ty).is_some();
+        uses_v128 |= simd::is_v128(ctx, ty);
         if let TypeData::Function { results, .. } = ctx.type_data(ty) {
             uses_multi_value |= results.len() > 1;
         }
@@ -32,6 +34,16 @@ fn required(ctx: &Context, body: &Body, op: Op) -> Option<(Capabilities, &'stati
             (Capabilities::MEMORY64, "a 64-bit memory")
         }
         _ if name.starts_with("memory.atomic_") => (Capabilities::THREADS, "an atomic access"),
+        _ if name.starts_with("simd.") => (Capabilities::SIMD, "a SIMD instruction"),
+        "global.global"
+            if ctx
+                .dict_get(attrs, "type")
+                .and_then(|a| ctx.attr_as_type(a))
+                .is_some_and(|t| simd::is_v128(ctx, t)) =>
+        {
+            (Capabilities::SIMD, "a v128 global")
+        }
+        _ if uses_v128 => (Capabilities::SIMD, "a v128 value"),
         "memory.copy" | "memory.fill" | "memory.init" | "memory.data_drop" => {
             (Capabilities::BULK_MEMORY, "a bulk memory instruction")
         }
@@ -64,7 +76,9 @@ fn required(ctx: &Context, body: &Body, op: Op) -> Option<(Capabilities, &'stati
         "func.func" if has("function_type") => {
             let fty = ctx.dict_get(attrs, "function_type").and_then(|a| ctx.attr_as_type(a))?;
             let (inputs, results) = ctx.function_signature(fty)?;
-            if results.len() > 1 {
+            if inputs.iter().chain(results).any(|&t| simd::is_v128(ctx, t)) {
+                (Capabilities::SIMD, "a v128 parameter or result")
+            } else if results.len() > 1 {
                 (Capabilities::MULTI_VALUE, "several results")
             } else if inputs.iter().chain(results).any(|&t| refs::ref_type(ctx, t).is_some()) {
                 (Capabilities::REFERENCE_TYPES, "a reference parameter or result")

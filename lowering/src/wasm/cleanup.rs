@@ -396,3 +396,22 @@ pub(crate) fn drop_zero_initializations(code: &mut Vec<I<'_>>, num_params: u32, 
         !drop[at - 1]
     });
 }
+
+/// Reads the zero vector from a v128 local nothing writes (two bytes) where `v128.const 0`
+/// (seventeen) is left, once the other cleanups have removed the zero writes they could: they
+/// recognize the constant, not the read.
+pub(crate) fn zero_vectors_from_a_local(
+    code: &mut [I<'static>],
+    local_types: &mut Vec<wasm_encoder::ValType>,
+) {
+    let zeros = code.iter().filter(|i| matches!(i, I::V128Const(0))).count();
+    // The local's declaration costs about two bytes.
+    if zeros < 2 {
+        return;
+    }
+    local_types.push(wasm_encoder::ValType::V128);
+    let zero = (local_types.len() - 1) as u32;
+    for insn in code.iter_mut().filter(|i| matches!(i, I::V128Const(0))) {
+        *insn = I::LocalGet(zero);
+    }
+}

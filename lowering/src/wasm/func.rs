@@ -65,6 +65,7 @@ pub(crate) fn emit_function(
     // the cleanups drop it.
     super::cleanup::drop_zero_initializations(&mut code, e.num_params as u32, e.local_types.len());
     super::cleanup::cleanup(&mut code, results);
+    super::cleanup::zero_vectors_from_a_local(&mut code, &mut e.local_types);
     Ok(EmittedFunction::finish(code, e.num_params, &e.local_types))
 }
 
@@ -455,12 +456,10 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 }
             }
         }
-        let ctx = self.ctx;
-        let numeric = |v: Value| {
-            let ty = body.value_type(v);
-            matches!(ty, Type::I32 | Type::I64 | Type::F32 | Type::F64)
-                || wasmir_dialects::simd::is_v128(ctx, ty)
-        };
+        // A v128 is not among them: its zero takes 17 bytes to push where a `local.get` takes
+        // two, and the zero standing for a v128 local's initial value is dropped by the
+        // cleanups anyway (`drop_zero_initializations`).
+        let numeric = |v: Value| matches!(body.value_type(v), Type::I32 | Type::I64 | Type::F32 | Type::F64);
         let mut work = Vec::new();
         for (i, &flows) in flow_uses.iter().enumerate() {
             let v = Value::from_index(i);
@@ -850,7 +849,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
                 Type::I64 => I::I64Const(0),
                 Type::F32 => I::F32Const(wasm_encoder::Ieee32::new(0)),
                 Type::F64 => I::F64Const(wasm_encoder::Ieee64::new(0)),
-                ty if wasmir_dialects::simd::is_v128(self.ctx, ty) => I::V128Const(0),
                 _ => I::I32Const(0),
             });
             return Ok(());
