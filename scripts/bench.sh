@@ -26,6 +26,9 @@ fetch_npm brotli-wasm 3.0.1 pkg.web/brotli_wasm_bg.wasm brotli_wasm_bg.wasm
 fetch_npm sql.js 1.12.0 dist/sql-wasm.wasm sqljs.wasm
 fetch_npm web-tree-sitter 0.22.6 tree-sitter.wasm tree_sitter.wasm
 fetch_npm @resvg/resvg-wasm 2.6.2 index_bg.wasm resvg_bg.wasm
+# A large SIMD module: TensorFlow.js's WebAssembly backend (XNNPACK kernels, Emscripten) in its
+# SIMD build.
+fetch_npm @tensorflow/tfjs-backend-wasm 4.22.0 dist/tfjs-backend-wasm-simd.wasm tfjs_simd.wasm
 # tests/programs/generics (many instantiations of std's collections and sorts) built for
 # wasm32-wasip1 in debug and release: the Rust inputs of the rewrites and mono-merge benchmarks.
 for profile in dev release; do

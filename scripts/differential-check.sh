@@ -7,8 +7,11 @@
 # `wasmir-opt MODULE OPTION --emit=wasm`; every run must print the same thing. With
 # DIFFERENTIAL_EXTRA_PACKAGE=PACKAGE@VERSION:DIR, that package is fetched too (into
 # target/NAME-check/extra) and its DIR is the workload's second argument (data the program
-# loads, such as tree-sitter's grammars). Needs node and npm (the npm registry); safe to
-# re-run. scripts/*-check.sh name the programs.
+# loads, such as tree-sitter's grammars); with DIFFERENTIAL_EXTRA_INSTALL="PACKAGE@VERSION ...",
+# those are installed with their dependencies into target/NAME-check/install and its
+# node_modules is the second argument instead (the JavaScript a module runs under, such as
+# tfjs-core). Needs node and npm (the npm registry); safe to re-run. scripts/*-check.sh name
+# the programs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1 package=$2 module=$3 workload=$4
@@ -33,6 +36,15 @@ if [ -n "${DIFFERENTIAL_EXTRA_PACKAGE:-}" ]; then
     rm -rf "$tmp"
   fi
   extra_args=("$PWD/$work/extra/$extra_dir")
+fi
+if [ -n "${DIFFERENTIAL_EXTRA_INSTALL:-}" ]; then
+  if [ ! -s "$work/install/installed" ] || [ "$(cat "$work/install/installed")" != "$DIFFERENTIAL_EXTRA_INSTALL" ]; then
+    rm -rf "$work/install" && mkdir -p "$work/install"
+    # shellcheck disable=SC2086 # the packages are words
+    (cd "$work/install" && npm install --silent --no-save --no-package-lock $DIFFERENTIAL_EXTRA_INSTALL >/dev/null)
+    echo "$DIFFERENTIAL_EXTRA_INSTALL" > "$work/install/installed"
+  fi
+  extra_args=("$PWD/$work/install/node_modules")
 fi
 expected=$(node "$workload" "$PWD/$work/shipped" "${extra_args[@]}")
 echo "shipped: $expected"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, integration, FileCheck, round-trip, robustness, the Wasm
 # spec suite through WasmIR, doc tests, and the differential checks on real programs (sql.js,
-# esbuild, brotli, resvg, tree-sitter).
+# esbuild, brotli, resvg, tree-sitter, tfjs).
 # Installs what it needs first.
 # The last line sums up every test binary's result.
 set -euo pipefail
@@ -16,10 +16,11 @@ cargo test --workspace --locked --features llvm 2>&1 | tee "$log"
 cargo test --release --locked --features llvm --test depth 2>&1 | tee -a "$log"
 # Real programs this repository was not written against, run by Node.js through their npm
 # packages after the round trip and -O2 (and bounds-check passes): SQLite (sql.js, Emscripten),
-# esbuild (Go, the largest module of the benchmark set), brotli and resvg (Rust by wasm-bindgen)
-# and tree-sitter (Emscripten, with grammars it links at run time): every module of the
-# benchmark set that runs on its own. Each prints one result line.
-for check in sqljs esbuild brotli resvg tree-sitter; do
+# esbuild (Go, the largest module of the benchmark set), brotli and resvg (Rust by wasm-bindgen),
+# tree-sitter (Emscripten, with grammars it links at run time) and TensorFlow.js's SIMD build
+# (XNNPACK, Emscripten): every module of the benchmark set that runs on its own. Each prints
+# one result line.
+for check in sqljs esbuild brotli resvg tree-sitter tfjs; do
   if scripts/$check-check.sh 2>&1 | tee -a "$log" | tail -1 | grep -q identical; then
     echo "test result: ok. 1 passed; 0 failed ($check-check)" | tee -a "$log"
   else
