@@ -214,6 +214,22 @@ impl FunctionPass for BoundsChecksExplicit {
                     b.loc = b.body.op_loc(op);
                     b.op("memory.check", &[address], &[], &check_attrs);
                 }
+                // A SIMD access reads or writes the bytes its family says (16 for `v128.load`,
+                // 8 for `load8x8_s`, 4 for `load32_splat` or `store32_lane`).
+                _ if let Some(bytes) = wasmir_dialects::simd::family(name)
+                    .filter(|f| f.accesses_memory())
+                    .and_then(wasmir_dialects::simd::access_bytes) =>
+                {
+                    let mut check_attrs = vec![
+                        ("memory", get("memory").expect("verified accesses name their memory")),
+                        ("size", ctx.int_attr(i64::from(bytes), Type::U32)),
+                    ];
+                    check_attrs.extend(get("offset").map(|o| ("offset", o)));
+                    let address = body.operands(op)[0];
+                    let mut b = Builder::before(ctx, body, op);
+                    b.loc = b.body.op_loc(op);
+                    b.op("memory.check", &[address], &[], &check_attrs);
+                }
                 "memory.elem_load" | "memory.elem_store" if get("unchecked").is_none() => {
                     let (region, index) = (body.operands(op)[0], body.operands(op)[1]);
                     let mut b = Builder::before(ctx, body, op);
@@ -1807,6 +1823,9 @@ impl<'a> FunctionBce<'a> {
         }
         (def.has(Traits::PURE) && body.op_regions(op).is_empty())
             || matches!(def.name, "memory.load" | "global.get")
+            || wasmir_dialects::simd::family(def.name).is_some_and(|f| {
+                matches!(f.sig, wasmir_dialects::simd::Sig::Load | wasmir_dialects::simd::Sig::LoadLane)
+            })
             || (def.name == "memory.elem_load" && self.ctx.dict_get(body.op_attrs(op), "unchecked").is_some())
     }
 
