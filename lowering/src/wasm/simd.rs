@@ -17,21 +17,34 @@ pub(crate) struct Immediates {
     pub value: Option<V128>,
 }
 
-macro_rules! define_operator {
+/// Builds one operator from its immediates (`None` when one it needs is missing).
+type Build = fn(&Immediates) -> Option<Operator<'static>>;
+
+macro_rules! define_operators {
     ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
-        /// The SIMD operator wasmparser's visitor calls `visit_<name>` (`i32x4_add`), with these
-        /// immediates; `None` for an unknown name or a missing immediate.
-        fn operator(name: &str, imm: &Immediates) -> Option<Operator<'static>> {
-            let _ = imm;
-            Some(match name {
-                $( n if n == &stringify!($visit)["visit_".len()..] => Operator::$op $({ $($arg: imm.$arg?),* })?, )*
-                _ => return None,
-            })
-        }
+        /// Every SIMD operator by the name wasmparser's visitor gives it after `visit_`
+        /// (`i32x4_add`), with how to build it.
+        static OPERATORS: std::sync::LazyLock<wasmir_ir::FxHashMap<&'static str, Build>> =
+            std::sync::LazyLock::new(|| {
+                [$((
+                    &stringify!($visit)["visit_".len()..],
+                    (|imm: &Immediates| {
+                        let _ = imm;
+                        Some(Operator::$op $({ $($arg: imm.$arg?),* })?)
+                    }) as Build,
+                )),*]
+                .into_iter()
+                .collect()
+            });
     };
 }
 
-wasmparser::for_each_visit_simd_operator!(define_operator);
+wasmparser::for_each_visit_simd_operator!(define_operators);
+
+/// The SIMD operator named `name`, with these immediates.
+fn operator(name: &str, imm: &Immediates) -> Option<Operator<'static>> {
+    OPERATORS.get(name).and_then(|build| build(imm))
+}
 
 /// The instruction of the Wasm SIMD instruction named `<shape>_<family>`.
 pub(crate) fn instruction(name: &str, imm: &Immediates) -> Option<Instruction<'static>> {
