@@ -758,22 +758,7 @@ impl<'a, 'c> Importer<'a, 'c> {
     fn data_op(&mut self, d: &wasmparser::Data<'_>, prepared: DataAttrs, loc: Location) -> IResult<Op> {
         let region = match (&d.kind, prepared.offset) {
             (DataKind::Active { .. }, Some((value, value_dict))) => {
-                let ty = self.ctx.attr_type(value).expect("typed constant");
-                let (constant, yield_kind) = (self.kind("arith.constant"), self.kind("control.yield"));
-                let body = self.module.body_mut();
-                let region = body.create_region();
-                let block = body.create_block(&[]);
-                body.append_block(region, block);
-                let mut new = NewOp::new(constant, loc);
-                new.result_types = smallvec![ty];
-                new.attrs = value_dict;
-                let op = body.create_op(new);
-                body.append_op(block, op);
-                let mut terminator = NewOp::new(yield_kind, loc);
-                terminator.operands = body.results(op).into();
-                let terminator = body.create_op(terminator);
-                body.append_op(block, terminator);
-                region
+                self.items_region(loc, |t, block| vec![t.prepared_constant(block, value, value_dict)])
             }
             (DataKind::Active { offset_expr, .. }, None) => self.const_region(offset_expr, loc)?,
             (DataKind::Passive, _) => self.module.body_mut().create_region(),
@@ -868,7 +853,6 @@ pub(crate) fn ref_type(ctx: &Context, types: &[Type], r: wasmparser::RefType) ->
     Ok(refs::make_ref(ctx, IrRef { nullable: r.is_nullable(), heap }))
 }
 
-/// Translates constant expressions (initializers and offsets) into ops in a module region.
 /// What a data segment's op is made of, prepared in parallel: its attribute dictionary, and
 /// its offset's constant with that constant op's dictionary (`None`: a longer expression).
 struct DataAttrs {
@@ -876,6 +860,7 @@ struct DataAttrs {
     offset: Option<(Attr, Attr)>,
 }
 
+/// Translates constant expressions (initializers and offsets) into ops in a module region.
 struct ConstTranslator<'b, 'i> {
     ctx: &'b Context,
     info: &'i ModuleInfo,
@@ -984,7 +969,18 @@ impl ConstTranslator<'_, '_> {
     }
 
     fn constant(&mut self, block: Block, value: Attr) -> Value {
-        let ty = self.ctx.attr_type(value).expect("typed constant");
-        self.op(block, "arith.constant", &[], Some(ty), &[("value", value)]).expect("one result")
+        let dict = self.ctx.dict_attr(vec![(self.ctx.ident("value"), value)]);
+        self.prepared_constant(block, value, dict)
+    }
+
+    /// An `arith.constant` of `value` whose attribute dictionary (`{value = ...}`) is made.
+    fn prepared_constant(&mut self, block: Block, value: Attr, dict: Attr) -> Value {
+        let ctx = self.ctx;
+        let mut new = NewOp::new(ctx.registry().lookup_op("arith.constant").expect("registered"), self.loc);
+        new.result_types = smallvec![ctx.attr_type(value).expect("typed constant")];
+        new.attrs = dict;
+        let op = self.body.create_op(new);
+        self.body.append_op(block, op);
+        self.body.results(op)[0]
     }
 }

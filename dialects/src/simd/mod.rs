@@ -2,7 +2,7 @@
 //! `f64x2`) on the op, as Wasm and Binaryen have it; one op per instruction family
 //! (`simd.add` with `shape = i32x4` is `i32x4.add`). `table.rs` declares the families, and
 //! every SIMD and relaxed-SIMD instruction maps to one family and shape by its Wasm name
-//! (`instruction_name`, `family_of`). specs/simd.md gives the representation and why.
+//! (`instruction_name`, `family_of_parts`). specs/simd.md gives the representation and why.
 
 mod table;
 
@@ -59,10 +59,13 @@ pub fn shape_lanes(shape: &str) -> Option<(u32, Type)> {
     SHAPES.iter().find(|s| s.0 == shape).map(|&(_, n, t)| (n, t))
 }
 
+/// The families by name (the verifier, bce and the emitter ask for every SIMD op).
+static BY_NAME: std::sync::LazyLock<wasmir_ir::FxHashMap<&'static str, &'static Family>> =
+    std::sync::LazyLock::new(|| FAMILIES.iter().map(|f| (f.name, f)).collect());
+
 /// The family declaration of an op of this dialect.
 pub fn family(name: &str) -> Option<&'static Family> {
-    let short = name.strip_prefix("simd.")?;
-    FAMILIES.iter().find(|f| f.name == short)
+    BY_NAME.get(name.strip_prefix("simd.")?).copied()
 }
 
 /// The Wasm name of the instruction an op of family `family` and shape `shape` is
@@ -76,15 +79,10 @@ pub fn instruction_name(family: &Family, shape: Option<&str>) -> Option<String> 
     Some(format!("{shape}.{}", family.name))
 }
 
-/// The family and shape (`None` for whole-vector families) of a Wasm SIMD instruction name.
-pub fn family_of(instruction: &str) -> Option<(&'static Family, Option<&'static str>)> {
-    let (shape, short) = instruction.split_once('.')?;
-    family_of_parts(shape, short)
-}
-
-/// The family and shape of the instruction `<shape>.<family>`, given its two parts.
+/// The family and shape (`None` for whole-vector families) of the instruction
+/// `<shape>.<family>`, given its two parts.
 pub fn family_of_parts(shape: &str, family: &str) -> Option<(&'static Family, Option<&'static str>)> {
-    let family = FAMILIES.iter().find(|f| f.name == family)?;
+    let family = *BY_NAME.get(family)?;
     let shape = family.shapes.iter().find(|&&s| s == shape)?;
     Some((family, (*shape != "v128").then_some(*shape)))
 }

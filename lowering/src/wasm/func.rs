@@ -996,8 +996,6 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         let attr_str = |key: &str| ctx.dict_get(body.op_attrs(op), key).and_then(|a| ctx.attr_as_str(a));
         let family = simd::family(name).ok_or_else(|| self.err(loc, format!("`{name}` is not a SIMD op")))?;
         let shape = attr_str("shape");
-        let instruction = simd::instruction_name(family, shape)
-            .ok_or_else(|| self.err(loc, format!("`{name}` has no instruction at this shape")))?;
         let mut imm = super::simd::Immediates::default();
         if let Some(bytes) = simd::access_bytes(family) {
             let m = self.memarg(op, u64::from(bytes))?;
@@ -1013,8 +1011,12 @@ impl<'e, 'a, 'b> FuncEmitter<'e, 'a, 'b> {
         imm.value = attr_str("value")
             .and_then(simd::parse_bytes)
             .map(|b| wasmparser::V128::from(i128::from_le_bytes(b)));
-        super::simd::instruction(&instruction.replacen('.', "_", 1), &imm).ok_or_else(|| {
-            self.err(loc, format!("`{name}`: no Wasm instruction `{instruction}` with these immediates"))
+        super::simd::instruction(shape.unwrap_or("v128"), family.name, &imm).ok_or_else(|| {
+            match simd::instruction_name(family, shape) {
+                Some(instruction) => self
+                    .err(loc, format!("`{name}`: no Wasm instruction `{instruction}` with these immediates")),
+                None => self.err(loc, format!("`{name}` has no instruction at this shape")),
+            }
         })
     }
 

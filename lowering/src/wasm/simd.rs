@@ -1,8 +1,7 @@
 //! `simd` ops to Wasm SIMD instructions. wasmparser's list of SIMD and relaxed-SIMD operators
-//! (`for_each_visit_simd_operator!`) generates `operator`, which builds the operator of a Wasm
-//! name from the op's immediates; wasm-encoder's re-encoder turns it into the instruction. The
-//! family table (dialects/src/simd/table.rs) gives the name of an op's instruction. No
-//! instruction is written here by hand.
+//! (`for_each_visit_simd_operator!`) generates `OPERATORS`, which builds the operator of a
+//! shape and family from the op's immediates; wasm-encoder's re-encoder turns it into the
+//! instruction. No instruction is written here by hand.
 
 use wasm_encoder::Instruction;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
@@ -22,12 +21,12 @@ type Build = fn(&Immediates) -> Option<Operator<'static>>;
 
 macro_rules! define_operators {
     ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
-        /// Every SIMD operator by the name wasmparser's visitor gives it after `visit_`
-        /// (`i32x4_add`), with how to build it.
-        static OPERATORS: std::sync::LazyLock<wasmir_ir::FxHashMap<&'static str, Build>> =
+        /// Every SIMD operator by its shape (`v128` for whole-vector instructions) and family
+        /// (`i32x4_add` is `("i32x4", "add")` to wasmparser's visitor), with how to build it.
+        static OPERATORS: std::sync::LazyLock<wasmir_ir::FxHashMap<(&'static str, &'static str), Build>> =
             std::sync::LazyLock::new(|| {
                 [$((
-                    &stringify!($visit)["visit_".len()..],
+                    stringify!($visit)["visit_".len()..].split_once('_').expect("<shape>_<family>"),
                     (|imm: &Immediates| {
                         let _ = imm;
                         Some(Operator::$op $({ $($arg: imm.$arg?),* })?)
@@ -41,13 +40,9 @@ macro_rules! define_operators {
 
 wasmparser::for_each_visit_simd_operator!(define_operators);
 
-/// The SIMD operator named `name`, with these immediates.
-fn operator(name: &str, imm: &Immediates) -> Option<Operator<'static>> {
-    OPERATORS.get(name).and_then(|build| build(imm))
-}
-
-/// The instruction of the Wasm SIMD instruction named `<shape>_<family>`.
-pub(crate) fn instruction(name: &str, imm: &Immediates) -> Option<Instruction<'static>> {
-    let op = operator(name, imm)?;
+/// The instruction `<shape>.<family>` (`v128` for the whole-vector families) with these
+/// immediates; `None` for an unknown instruction or a missing immediate.
+pub(crate) fn instruction(shape: &str, family: &str, imm: &Immediates) -> Option<Instruction<'static>> {
+    let op = OPERATORS.get(&(shape, family)).and_then(|build| build(imm))?;
     RoundtripReencoder.instruction(op).ok()
 }

@@ -1,7 +1,8 @@
 //! Bounds checks: `bounds-checks-explicit` puts a `memory.check` before every access (what a
 //! host without guard pages needs, and what the region ops imply), `bce` removes every check
 //! it can prove, each removal by a named rule that cites its invariants, and `count-checks`
-//! counts the checks a run executes. The rules:
+//! counts the checks a run executes (those two in explicit.rs; the call graph the
+//! interprocedural rules walk in calls.rs). The rules:
 //!
 //! - `constant-address`: a constant address (or one masked below a constant) whose whole
 //!   access fits the memory's declared minimum size;
@@ -44,12 +45,17 @@
 //! would add a check elsewhere), and checks at growing offsets separated by a store or a call
 //! (merging them would move a failure before an effect the host can see, INV-MEM-003).
 
+mod calls;
+mod explicit;
+
+use calls::CallGraph;
+pub use explicit::{BoundsChecksExplicit, CHECK_COUNTER, CountChecks};
+
 use crate::constant_of;
 use crate::rules::PassRule;
-use wasmir_ir::pass::{FunctionPass, FunctionUnit, ModulePass, PassImpl, PassInfo, PassOptions};
+use wasmir_ir::pass::{ModulePass, PassImpl, PassInfo, PassOptions};
 use wasmir_ir::{
-    AttrData, Block, Body, Builder, Context, Diagnostic, FxHashMap, FxHashSet, Module, Op, Traits, Type,
-    Value, is_private_symbol, symbol_name,
+    Block, Body, Builder, Context, Diagnostic, FxHashMap, FxHashSet, Module, Op, Traits, Type, Value,
 };
 
 /// The rules of `bce`, for `--list-rewrites` and the contract verifier.
@@ -136,115 +142,6 @@ pub(crate) const COUNT_INFO: PassInfo = PassInfo {
     create: |_: &PassOptions| Ok(PassImpl::Module(Box::new(CountChecks))),
 };
 
-/// The global `count-checks` adds and exports.
-pub const CHECK_COUNTER: &str = "__wasmir_checks";
-
-/// `count-checks`: instruments a module so that a run reports how many checks it executed
-/// (how `bce`'s dynamic effect is measured).
-#[derive(Debug, Clone, Copy)]
-pub struct CountChecks;
-
-impl ModulePass for CountChecks {
-    fn run(&self, ctx: &Context, module: &mut Module) -> Vec<Diagnostic> {
-        if wasmir_ir::SymbolTable::build(ctx, module.body(), module.block()).lookup(CHECK_COUNTER).is_some() {
-            return vec![Diagnostic::error(
-                wasmir_ir::Location::Unknown,
-                format!("count-checks: the module already has a symbol `@{CHECK_COUNTER}`"),
-            )];
-        }
-        let funcs: Vec<Op> = {
-            let body = module.body();
-            body.block_ops(module.block()).filter(|&op| body.child(op).is_some()).collect()
-        };
-        for func in funcs {
-            let Some(body) = module.body_mut().child_mut(func) else { continue };
-            for op in body.preorder() {
-                if ctx.op_def(body.op_kind(op)).name != "memory.check" {
-                    continue;
-                }
-                let counter = ctx.symbol_ref_attr(CHECK_COUNTER);
-                let mut b = Builder::before(ctx, body, op);
-                b.loc = b.body.op_loc(op);
-                let count = b.op1("global.get", &[], Type::I64, &[("global", counter)]);
-                let one = b.op1("arith.constant", &[], Type::I64, &[("value", ctx.int_attr(1, Type::I64))]);
-                let next = b.op1("arith.addi", &[count, one], Type::I64, &[]);
-                b.op("global.set", &[next], &[], &[("global", counter)]);
-            }
-        }
-        wasmir_dialects::global::build_global(ctx, module, CHECK_COUNTER, Type::I64, true, 0);
-        wasmir_dialects::wasm::export(ctx, module, CHECK_COUNTER, CHECK_COUNTER);
-        Vec::new()
-    }
-}
-
-/// `bounds-checks-explicit`.
-#[derive(Debug, Clone, Copy)]
-pub struct BoundsChecksExplicit;
-
-impl FunctionPass for BoundsChecksExplicit {
-    fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Vec<Diagnostic> {
-        let body = &mut *func.body;
-        for op in body.preorder() {
-            let name = ctx.op_def(body.op_kind(op)).name;
-            let attrs = body.op_attrs(op);
-            let get = |n: &str| ctx.dict_get(attrs, n);
-            match name {
-                "memory.load"
-                | "memory.store"
-                | "memory.atomic_load"
-                | "memory.atomic_store"
-                | "memory.atomic_rmw"
-                | "memory.atomic_cmpxchg"
-                | "memory.atomic_wait"
-                | "memory.atomic_notify" => {
-                    let value_type = match name {
-                        "memory.load" | "memory.atomic_load" => body.value_type(body.results(op)[0]),
-                        "memory.atomic_notify" => Type::I32,
-                        _ => body.value_type(body.operands(op)[1]),
-                    };
-                    let full = if matches!(value_type, Type::I64 | Type::F64) { 64 } else { 32 };
-                    let width = get("width").and_then(|a| ctx.attr_as_int(a)).unwrap_or(full);
-                    let mut check_attrs = vec![
-                        ("memory", get("memory").expect("verified accesses name their memory")),
-                        ("size", ctx.int_attr(width / 8, Type::U32)),
-                    ];
-                    check_attrs.extend(get("offset").map(|o| ("offset", o)));
-                    let address = body.operands(op)[0];
-                    let mut b = Builder::before(ctx, body, op);
-                    b.loc = b.body.op_loc(op);
-                    b.op("memory.check", &[address], &[], &check_attrs);
-                }
-                // A SIMD access reads or writes the bytes its family says (16 for `v128.load`,
-                // 8 for `load8x8_s`, 4 for `load32_splat` or `store32_lane`).
-                _ if let Some(bytes) = wasmir_dialects::simd::family(name)
-                    .filter(|f| f.accesses_memory())
-                    .and_then(wasmir_dialects::simd::access_bytes) =>
-                {
-                    let mut check_attrs = vec![
-                        ("memory", get("memory").expect("verified accesses name their memory")),
-                        ("size", ctx.int_attr(i64::from(bytes), Type::U32)),
-                    ];
-                    check_attrs.extend(get("offset").map(|o| ("offset", o)));
-                    let address = body.operands(op)[0];
-                    let mut b = Builder::before(ctx, body, op);
-                    b.loc = b.body.op_loc(op);
-                    b.op("memory.check", &[address], &[], &check_attrs);
-                }
-                "memory.elem_load" | "memory.elem_store" if get("unchecked").is_none() => {
-                    let (region, index) = (body.operands(op)[0], body.operands(op)[1]);
-                    let mut b = Builder::before(ctx, body, op);
-                    b.loc = b.body.op_loc(op);
-                    b.op("memory.check", &[region, index], &[], &[]);
-                    let unchecked = ctx.dict_with(attrs, "unchecked", Some(wasmir_ir::Attr::UNIT));
-                    body.set_attrs(op, unchecked);
-                }
-                _ => {}
-            }
-        }
-        Vec::new()
-    }
-}
-
 /// `bce`, with the rules it may apply.
 #[derive(Debug, Clone)]
 pub struct Bce {
@@ -325,164 +222,6 @@ impl ModulePass for Bce {
             visited.insert(name);
         }
         remarks
-    }
-}
-
-/// The direct calls between a module's functions, for the interprocedural rules.
-struct CallGraph {
-    /// Every function with a body, with its name, in module order.
-    funcs: Vec<(Op, String)>,
-    /// The closed functions (private, referenced only as the callee of direct calls), each
-    /// with the functions that call it.
-    callers: FxHashMap<String, Vec<String>>,
-    /// Per function (by position in `funcs`), the functions with bodies it calls directly.
-    callees: Vec<Vec<usize>>,
-}
-
-impl CallGraph {
-    fn of(ctx: &Context, module: &Module) -> CallGraph {
-        let body = module.body();
-        let mut funcs = Vec::new();
-        let mut escaping: FxHashSet<String> = FxHashSet::default();
-        let mut callers: FxHashMap<String, Vec<String>> = FxHashMap::default();
-        let mut called: Vec<Vec<String>> = Vec::new();
-        for op in body.block_ops(module.block()) {
-            let name = symbol_name(ctx, body, op).unwrap_or_default().to_string();
-            if !is_private_symbol(ctx, body, op) {
-                escaping.insert(name.clone());
-            }
-            // References from module-level ops (exports, start, element segments, global
-            // initializers) escape.
-            let mut escape = |a| {
-                crate::for_each_symbol_ref(ctx, a, &mut |n| {
-                    if n != name {
-                        escaping.insert(n.to_string());
-                    }
-                })
-            };
-            escape(body.op_attrs(op));
-            let Some(child) = body.child(op) else {
-                for &region in body.op_regions(op) {
-                    body.preorder_region(region).into_iter().for_each(|inner| escape(body.op_attrs(inner)));
-                }
-                continue;
-            };
-            let mut callees = Vec::new();
-            child.for_each_body(&mut |b| {
-                for inner in b.preorder() {
-                    let def = ctx.op_def(b.op_kind(inner));
-                    let AttrData::Dict(entries) = ctx.attr_data(b.op_attrs(inner)) else { continue };
-                    for &(key, value) in entries.iter() {
-                        let is_call = def.has(Traits::CALL_LIKE) && ctx.ident_str(key) == "callee";
-                        crate::for_each_symbol_ref(ctx, value, &mut |n| {
-                            if is_call {
-                                callers.entry(n.to_string()).or_default().push(name.clone());
-                                callees.push(n.to_string());
-                            } else {
-                                escaping.insert(n.to_string());
-                            }
-                        });
-                    }
-                }
-            });
-            funcs.push((op, name));
-            called.push(callees);
-        }
-        let index: FxHashMap<&str, usize> =
-            funcs.iter().enumerate().map(|(i, (_, n))| (n.as_str(), i)).collect();
-        let callees = called
-            .iter()
-            .map(|names| {
-                let mut out: Vec<usize> =
-                    names.iter().filter_map(|n| index.get(n.as_str()).copied()).collect();
-                out.sort_unstable();
-                out.dedup();
-                out
-            })
-            .collect();
-        callers.retain(|callee, _| index.contains_key(callee.as_str()) && !escaping.contains(callee));
-        for list in callers.values_mut() {
-            list.sort();
-            list.dedup();
-        }
-        // A closed function nobody calls has no call sites: it is dead, and gets no facts.
-        CallGraph { funcs, callers, callees }
-    }
-
-    /// The functions, each after all its callers where the calls form no cycle (a cycle is
-    /// entered at its first function in module order).
-    fn callers_first(&self) -> Vec<(Op, String)> {
-        let index: FxHashMap<&str, usize> =
-            self.funcs.iter().enumerate().map(|(i, (_, n))| (n.as_str(), i)).collect();
-        let mut waiting: Vec<usize> = vec![0; self.funcs.len()];
-        let mut callees: Vec<Vec<usize>> = vec![Vec::new(); self.funcs.len()];
-        for (callee, callers) in &self.callers {
-            let Some(&to) = index.get(callee.as_str()) else { continue };
-            for caller in callers {
-                if let Some(&from) = index.get(caller.as_str())
-                    && from != to
-                {
-                    waiting[to] += 1;
-                    callees[from].push(to);
-                }
-            }
-        }
-        let mut ready: std::collections::BTreeSet<usize> =
-            (0..self.funcs.len()).filter(|&i| waiting[i] == 0).collect();
-        let mut done = vec![false; self.funcs.len()];
-        let mut order = Vec::with_capacity(self.funcs.len());
-        let mut next_unvisited = 0;
-        while order.len() < self.funcs.len() {
-            let i = match ready.pop_first() {
-                Some(i) => i,
-                None => {
-                    while done[next_unvisited] {
-                        next_unvisited += 1;
-                    }
-                    next_unvisited
-                }
-            };
-            if done[i] {
-                continue;
-            }
-            done[i] = true;
-            order.push(self.funcs[i].clone());
-            for &to in &callees[i] {
-                waiting[to] = waiting[to].saturating_sub(1);
-                if waiting[to] == 0 && !done[to] {
-                    ready.insert(to);
-                }
-            }
-        }
-        order
-    }
-
-    /// The functions, each after every function it calls directly where the calls form no
-    /// cycle (a depth-first post-order from each function in module order).
-    fn callees_first(&self) -> Vec<(Op, String)> {
-        let mut state = vec![0u8; self.funcs.len()]; // 0 new, 1 on the stack, 2 done
-        let mut order = Vec::with_capacity(self.funcs.len());
-        for root in 0..self.funcs.len() {
-            if state[root] != 0 {
-                continue;
-            }
-            let mut stack = vec![(root, 0usize)];
-            state[root] = 1;
-            while let Some(&mut (f, ref mut next)) = stack.last_mut() {
-                if let Some(&callee) = self.callees[f].get(*next) {
-                    *next += 1;
-                    if state[callee] == 0 {
-                        state[callee] = 1;
-                        stack.push((callee, 0));
-                    }
-                } else {
-                    state[f] = 2;
-                    order.push(self.funcs[f].clone());
-                    stack.pop();
-                }
-            }
-        }
-        order
     }
 }
 
