@@ -4,8 +4,10 @@
 //! every SIMD and relaxed-SIMD instruction maps to one family and shape by its Wasm name
 //! (`instruction_name`, `family_of_parts`). specs/simd.md gives the representation and why.
 
+pub mod semantics;
 mod table;
 
+pub use semantics::Shape;
 pub use table::{FAMILIES, Family, Sig};
 
 use wasmir_ir::printer::type_to_string;
