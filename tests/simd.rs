@@ -224,3 +224,90 @@ fn lane_semantics_agree_with_wasmtime() {
     }
     assert!(failures.is_empty(), "{} of {} instructions disagree:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
+
+/// A wasmtime without SIMD: what a host the fallback serves can run.
+fn scalar_engine() -> Engine {
+    let mut config = Config::new();
+    config.wasm_relaxed_simd(false).wasm_simd(false);
+    Engine::new(&config).expect("engine")
+}
+
+/// The module of `wat` lowered for a target without SIMD.
+fn lowered(wat: &str) -> Vec<u8> {
+    let ctx = wasmir::context();
+    let module = wasmir::frontends::import_wat(&ctx, "case.wat", wat).expect("imports");
+    let target = wasmir::lowering::Target::parse("wasmtime,-simd").expect("target");
+    wasmir::compile_to_wasm(&ctx, &module, &target).unwrap_or_else(|d| panic!("{wat}: {d:?}"))
+}
+
+/// Wasm values for an operand: a vector is four `i32`s, lane 0 first.
+fn scalar_vals(kind: &str, op: Operand) -> Vec<Val> {
+    match op {
+        Operand::Vector(b) => (0..4).map(|i| Val::I32(semantics::get_lane(&b, Shape::I32x4, i) as u32 as i32)).collect(),
+        scalar => vec![to_val(kind, scalar)],
+    }
+}
+
+#[test]
+fn the_scalar_fallback_computes_the_lane_semantics_without_simd() {
+    let engine = scalar_engine();
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let cases = cases(&mut rng);
+    let mut failures = Vec::new();
+    for case in &cases {
+        let wasm = lowered(&case.wat);
+        let module = Module::new(&engine, &wasm).unwrap_or_else(|e| panic!("{}: the lowered module is invalid without SIMD: {e}", case.name));
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+        let f = instance.get_func(&mut store, "f").expect("export");
+        let vector_result = matches!(case.program, Program::Vector(..));
+        let sign_only = case.name.contains(".abs") || case.name.contains(".neg");
+        // The fallback rounds a relaxed multiply-add twice, the other result relaxed SIMD allows.
+        let unfused = case.name.contains("relaxed_madd") || case.name.contains("relaxed_nmadd");
+        for _ in 0..INPUTS_PER_CASE / 4 {
+            let ops = inputs(&mut rng, case);
+            let args: Vec<Val> = case.operands.iter().zip(&ops).flat_map(|(k, &o)| scalar_vals(k, o)).collect();
+            let mut results = vec![Val::I32(0); if vector_result { 4 } else { 1 }];
+            f.call(&mut store, &args, &mut results).expect("pure SIMD never traps");
+            let actual = if vector_result {
+                let mut bytes = [0u8; 16];
+                for (i, r) in results.iter().enumerate() {
+                    semantics::set_lane(&mut bytes, Shape::I32x4, i, u64::from(r.unwrap_i32() as u32));
+                }
+                Operand::Vector(bytes)
+            } else {
+                from_val(&results[0])
+            };
+            let expected = semantics::eval(&case.program, &ops).expect("evaluates").value;
+            let ok = agrees(&case.program, expected, actual, sign_only)
+                || (unfused && agrees(&case.program, unfused_madd(&case.name, &ops), actual, false));
+            if !ok {
+                failures.push(format!("{}({ops:02x?}):\n  semantics {expected:02x?}\n  fallback  {actual:02x?}", case.name));
+                break;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} instructions disagree:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+/// `relaxed_madd` and `relaxed_nmadd` rounded after the multiply and after the add.
+fn unfused_madd(name: &str, ops: &[Operand]) -> Operand {
+    let [Operand::Vector(a), Operand::Vector(b), Operand::Vector(c)] = ops else { panic!("three vectors") };
+    let shape = if name.starts_with("f32x4") { Shape::F32x4 } else { Shape::F64x2 };
+    let negate = name.contains("nmadd");
+    let mut out = [0u8; 16];
+    for i in 0..shape.lanes() {
+        let (x, y, z) = (semantics::get_lane(a, shape, i), semantics::get_lane(b, shape, i), semantics::get_lane(c, shape, i));
+        let r = if shape == Shape::F32x4 {
+            let f = |v: u64| f32::from_bits(v as u32);
+            let x = if negate { -f(x) } else { f(x) };
+            u64::from((x * f(y) + f(z)).to_bits())
+        } else {
+            let f = f64::from_bits;
+            let x = if negate { -f(x) } else { f(x) };
+            (x * f(y) + f(z)).to_bits()
+        };
+        semantics::set_lane(&mut out, shape, i, r);
+    }
+    Operand::Vector(out)
+}

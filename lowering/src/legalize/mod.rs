@@ -4,13 +4,15 @@
 //!
 //! Order: `lower-memory` (regions and checks to address arithmetic, compare-and-branch and
 //! plain accesses), `lower-atomics` (atomics to plain accesses without `threads`), `lower-refs`
-//! (ExternRef to `externref` or host-table handles, the managed reference table), then
-//! `check-capabilities`. `legalize` runs all four; the emitter runs it before writing Wasm.
+//! (ExternRef to `externref` or host-table handles, the managed reference table), `lower-simd`
+//! (SIMD to scalar lanes without `simd`), then `check-capabilities`. `legalize` runs them all;
+//! the emitter runs it before writing Wasm.
 
 mod atomics;
 mod capabilities;
 mod refs;
 mod regions;
+mod simd;
 pub mod target;
 
 pub use capabilities::check_capabilities;
@@ -25,14 +27,16 @@ use wasmir_ir::{
 /// Runs every legalization for `target`: afterwards the module holds only ops with a Wasm
 /// instruction that the target runs.
 ///
-/// Returns whether it rewrote anything (a module of core ops only is left as it is, after one
-/// scan).
+/// Returns whether it may have rewritten anything (a module of core ops only, for a target
+/// with SIMD, is left as it is, after one scan).
 pub fn legalize(ctx: &Context, module: &mut Module, target: &Target) -> Result<bool, Vec<Diagnostic>> {
     let rewrites = uses_native_abstractions(ctx, module);
-    let steps: &[Step] = if rewrites {
-        &[regions::lower_memory, atomics::lower_atomics, refs::lower_refs, check_capabilities]
-    } else {
-        &[check_capabilities]
+    // lower-simd scans for SIMD itself; a target with SIMD keeps it.
+    let scalarize = !target.has(Capabilities::SIMD);
+    let steps: &[Step] = match (rewrites, scalarize) {
+        (true, _) => &[regions::lower_memory, atomics::lower_atomics, refs::lower_refs, simd::lower_simd, check_capabilities],
+        (false, true) => &[simd::lower_simd, check_capabilities],
+        (false, false) => &[check_capabilities],
     };
     for step in steps {
         let errors = step(ctx, module, target);
@@ -40,7 +44,7 @@ pub fn legalize(ctx: &Context, module: &mut Module, target: &Target) -> Result<b
             return Err(errors);
         }
     }
-    Ok(rewrites)
+    Ok(rewrites || scalarize)
 }
 
 /// Whether any op or type of the module is one the lowerings rewrite: region, atomic and
@@ -162,7 +166,7 @@ macro_rules! step_pass {
     };
 }
 
-/// Registers `legalize`, `lower-memory`, `lower-atomics`, `lower-refs` and
+/// Registers `legalize`, `lower-memory`, `lower-atomics`, `lower-refs`, `lower-simd` and
 /// `check-capabilities`, each with a `target` option.
 pub fn register_passes(registry: &mut PassRegistry) {
     registry
@@ -183,6 +187,11 @@ pub fn register_passes(registry: &mut PassRegistry) {
             "lower-refs",
             "ExternRef to externref (host-table handles without reference types); the managed reference table",
             refs::lower_refs
+        ))
+        .register(step_pass!(
+            "lower-simd",
+            "SIMD to scalar code (lanes in SSA values, vectors as four i32 at boundaries) when the target lacks simd",
+            simd::lower_simd
         ))
         .register(step_pass!(
             "check-capabilities",
