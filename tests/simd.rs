@@ -25,16 +25,50 @@ impl Rng {
 /// Lane values worth trying at `shape`, as bits.
 fn edges(shape: Shape) -> Vec<u64> {
     match shape {
-        Shape::F32x4 => [0.0f32, -0.0, 1.0, -1.5, 0.5, 2.5, -2.5, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN,
-            2147483648.0, -2147483904.0, 4294967296.0, 1e-40, f32::MAX, 16777217.0]
-            .iter()
-            .map(|f| u64::from(f.to_bits()))
-            .collect(),
-        Shape::F64x2 => [0.0f64, -0.0, 1.0, -1.5, 0.5, 2.5, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN,
-            2147483647.5, -2147483648.9, 4294967295.9, 4294967296.0, 1e300, f64::MIN_POSITIVE / 2.0, 3.4028235677973366e38]
-            .iter()
-            .map(|f| f.to_bits())
-            .collect(),
+        Shape::F32x4 => [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.5,
+            0.5,
+            2.5,
+            -2.5,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            -f32::NAN,
+            2147483648.0,
+            -2147483904.0,
+            4294967296.0,
+            1e-40,
+            f32::MAX,
+            16777217.0,
+        ]
+        .iter()
+        .map(|f| u64::from(f.to_bits()))
+        .collect(),
+        Shape::F64x2 => [
+            0.0f64,
+            -0.0,
+            1.0,
+            -1.5,
+            0.5,
+            2.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            2147483647.5,
+            -2147483648.9,
+            4294967295.9,
+            4294967296.0,
+            1e300,
+            f64::MIN_POSITIVE / 2.0,
+            3.4028235677973366e38,
+        ]
+        .iter()
+        .map(|f| f.to_bits())
+        .collect(),
         _ => {
             let bits = shape.lane_bits();
             let m = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
@@ -98,7 +132,9 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
             let lanes = shape.map_or(16, Shape::lanes) as u32;
             // Immediates: a few lanes, several shuffles (bytes, whole words, identity).
             let immediates: Vec<(Option<u32>, Option<[u8; 16]>)> = match family.sig {
-                Sig::ExtractLane | Sig::ReplaceLane => vec![(Some(0), None), (Some(lanes - 1), None), (Some(lanes / 2), None)],
+                Sig::ExtractLane | Sig::ReplaceLane => {
+                    vec![(Some(0), None), (Some(lanes - 1), None), (Some(lanes / 2), None)]
+                }
                 Sig::Shuffle => vec![
                     (None, Some(std::array::from_fn(|i| i as u8))),
                     (None, Some([4, 5, 6, 7, 0, 1, 2, 3, 28, 29, 30, 31, 16, 17, 18, 19])),
@@ -162,7 +198,11 @@ fn inputs(rng: &mut Rng, case: &Case) -> Vec<Operand> {
         .iter()
         .map(|k| match *k {
             "v128" => Operand::Vector(vector(rng)),
-            "i32" => Operand::Scalar(if rng.next() % 2 == 0 { rng.next() & 0xFFFF_FFFF } else { rng.pick(&[0, 1, 7, 8, 9, 15, 16, 31, 32, 33, 63, 64, 0xFFFF_FFFF]) }),
+            "i32" => Operand::Scalar(if rng.next() % 2 == 0 {
+                rng.next() & 0xFFFF_FFFF
+            } else {
+                rng.pick(&[0, 1, 7, 8, 9, 15, 16, 31, 32, 33, 63, 64, 0xFFFF_FFFF])
+            }),
             "i64" => Operand::Scalar(rng.next()),
             "f32" => Operand::Scalar(rng.pick(&edges(Shape::F32x4))),
             _ => Operand::Scalar(rng.pick(&edges(Shape::F64x2))),
@@ -174,7 +214,9 @@ fn inputs(rng: &mut Rng, case: &Case) -> Vec<Operand> {
 /// float result may be any NaN (Wasm leaves arithmetic NaN payloads open).
 fn agrees(program: &Program, expected: Operand, actual: Operand, sign_only: bool) -> bool {
     match (program, expected, actual) {
-        (Program::Vector(shape, _), Operand::Vector(e), Operand::Vector(a)) if shape.is_float() && !sign_only => {
+        (Program::Vector(shape, _), Operand::Vector(e), Operand::Vector(a))
+            if shape.is_float() && !sign_only =>
+        {
             (0..shape.lanes()).all(|i| {
                 let (x, y) = (semantics::get_lane(&e, *shape, i), semantics::get_lane(&a, *shape, i));
                 x == y || (is_nan(*shape, x) && is_nan(*shape, y))
@@ -217,12 +259,21 @@ fn lane_semantics_agree_with_wasmtime() {
             let actual = from_val(&results[0]);
             let expected = semantics::eval(&case.program, &ops).expect("evaluates").value;
             if !agrees(&case.program, expected, actual, sign_only) {
-                failures.push(format!("{}({ops:02x?}):\n  semantics {expected:02x?}\n  wasmtime  {actual:02x?}", case.name));
+                failures.push(format!(
+                    "{}({ops:02x?}):\n  semantics {expected:02x?}\n  wasmtime  {actual:02x?}",
+                    case.name
+                ));
                 break;
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} instructions disagree:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} instructions disagree:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// A wasmtime without SIMD: what a host the fallback serves can run.
@@ -243,7 +294,9 @@ fn lowered(wat: &str) -> Vec<u8> {
 /// Wasm values for an operand: a vector is four `i32`s, lane 0 first.
 fn scalar_vals(kind: &str, op: Operand) -> Vec<Val> {
     match op {
-        Operand::Vector(b) => (0..4).map(|i| Val::I32(semantics::get_lane(&b, Shape::I32x4, i) as u32 as i32)).collect(),
+        Operand::Vector(b) => {
+            (0..4).map(|i| Val::I32(semantics::get_lane(&b, Shape::I32x4, i) as u32 as i32)).collect()
+        }
         scalar => vec![to_val(kind, scalar)],
     }
 }
@@ -256,7 +309,8 @@ fn the_scalar_fallback_computes_the_lane_semantics_without_simd() {
     let mut failures = Vec::new();
     for case in &cases {
         let wasm = lowered(&case.wat);
-        let module = Module::new(&engine, &wasm).unwrap_or_else(|e| panic!("{}: the lowered module is invalid without SIMD: {e}", case.name));
+        let module = Module::new(&engine, &wasm)
+            .unwrap_or_else(|e| panic!("{}: the lowered module is invalid without SIMD: {e}", case.name));
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
         let f = instance.get_func(&mut store, "f").expect("export");
@@ -266,7 +320,8 @@ fn the_scalar_fallback_computes_the_lane_semantics_without_simd() {
         let unfused = case.name.contains("relaxed_madd") || case.name.contains("relaxed_nmadd");
         for _ in 0..INPUTS_PER_CASE / 4 {
             let ops = inputs(&mut rng, case);
-            let args: Vec<Val> = case.operands.iter().zip(&ops).flat_map(|(k, &o)| scalar_vals(k, o)).collect();
+            let args: Vec<Val> =
+                case.operands.iter().zip(&ops).flat_map(|(k, &o)| scalar_vals(k, o)).collect();
             let mut results = vec![Val::I32(0); if vector_result { 4 } else { 1 }];
             f.call(&mut store, &args, &mut results).expect("pure SIMD never traps");
             let actual = if vector_result {
@@ -282,12 +337,21 @@ fn the_scalar_fallback_computes_the_lane_semantics_without_simd() {
             let ok = agrees(&case.program, expected, actual, sign_only)
                 || (unfused && agrees(&case.program, unfused_madd(&case.name, &ops), actual, false));
             if !ok {
-                failures.push(format!("{}({ops:02x?}):\n  semantics {expected:02x?}\n  fallback  {actual:02x?}", case.name));
+                failures.push(format!(
+                    "{}({ops:02x?}):\n  semantics {expected:02x?}\n  fallback  {actual:02x?}",
+                    case.name
+                ));
                 break;
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} instructions disagree:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} instructions disagree:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// `relaxed_madd` and `relaxed_nmadd` rounded after the multiply and after the add.
@@ -297,7 +361,11 @@ fn unfused_madd(name: &str, ops: &[Operand]) -> Operand {
     let negate = name.contains("nmadd");
     let mut out = [0u8; 16];
     for i in 0..shape.lanes() {
-        let (x, y, z) = (semantics::get_lane(a, shape, i), semantics::get_lane(b, shape, i), semantics::get_lane(c, shape, i));
+        let (x, y, z) = (
+            semantics::get_lane(a, shape, i),
+            semantics::get_lane(b, shape, i),
+            semantics::get_lane(c, shape, i),
+        );
         let r = if shape == Shape::F32x4 {
             let f = |v: u64| f32::from_bits(v as u32);
             let x = if negate { -f(x) } else { f(x) };

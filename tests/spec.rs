@@ -10,6 +10,11 @@
 //! `proposals/threads` run too); the others are listed with the feature that rules them out. `EXPECTED_FAILURES` lists in-scope files that do not pass yet, with why; a
 //! listed file that starts passing fails the run too, so the list only shrinks.
 //!
+//! The SIMD and relaxed-SIMD files run a second time through the scalar fallback: each module
+//! is lowered for a target without SIMD (`lower-simd`), must validate with SIMD disabled, and
+//! runs behind an adapter module that turns the script's v128 arguments and results into the
+//! four `i32`s the lowered exports take and give.
+//!
 //! Run one file: `cargo test --test spec -- i32.wast`.
 
 use std::path::{Path, PathBuf};
@@ -115,6 +120,190 @@ fn round_trip(bytes: &[u8]) -> Result<Vec<u8>, String> {
     wasmir::lowering::emit_wasm(&ctx, &reparsed).map_err(|d| render(vec![d]))
 }
 
+/// Whether the file's modules also go through the scalar fallback.
+fn is_simd_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    name.starts_with("simd_") || name.contains("relaxed")
+}
+
+/// The module lowered for a target without SIMD, checked to validate without it; `Ok(None)`
+/// when lowering refuses it (a v128 import or export has no scalar form).
+fn lower_without_simd(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let ctx = wasmir::context();
+    let render = |d: Vec<wasmir::ir::Diagnostic>| wasmir::ir::diagnostics::render(&ctx, &d);
+    let module = wasmir::frontends::import_wasm(&ctx, "module.wasm", bytes).map_err(|d| render(vec![d]))?;
+    let target = wasmir::lowering::Target::parse("wasmtime,-simd").expect("a target");
+    let lowered = match wasmir::compile_to_wasm(&ctx, &module, &target) {
+        Ok(l) => l,
+        Err(d)
+            if d.iter()
+                .any(|d| d.message.contains("no scalar form") || d.message.contains("cannot pass")) =>
+        {
+            return Ok(None);
+        }
+        Err(d) => return Err(render(d)),
+    };
+    let features = wasmir::frontends::supported_features()
+        .difference(wasmparser::WasmFeatures::SIMD | wasmparser::WasmFeatures::RELAXED_SIMD);
+    wasmparser::Validator::new_with_features(features)
+        .validate_all(&lowered)
+        .map_err(|e| format!("the fallback's output needs SIMD: {}", e.message()))?;
+    Ok(Some(lowered))
+}
+
+/// A module importing everything `original` exports from the lowered module registered as
+/// `from`, and exporting it again under the same names: functions with v128 parameters or
+/// results through wrappers that split and join the vectors.
+fn adapter(original: &[u8], from: &str) -> Result<String, String> {
+    use wasmparser::{ExternalKind, Payload, TypeRef, ValType};
+    let mut types: Vec<wasmparser::FuncType> = Vec::new();
+    let mut funcs: Vec<u32> = Vec::new(); // type index of each function, imports first
+    let mut memories = Vec::new();
+    let mut tables = Vec::new();
+    let mut globals = Vec::new();
+    let mut exports = Vec::new();
+    let err = |e: wasmparser::BinaryReaderError| e.to_string();
+    for payload in wasmparser::Parser::new(0).parse_all(original) {
+        match payload.map_err(err)? {
+            Payload::TypeSection(r) => {
+                for t in r.into_iter_err_on_gc_types() {
+                    types.push(t.map_err(err)?);
+                }
+            }
+            Payload::ImportSection(r) => {
+                for import in r.into_imports() {
+                    match import.map_err(err)?.ty {
+                        TypeRef::Func(t) => funcs.push(t),
+                        TypeRef::Memory(m) => memories.push(m),
+                        TypeRef::Table(t) => tables.push(t),
+                        TypeRef::Global(g) => globals.push(g),
+                        _ => return Err("an import kind the adapter does not handle".into()),
+                    }
+                }
+            }
+            Payload::FunctionSection(r) => {
+                funcs.extend(r.into_iter().collect::<Result<Vec<_>, _>>().map_err(err)?)
+            }
+            Payload::MemorySection(r) => {
+                memories.extend(r.into_iter().collect::<Result<Vec<_>, _>>().map_err(err)?)
+            }
+            Payload::TableSection(r) => {
+                for t in r {
+                    tables.push(t.map_err(err)?.ty);
+                }
+            }
+            Payload::GlobalSection(r) => {
+                for g in r {
+                    globals.push(g.map_err(err)?.ty);
+                }
+            }
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e.map_err(err)?;
+                    exports.push((e.name.to_string(), e.kind, e.index));
+                }
+            }
+            _ => {}
+        }
+    }
+    let scalar = |types: &[ValType]| -> String {
+        types
+            .iter()
+            .map(|&t| if t == ValType::V128 { " i32 i32 i32 i32".to_string() } else { format!(" {t}") })
+            .collect()
+    };
+    let list = |types: &[ValType]| -> String { types.iter().map(|t| format!(" {t}")).collect() };
+    let mut out = String::from("(module");
+    let mut wrappers = String::new();
+    for (i, (name, kind, index)) in exports.iter().enumerate() {
+        let import = format!("(import \"{from}\" \"{}\"", name.escape_default());
+        let export = format!("(export \"{}\"", name.escape_default());
+        match kind {
+            ExternalKind::Func => {
+                let ty = &types[funcs[*index as usize] as usize];
+                let (params, results) = (ty.params(), ty.results());
+                out.push_str(&format!(
+                    "\n  {import} (func $f{i} (param{}) (result{})))",
+                    scalar(params),
+                    scalar(results)
+                ));
+                // Arguments: each vector as its four words.
+                let mut body = String::new();
+                for (p, &t) in params.iter().enumerate() {
+                    if t == ValType::V128 {
+                        for lane in 0..4 {
+                            body.push_str(&format!(" local.get {p} i32x4.extract_lane {lane}"));
+                        }
+                    } else {
+                        body.push_str(&format!(" local.get {p}"));
+                    }
+                }
+                body.push_str(&format!(" call $f{i}"));
+                // Results: into locals (the last first), then each vector joined again.
+                let expanded: Vec<ValType> = results
+                    .iter()
+                    .flat_map(|&t| if t == ValType::V128 { vec![ValType::I32; 4] } else { vec![t] })
+                    .collect();
+                let mut locals = String::new();
+                if results.contains(&ValType::V128) {
+                    let base = params.len();
+                    locals = format!(" (local{})", list(&expanded));
+                    for k in (0..expanded.len()).rev() {
+                        body.push_str(&format!(" local.set {}", base + k));
+                    }
+                    let mut k = base;
+                    for &t in results {
+                        if t == ValType::V128 {
+                            body.push_str(&format!(" local.get {k} i32x4.splat"));
+                            for lane in 1..4 {
+                                body.push_str(&format!(" local.get {} i32x4.replace_lane {lane}", k + lane));
+                            }
+                            k += 4;
+                        } else {
+                            body.push_str(&format!(" local.get {k}"));
+                            k += 1;
+                        }
+                    }
+                }
+                wrappers.push_str(&format!(
+                    "\n  (func {export}) (param{}) (result{}){locals}{body})",
+                    list(params),
+                    list(results)
+                ));
+            }
+            ExternalKind::Memory => {
+                let m = &memories[*index as usize];
+                let max = m.maximum.map(|x| format!(" {x}")).unwrap_or_default();
+                let (i64, shared) =
+                    (if m.memory64 { " i64" } else { "" }, if m.shared { " shared" } else { "" });
+                out.push_str(&format!("\n  {import} (memory $m{i}{i64} {}{max}{shared}))", m.initial));
+                wrappers.push_str(&format!("\n  {export} (memory $m{i}))"));
+            }
+            ExternalKind::Table => {
+                let t = &tables[*index as usize];
+                let max = t.maximum.map(|x| format!(" {x}")).unwrap_or_default();
+                let i64 = if t.table64 { " i64" } else { "" };
+                out.push_str(&format!(
+                    "\n  {import} (table $t{i}{i64} {}{max} {}))",
+                    t.initial, t.element_type
+                ));
+                wrappers.push_str(&format!("\n  {export} (table $t{i}))"));
+            }
+            ExternalKind::Global => {
+                let g = &globals[*index as usize];
+                let ty =
+                    if g.mutable { format!("(mut {})", g.content_type) } else { g.content_type.to_string() };
+                out.push_str(&format!("\n  {import} (global $g{i} {ty}))"));
+                wrappers.push_str(&format!("\n  {export} (global $g{i}))"));
+            }
+            _ => return Err(format!("export `{name}`: a kind the adapter does not handle")),
+        }
+    }
+    out.push_str(&wrappers);
+    out.push_str(")\n");
+    Ok(out)
+}
+
 fn in_scope(bytes: &[u8]) -> Result<(), String> {
     let all = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(bytes);
     if all.is_err() {
@@ -164,12 +353,19 @@ fn run_file(path: &Path) -> Outcome {
     };
     let ranges = sexpr_ranges(&text);
     let mut replacements: Vec<(usize, usize, String)> = Vec::new();
+    // The same script with each top-level module replaced by its scalar fallback and adapter.
+    let simd = is_simd_file(path);
+    let mut fallback: Vec<(usize, usize, String)> = Vec::new();
+    let mut top_level: Vec<usize> = Vec::new();
     let mut kept: Vec<String> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     let line = |offset: usize| text[..offset].lines().count() + 1;
     for directive in wast.directives {
         let (mut module, definition) = match directive {
-            WastDirective::Module(m) => (m, false),
+            WastDirective::Module(m) => {
+                top_level.push(m.span().offset());
+                (m, false)
+            }
             WastDirective::ModuleDefinition(m) => (m, true),
             WastDirective::AssertTrap { exec: WastExecute::Wat(w), .. }
             | WastDirective::AssertReturn { exec: WastExecute::Wat(w), .. } => (QuoteWat::Wat(w), false),
@@ -234,6 +430,30 @@ fn run_file(path: &Path) -> Outcome {
             }
             Err(e) => errors.push(format!("line {}: {e}", line(start))),
         }
+        // Modules inside assertions and module definitions keep their SIMD form.
+        if simd && !definition && top_level.last() == Some(&module.span().offset()) {
+            match lower_without_simd(&bytes) {
+                Ok(Some(lowered)) => {
+                    let from = format!("scalar{}", fallback.len());
+                    match adapter(&bytes, &from) {
+                        Ok(adapter) => fallback.push((
+                            start,
+                            end,
+                            format!(
+                                "(module ${from} binary {})\n(register \"{from}\" ${from})\n(module {id}{adapter}",
+                                binary_literal(&lowered),
+                                adapter = adapter.trim_start_matches("(module")
+                            ),
+                        )),
+                        Err(e) => errors.push(format!("line {}: adapter: {e}", line(start))),
+                    }
+                }
+                Ok(None) => {
+                    FALLBACK_REFUSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(e) => errors.push(format!("line {}: lower-simd: {e}", line(start))),
+            }
+        }
     }
     if !errors.is_empty() {
         return Outcome::Fail(errors.join("\n"));
@@ -241,6 +461,27 @@ fn run_file(path: &Path) -> Outcome {
     if replacements.is_empty() && !kept.is_empty() {
         return Outcome::OutOfScope(kept.swap_remove(0));
     }
+    if let Err(e) = run_in_wasmtime(path, &splice(&text, replacements)) {
+        return Outcome::Fail(format!("{e:?}"));
+    }
+    if !fallback.is_empty() {
+        let lowered = fallback.len();
+        if let Err(e) = run_in_wasmtime(path, &splice(&text, fallback)) {
+            return Outcome::Fail(format!("through the scalar fallback: {e:?}"));
+        }
+        FALLBACK_MODULES.fetch_add(lowered, std::sync::atomic::Ordering::Relaxed);
+    }
+    Outcome::Pass(kept)
+}
+
+/// Modules that ran through the scalar fallback.
+static FALLBACK_MODULES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Modules the fallback refuses (a v128 import or export has no scalar form).
+static FALLBACK_REFUSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// `text` with the ranges replaced (in order, not overlapping).
+fn splice(text: &str, replacements: Vec<(usize, usize, String)>) -> String {
     let mut rewritten = String::with_capacity(text.len());
     let mut at = 0;
     for (start, end, replacement) in replacements {
@@ -249,10 +490,7 @@ fn run_file(path: &Path) -> Outcome {
         at = end;
     }
     rewritten.push_str(&text[at..]);
-    match run_in_wasmtime(path, &rewritten) {
-        Ok(()) => Outcome::Pass(kept),
-        Err(e) => Outcome::Fail(format!("{e:?}")),
-    }
+    rewritten
 }
 
 fn run_in_wasmtime(path: &Path, wast: &str) -> wasmtime::Result<()> {
@@ -331,7 +569,12 @@ fn main() {
     for u in &unexpected {
         println!("\n---- {u}");
     }
-    println!("\nspec: {passed} passed, {failed} failed");
+    let lowered = FALLBACK_MODULES.load(std::sync::atomic::Ordering::Relaxed);
+    let refused = FALLBACK_REFUSED.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "\nspec: {passed} passed, {failed} failed; {lowered} SIMD modules also ran through the scalar fallback \
+         ({refused} refused by it: a v128 import or export has no scalar form)"
+    );
     if failed > 0 {
         std::process::exit(1);
     }

@@ -22,7 +22,8 @@ pub enum Shape {
 
 impl Shape {
     /// Every shape, integer ones first.
-    pub const ALL: [Shape; 6] = [Shape::I8x16, Shape::I16x8, Shape::I32x4, Shape::I64x2, Shape::F32x4, Shape::F64x2];
+    pub const ALL: [Shape; 6] =
+        [Shape::I8x16, Shape::I16x8, Shape::I32x4, Shape::I64x2, Shape::F32x4, Shape::F64x2];
 
     /// The shape named `i8x16` ... `f64x2`.
     pub fn parse(name: &str) -> Option<Shape> {
@@ -182,14 +183,20 @@ impl Expr {
 /// The lane program of the pure op of `family` at `shape` (for the whole-vector families,
 /// `shape` is the integer shape to compute in: `i32x4` or `i64x2`), given its `lane` and
 /// shuffle `lanes` immediates. `None` for constants, memory accesses and unknown families.
-pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Option<&[u8; 16]>) -> Option<Program> {
+pub fn program(
+    family: &Family,
+    shape: Shape,
+    lane_imm: Option<u32>,
+    shuffle: Option<&[u8; 16]>,
+) -> Option<Program> {
     use Ext::*;
     let s = shape;
     let n = s.lanes();
     let ty = s.scalar();
     let name = family.name;
     let each = |f: &dyn Fn(usize) -> Expr| (0..n).map(f).collect::<Vec<_>>();
-    let vector = |shape: Shape, f: &dyn Fn(usize) -> Expr| Program::Vector(shape, (0..shape.lanes()).map(f).collect());
+    let vector =
+        |shape: Shape, f: &dyn Fn(usize) -> Expr| Program::Vector(shape, (0..shape.lanes()).map(f).collect());
     let a = |i: usize, ext: Ext| lane(0, s, i, ext);
     let b = |i: usize, ext: Ext| lane(1, s, i, ext);
     // The source shape of a widening op: half the lane width.
@@ -198,12 +205,20 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
         Shape::I32x4 => Shape::I16x8,
         _ => Shape::I32x4,
     };
-    let relaxed_strict = |strict: &str| super::family(&format!("simd.{strict}")).and_then(|f| program(f, s, lane_imm, shuffle));
+    let relaxed_strict = |strict: &str| {
+        super::family(&format!("simd.{strict}")).and_then(|f| program(f, s, lane_imm, shuffle))
+    };
     Some(match (family.sig, name) {
         (Sig::Const | Sig::Load | Sig::Store | Sig::LoadLane | Sig::StoreLane, _) => return None,
         (Sig::Splat, _) => Program::Vector(s, each(&|_| Expr::Scalar(0))),
         (Sig::ExtractLane, _) => {
-            let ext = if name.ends_with("_s") { Sext } else if name.ends_with("_u") { Zext } else { Raw };
+            let ext = if name.ends_with("_s") {
+                Sext
+            } else if name.ends_with("_u") {
+                Zext
+            } else {
+                Raw
+            };
             Program::Scalar(a(lane_imm? as usize, ext))
         }
         (Sig::ReplaceLane, _) => {
@@ -221,7 +236,11 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
                 .collect(),
         ),
         // Comparisons: all ones or zero per lane, in the integer shape of the lane width.
-        (Sig::Binary, "eq" | "ne" | "lt_s" | "lt_u" | "gt_s" | "gt_u" | "le_s" | "le_u" | "ge_s" | "ge_u" | "lt" | "gt" | "le" | "ge") => {
+        (
+            Sig::Binary,
+            "eq" | "ne" | "lt_s" | "lt_u" | "gt_s" | "gt_u" | "le_s" | "le_u" | "ge_s" | "ge_u" | "lt" | "gt"
+            | "le" | "ge",
+        ) => {
             let (pred, ext) = match name {
                 "eq" | "ne" => (name, Zext),
                 "lt" | "gt" | "le" | "ge" => (name, Raw),
@@ -263,7 +282,11 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
             let c = |i: usize| lane(2, s, i, Raw);
             vector(s, &|i| {
                 let (x, y) = (lane(0, s, i, Raw), lane(1, s, i, Raw));
-                op("xori", s.scalar(), vec![y.clone(), op("andi", s.scalar(), vec![op("xori", s.scalar(), vec![x, y]), c(i)])])
+                op(
+                    "xori",
+                    s.scalar(),
+                    vec![y.clone(), op("andi", s.scalar(), vec![op("xori", s.scalar(), vec![x, y]), c(i)])],
+                )
             })
         }
         (_, "any_true") => {
@@ -297,8 +320,11 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
             let src = narrower_of_narrow(s);
             let half = src.lanes();
             let bits = s.lane_bits();
-            let (lo, hi) =
-                if name.ends_with("_s") { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1) } else { (0, (1i64 << bits) - 1) };
+            let (lo, hi) = if name.ends_with("_s") {
+                (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+            } else {
+                (0, (1i64 << bits) - 1)
+            };
             Program::Vector(
                 s,
                 each(&|i| {
@@ -308,7 +334,8 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
             )
         }
         (Sig::Shift, _) => {
-            let count = op("andi", Type::I32, vec![Expr::Scalar(1), int(i64::from(s.lane_bits()) - 1, Type::I32)]);
+            let count =
+                op("andi", Type::I32, vec![Expr::Scalar(1), int(i64::from(s.lane_bits()) - 1, Type::I32)]);
             let count = if ty == Type::I64 { op("extend_u", Type::I64, vec![count]) } else { count };
             let (f, ext) = match name {
                 "shl" => ("shli", Raw),
@@ -317,7 +344,9 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
             };
             Program::Vector(s, each(&|i| op(f, ty, vec![a(i, ext), count.clone()])))
         }
-        (_, "add" | "sub" | "mul" | "div" | "min" | "max" | "relaxed_min" | "relaxed_max") if s.is_float() => {
+        (_, "add" | "sub" | "mul" | "div" | "min" | "max" | "relaxed_min" | "relaxed_max")
+            if s.is_float() =>
+        {
             let f = match name {
                 "add" => "addf",
                 "sub" => "subf",
@@ -341,7 +370,11 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
             let ext = if signed { Sext } else { Zext };
             let f = if name.starts_with("add") { "addi" } else { "subi" };
             let bits = s.lane_bits();
-            let (lo, hi) = if signed { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1) } else { (0, (1i64 << bits) - 1) };
+            let (lo, hi) = if signed {
+                (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+            } else {
+                (0, (1i64 << bits) - 1)
+            };
             Program::Vector(s, each(&|i| clamp(op(f, ty, vec![a(i, ext), b(i, ext)]), lo, hi)))
         }
         (_, "min_s" | "min_u" | "max_s" | "max_u") => {
@@ -365,14 +398,18 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
             s,
             each(&|i| {
                 let product = op("muli", ty, vec![a(i, Sext), b(i, Sext)]);
-                let rounded = op("shrsi", ty, vec![op("addi", ty, vec![product, int(0x4000, ty)]), int(15, ty)]);
+                let rounded =
+                    op("shrsi", ty, vec![op("addi", ty, vec![product, int(0x4000, ty)]), int(15, ty)]);
                 clamp(rounded, -0x8000, 0x7fff)
             }),
         ),
         (_, _) if name.starts_with("extadd_pairwise_") => {
             let src = narrower();
             let ext = if name.ends_with("_s") { Sext } else { Zext };
-            Program::Vector(s, each(&|i| op("addi", ty, vec![lane(0, src, 2 * i, ext), lane(0, src, 2 * i + 1, ext)])))
+            Program::Vector(
+                s,
+                each(&|i| op("addi", ty, vec![lane(0, src, 2 * i, ext), lane(0, src, 2 * i + 1, ext)])),
+            )
         }
         (_, _) if name.starts_with("extend_") => {
             let src = narrower();
@@ -418,8 +455,13 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
                     op("muli", ty, vec![lane(0, Shape::I8x16, k, Sext), lane(1, Shape::I8x16, k, Sext)])
                 };
                 // The i16 pairwise sums wrap (as the i16x8 dot does), then add pairwise to i32.
-                let pair = |j: usize| op("extend16_s", ty, vec![op("addi", ty, vec![p(2 * j), p(2 * j + 1)])]);
-                op("addi", ty, vec![op("addi", ty, vec![pair(2 * i), pair(2 * i + 1)]), lane(2, Shape::I32x4, i, Raw)])
+                let pair =
+                    |j: usize| op("extend16_s", ty, vec![op("addi", ty, vec![p(2 * j), p(2 * j + 1)])]);
+                op(
+                    "addi",
+                    ty,
+                    vec![op("addi", ty, vec![pair(2 * i), pair(2 * i + 1)]), lane(2, Shape::I32x4, i, Raw)],
+                )
             }),
         ),
         (_, "ceil" | "floor" | "trunc" | "nearest" | "sqrt") => {
@@ -432,8 +474,12 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
             };
             Program::Vector(s, each(&|i| op(f, ty, vec![a(i, Raw)])))
         }
-        (_, "pmin") => Program::Vector(s, each(&|i| select(cmp("lt", b(i, Raw), a(i, Raw)), b(i, Raw), a(i, Raw)))),
-        (_, "pmax") => Program::Vector(s, each(&|i| select(cmp("lt", a(i, Raw), b(i, Raw)), b(i, Raw), a(i, Raw)))),
+        (_, "pmin") => {
+            Program::Vector(s, each(&|i| select(cmp("lt", b(i, Raw), a(i, Raw)), b(i, Raw), a(i, Raw))))
+        }
+        (_, "pmax") => {
+            Program::Vector(s, each(&|i| select(cmp("lt", a(i, Raw), b(i, Raw)), b(i, Raw), a(i, Raw))))
+        }
         (_, "relaxed_madd" | "relaxed_nmadd") => Program::Vector(
             s,
             each(&|i| {
@@ -441,15 +487,30 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
                 op("fma", ty, vec![x, b(i, Raw), lane(2, s, i, Raw)])
             }),
         ),
-        (_, "trunc_sat_f32x4_s" | "trunc_sat_f32x4_u" | "relaxed_trunc_f32x4_s" | "relaxed_trunc_f32x4_u") => {
+        (
+            _,
+            "trunc_sat_f32x4_s" | "trunc_sat_f32x4_u" | "relaxed_trunc_f32x4_s" | "relaxed_trunc_f32x4_u",
+        ) => {
             let f = if name.ends_with("_s") { "trunc_sat_s" } else { "trunc_sat_u" };
             Program::Vector(s, each(&|i| op(f, Type::I32, vec![lane(0, Shape::F32x4, i, Raw)])))
         }
-        (_, "trunc_sat_f64x2_s_zero" | "trunc_sat_f64x2_u_zero" | "relaxed_trunc_f64x2_s_zero" | "relaxed_trunc_f64x2_u_zero") => {
+        (
+            _,
+            "trunc_sat_f64x2_s_zero"
+            | "trunc_sat_f64x2_u_zero"
+            | "relaxed_trunc_f64x2_s_zero"
+            | "relaxed_trunc_f64x2_u_zero",
+        ) => {
             let f = if name.contains("_s_") { "trunc_sat_s" } else { "trunc_sat_u" };
             Program::Vector(
                 s,
-                each(&|i| if i < 2 { op(f, Type::I32, vec![lane(0, Shape::F64x2, i, Raw)]) } else { int(0, Type::I32) }),
+                each(&|i| {
+                    if i < 2 {
+                        op(f, Type::I32, vec![lane(0, Shape::F64x2, i, Raw)])
+                    } else {
+                        int(0, Type::I32)
+                    }
+                }),
             )
         }
         (_, "convert_i32x4_s" | "convert_i32x4_u" | "convert_low_i32x4_s" | "convert_low_i32x4_u") => {
@@ -459,10 +520,16 @@ pub fn program(family: &Family, shape: Shape, lane_imm: Option<u32>, shuffle: Op
         (_, "demote_f64x2_zero") => Program::Vector(
             s,
             each(&|i| {
-                if i < 2 { op("demote", Type::F32, vec![lane(0, Shape::F64x2, i, Raw)]) } else { Expr::Const(0, Type::F32) }
+                if i < 2 {
+                    op("demote", Type::F32, vec![lane(0, Shape::F64x2, i, Raw)])
+                } else {
+                    Expr::Const(0, Type::F32)
+                }
             }),
         ),
-        (_, "promote_low_f32x4") => Program::Vector(s, each(&|i| op("promote", Type::F64, vec![lane(0, Shape::F32x4, i, Raw)]))),
+        (_, "promote_low_f32x4") => {
+            Program::Vector(s, each(&|i| op("promote", Type::F64, vec![lane(0, Shape::F32x4, i, Raw)])))
+        }
         (_, "relaxed_swizzle") => return relaxed_strict("swizzle"),
         _ => return None,
     })
@@ -574,7 +641,9 @@ fn eval_expr(e: &Expr, operands: &[Operand], open_nan: &mut bool) -> Option<u64>
             let raw = get_lane(bytes, *shape, *lane as usize);
             let bits = shape.lane_bits();
             match ext {
-                Ext::Sext if shape.is_narrow() => (((raw << (64 - bits)) as i64) >> (64 - bits)) as u64 & 0xFFFF_FFFF,
+                Ext::Sext if shape.is_narrow() => {
+                    (((raw << (64 - bits)) as i64) >> (64 - bits)) as u64 & 0xFFFF_FFFF
+                }
                 _ => raw,
             }
         }
@@ -591,7 +660,8 @@ fn eval_expr(e: &Expr, operands: &[Operand], open_nan: &mut bool) -> Option<u64>
             }
         }
         Expr::Op(name, ty, args) => {
-            let vals: Vec<u64> = args.iter().map(|a| eval_expr(a, operands, open_nan)).collect::<Option<_>>()?;
+            let vals: Vec<u64> =
+                args.iter().map(|a| eval_expr(a, operands, open_nan)).collect::<Option<_>>()?;
             let arg_ty = args.first().map_or(*ty, Expr::ty);
             let is_f32 = arg_ty == Type::F32;
             let w = width(arg_ty);
@@ -606,7 +676,9 @@ fn eval_expr(e: &Expr, operands: &[Operand], open_nan: &mut bool) -> Option<u64>
             } else if let Some(r) = match vals.len() {
                 2 if is_float(*ty) => scalar::float_binary(name, *ty == Type::F32, vals[0], vals[1]),
                 2 => scalar::int_binary(name, width(*ty), vals[0], vals[1]),
-                1 if arg_ty != *ty || matches!(*name, "trunc_sat_s" | "trunc_sat_u" | "convert_s" | "convert_u") => {
+                1 if arg_ty != *ty
+                    || matches!(*name, "trunc_sat_s" | "trunc_sat_u" | "convert_s" | "convert_u") =>
+                {
                     scalar::convert(name, num(arg_ty), num(*ty), vals[0])
                 }
                 1 if is_float(*ty) => scalar::float_unary(name, is_f32, vals[0]),
@@ -648,7 +720,12 @@ fn is_nan(ty: Type, bits: u64) -> bool {
 
 /// The lane program of an op of `family` with its `shape` attribute, for evaluation: the
 /// whole-vector families compute at `i64x2`.
-pub fn op_program(family: &Family, shape: Option<&str>, lane_imm: Option<u32>, shuffle: Option<&[u8; 16]>) -> Option<Program> {
+pub fn op_program(
+    family: &Family,
+    shape: Option<&str>,
+    lane_imm: Option<u32>,
+    shuffle: Option<&[u8; 16]>,
+) -> Option<Program> {
     let shape = match shape {
         Some(s) => Shape::parse(s)?,
         None => Shape::I64x2,
@@ -723,7 +800,10 @@ mod tests {
             for &shape in family.shapes {
                 let lanes = [0u8; 16];
                 let p = op_program(family, (shape != "v128").then_some(shape), Some(0), Some(&lanes));
-                let pure = !matches!(family.sig, Sig::Const | Sig::Load | Sig::Store | Sig::LoadLane | Sig::StoreLane);
+                let pure = !matches!(
+                    family.sig,
+                    Sig::Const | Sig::Load | Sig::Store | Sig::LoadLane | Sig::StoreLane
+                );
                 assert_eq!(p.is_some(), pure, "{shape}.{}", family.name);
             }
         }

@@ -34,7 +34,13 @@ pub fn legalize(ctx: &Context, module: &mut Module, target: &Target) -> Result<b
     // lower-simd scans for SIMD itself; a target with SIMD keeps it.
     let scalarize = !target.has(Capabilities::SIMD);
     let steps: &[Step] = match (rewrites, scalarize) {
-        (true, _) => &[regions::lower_memory, atomics::lower_atomics, refs::lower_refs, simd::lower_simd, check_capabilities],
+        (true, _) => &[
+            regions::lower_memory,
+            atomics::lower_atomics,
+            refs::lower_refs,
+            simd::lower_simd,
+            check_capabilities,
+        ],
         (false, true) => &[simd::lower_simd, check_capabilities],
         (false, false) => &[check_capabilities],
     };

@@ -9,8 +9,8 @@ use super::{convert_types, functions};
 use wasmir_dialects::simd::semantics::{self, Expr, Ext, Program, Shape};
 use wasmir_dialects::simd::{self, Family, Sig};
 use wasmir_ir::{
-    Attr, AttrData, Block, Body, Builder, Context, Diagnostic, FxHashMap, Module, NewOp, Op, OpRef, SmallVec, Type,
-    TypeData, Value,
+    Attr, AttrData, Block, Body, Builder, Context, Diagnostic, FxHashMap, Module, NewOp, Op, OpRef, SmallVec,
+    Type, TypeData, Value,
 };
 
 /// Rewrites every SIMD op and v128 value of `module` into scalar code when `target` lacks
@@ -48,10 +48,15 @@ fn mentions_simd(ctx: &Context, module: &Module) -> bool {
         for op in body.preorder() {
             let def = ctx.op_def(body.op_kind(op));
             let typed = |name: &str| {
-                ctx.dict_get(body.op_attrs(op), name).and_then(|a| ctx.attr_as_type(a)).is_some_and(|t| mentions(ctx, t, v128))
+                ctx.dict_get(body.op_attrs(op), name)
+                    .and_then(|a| ctx.attr_as_type(a))
+                    .is_some_and(|t| mentions(ctx, t, v128))
             };
             let values = body.results(op).iter().chain(
-                body.op_regions(op).iter().flat_map(|&r| body.region_blocks(r)).flat_map(|&b| body.block_args(b)),
+                body.op_regions(op)
+                    .iter()
+                    .flat_map(|&r| body.region_blocks(r))
+                    .flat_map(|&b| body.block_args(b)),
             );
             if def.name.starts_with("simd.")
                 || typed("function_type")
@@ -101,7 +106,12 @@ fn lane_global(name: &str, lane: usize) -> String {
 
 /// Replaces each v128 global by four `i32` globals (its initializer a constant, or another
 /// v128 global's lanes). Imported and exported v128 globals have no scalar form: an error.
-fn split_globals(ctx: &Context, module: &mut Module, v128: Type, errors: &mut Vec<Diagnostic>) -> FxHashMap<String, ()> {
+fn split_globals(
+    ctx: &Context,
+    module: &mut Module,
+    v128: Type,
+    errors: &mut Vec<Diagnostic>,
+) -> FxHashMap<String, ()> {
     let body = module.body();
     let block = module.block();
     let exported: FxHashMap<String, Op> = body
@@ -116,12 +126,16 @@ fn split_globals(ctx: &Context, module: &mut Module, v128: Type, errors: &mut Ve
     let mut splits: Vec<(Op, String, Option<[u8; 16]>, Option<String>)> = Vec::new();
     for op in body.block_ops(block) {
         let view = OpRef::new(ctx, body, op);
-        if view.name() != "global.global" || view.attr("type").and_then(|a| ctx.attr_as_type(a)) != Some(v128) {
+        if view.name() != "global.global" || view.attr("type").and_then(|a| ctx.attr_as_type(a)) != Some(v128)
+        {
             continue;
         }
         let name = view.attr("sym_name").and_then(|a| ctx.attr_as_str(a)).unwrap_or_default().to_string();
         let refuse = |why: &str| {
-            Diagnostic::error(view.loc(), format!("the v128 global `@{name}` {why}: it has no scalar form on a target without `simd`"))
+            Diagnostic::error(
+                view.loc(),
+                format!("the v128 global `@{name}` {why}: it has no scalar form on a target without `simd`"),
+            )
         };
         if view.attr("import").is_some() {
             errors.push(refuse("is imported"));
@@ -139,7 +153,9 @@ fn split_globals(ctx: &Context, module: &mut Module, v128: Type, errors: &mut Ve
             let first = OpRef::new(ctx, body, first);
             match first.name() {
                 "simd.const" => constant = first.attr_str("value").and_then(simd::parse_bytes),
-                "global.get" => source = first.attr("global").and_then(|a| ctx.attr_as_symbol(a)).map(str::to_string),
+                "global.get" => {
+                    source = first.attr("global").and_then(|a| ctx.attr_as_symbol(a)).map(str::to_string)
+                }
                 _ => {}
             }
         }
@@ -198,7 +214,10 @@ fn check_imports(ctx: &Context, module: &Module, v128: Type, errors: &mut Vec<Di
         let view = OpRef::new(ctx, body, op);
         if view.name() == "func.func"
             && view.attr("import").is_some()
-            && view.attr("function_type").and_then(|a| ctx.attr_as_type(a)).is_some_and(|t| mentions(ctx, t, v128))
+            && view
+                .attr("function_type")
+                .and_then(|a| ctx.attr_as_type(a))
+                .is_some_and(|t| mentions(ctx, t, v128))
         {
             let name = view.attr("sym_name").and_then(|a| ctx.attr_as_str(a)).unwrap_or_default();
             errors.push(Diagnostic::error(
@@ -378,7 +397,9 @@ impl<'a> Lowerer<'a> {
             return lanes.clone();
         }
         let lanes = if let Some(bytes) = vector.constant {
-            (0..shape.lanes()).map(|i| self.constant(semantics::get_lane(&bytes, shape, i), shape.scalar())).collect()
+            (0..shape.lanes())
+                .map(|i| self.constant(semantics::get_lane(&bytes, shape, i), shape.scalar()))
+                .collect()
         } else {
             let (from, native) = vector.native.clone();
             self.convert(id, from, &native, shape)
@@ -617,7 +638,8 @@ impl<'a> Lowerer<'a> {
         if let Some(family) = simd::family(name) {
             return self.simd_op(view, family);
         }
-        let global = view.attr("global").and_then(|a| ctx.attr_as_symbol(a)).filter(|g| self.globals.contains_key(*g));
+        let global =
+            view.attr("global").and_then(|a| ctx.attr_as_symbol(a)).filter(|g| self.globals.contains_key(*g));
         match (name, global) {
             ("global.get", Some(g)) => {
                 let lanes = (0..4)
@@ -678,7 +700,9 @@ impl<'a> Lowerer<'a> {
         let mapped = match family.sig {
             Sig::Const => {
                 let bytes = view.attr_str("value").and_then(simd::parse_bytes).unwrap_or([0; 16]);
-                let lanes = (0..4).map(|i| self.constant(semantics::get_lane(&bytes, Shape::I32x4, i), Type::I32)).collect();
+                let lanes = (0..4)
+                    .map(|i| self.constant(semantics::get_lane(&bytes, Shape::I32x4, i), Type::I32))
+                    .collect();
                 Some(Mapped::Vector(self.vector(Shape::I32x4, lanes, Some(bytes))))
             }
             Sig::Load | Sig::Store | Sig::LoadLane | Sig::StoreLane => self.access(view, family),
@@ -691,7 +715,8 @@ impl<'a> Lowerer<'a> {
                 let computing = match shape {
                     Some(s) => Shape::parse(s),
                     None => {
-                        let first = self.vector_of(view.operand(0)).map(|id| self.vectors[id as usize].native.0);
+                        let first =
+                            self.vector_of(view.operand(0)).map(|id| self.vectors[id as usize].native.0);
                         Some(match first {
                             Some(Shape::I64x2 | Shape::F64x2) => Shape::I64x2,
                             _ => Shape::I32x4,
@@ -700,7 +725,10 @@ impl<'a> Lowerer<'a> {
                 };
                 let program = computing.and_then(|s| semantics::program(family, s, lane, shuffle.as_ref()));
                 let Some(program) = program else {
-                    self.errors.push(Diagnostic::error(view.loc(), format!("'{}' op has no scalar form here", view.name())));
+                    self.errors.push(Diagnostic::error(
+                        view.loc(),
+                        format!("'{}' op has no scalar form here", view.name()),
+                    ));
                     return;
                 };
                 let operands: Vec<Mapped> = view
@@ -726,8 +754,15 @@ impl<'a> Lowerer<'a> {
         let bytes = simd::access_bytes(family)?;
         // Offsets past what the address type holds: the original access always traps (it
         // reaches past any memory), and so does a lane access at the largest offset.
-        let max_offset = if self.new.value_type(address) == Type::I64 { u64::MAX } else { u64::from(u32::MAX) };
-        let access = |this: &mut Self, name: &str, extra: u64, width: u32, ty: Type, sign: Option<&str>, value: Option<Value>| {
+        let max_offset =
+            if self.new.value_type(address) == Type::I64 { u64::MAX } else { u64::from(u32::MAX) };
+        let access = |this: &mut Self,
+                      name: &str,
+                      extra: u64,
+                      width: u32,
+                      ty: Type,
+                      sign: Option<&str>,
+                      value: Option<Value>| {
             let mut attrs: Vec<(&str, Attr)> = vec![
                 ("memory", memory),
                 ("offset", ctx.int_attr(offset.saturating_add(extra).min(max_offset) as i64, Type::U64)),
@@ -762,7 +797,9 @@ impl<'a> Lowerer<'a> {
             Sig::Load if name == "load" => {
                 let shape = self.preferred_shape(view.result(0));
                 let k = u64::from(shape.lane_bits() / 8);
-                let lanes = (0..shape.lanes()).map(|i| load(self, i as u64 * k, shape.lane_bits(), shape.scalar(), None)).collect();
+                let lanes = (0..shape.lanes())
+                    .map(|i| load(self, i as u64 * k, shape.lane_bits(), shape.scalar(), None))
+                    .collect();
                 Mapped::Vector(self.vector(shape, lanes, None))
             }
             Sig::Load if name.ends_with("_splat") || name.ends_with("_zero") => {
@@ -783,7 +820,9 @@ impl<'a> Lowerer<'a> {
                 let shape = lane_shape(from * 2);
                 let sign = if name.ends_with("_s") { "s" } else { "u" };
                 let k = u64::from(from / 8);
-                let lanes = (0..shape.lanes()).map(|i| load(self, i as u64 * k, from, shape.scalar(), Some(sign))).collect();
+                let lanes = (0..shape.lanes())
+                    .map(|i| load(self, i as u64 * k, from, shape.scalar(), Some(sign)))
+                    .collect();
                 Mapped::Vector(self.vector(shape, lanes, None))
             }
             Sig::LoadLane => {
@@ -807,7 +846,15 @@ impl<'a> Lowerer<'a> {
                 let last = lanes.len() - 1;
                 let order = std::iter::once(last).chain(0..last);
                 for i in order {
-                    access(self, "memory.store", i as u64 * k, shape.lane_bits(), shape.scalar(), None, Some(lanes[i]));
+                    access(
+                        self,
+                        "memory.store",
+                        i as u64 * k,
+                        shape.lane_bits(),
+                        shape.scalar(),
+                        None,
+                        Some(lanes[i]),
+                    );
                 }
                 return None;
             }
@@ -828,7 +875,8 @@ impl<'a> Lowerer<'a> {
     fn preferred_shape(&self, value: Value) -> Shape {
         let ctx = self.ctx;
         let first = self.old.uses(value).first().map(|u| OpRef::new(ctx, self.old, u.op));
-        let shape = first.and_then(|user| user.attr("shape")).and_then(|a| ctx.attr_as_str(a)).and_then(Shape::parse);
+        let shape =
+            first.and_then(|user| user.attr("shape")).and_then(|a| ctx.attr_as_str(a)).and_then(Shape::parse);
         match shape {
             Some(s @ (Shape::I64x2 | Shape::F32x4 | Shape::F64x2)) => s,
             _ => Shape::I32x4,
