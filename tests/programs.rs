@@ -3,7 +3,10 @@
 //! `wasmir-opt in.wasm --emit=wasm`, after the `.wir` text detour, and with explicit bounds
 //! checks after bounds-check elimination (`--passes=bounds-checks-explicit,bce`), at `-O2`
 //! (e-graph included) and in the streaming profile (`-O2`, mono-merge, functions reordered);
-//! stdout, stderr and the exit status must be identical. A generics-heavy Rust program checks
+//! stdout, stderr and the exit status must be identical. SIMD builds (`-msimd128`: the
+//! auto-vectorizer on every program, and the intrinsics of the simd_* programs) keep every
+//! SIMD instruction through the round trips, and also run through the scalar fallback
+//! (`--target=wasmtime,-simd`) on a wasmtime without SIMD. A generics-heavy Rust program checks
 //! function merging the same way, and how much duplicated code it removes.
 
 use std::path::{Path, PathBuf};
@@ -36,7 +39,42 @@ const LEVELS: &[(&str, &[&str])] = &[
     // Then `wasm-opt --asyncify`: every function that may reach an import saves and restores
     // its locals around each call, as TinyGo's goroutines and Emscripten's ASYNCIFY do.
     ("-O2-asyncify", &["-O2"]),
+    // SIMD: clang's auto-vectorizer on every program, and the simd_* programs' intrinsics
+    // (wasm_simd128.h), which build only with -msimd128.
+    ("-O3-simd", &["-O3", "-msimd128"]),
+    ("-O2-simd", &["-O2", "-msimd128"]),
 ];
+
+/// Whether `level` builds with SIMD.
+fn has_simd(flags: &[&str]) -> bool {
+    flags.contains(&"-msimd128")
+}
+
+/// A wasmtime without SIMD, for the `lower-simd` fallback's output.
+fn scalar_engine() -> wasmtime::Engine {
+    let mut config = wasmtime::Config::new();
+    config.consume_fuel(true).wasm_relaxed_simd(false).wasm_simd(false);
+    wasmtime::Engine::new(&config).expect("engine")
+}
+
+/// How many of each SIMD instruction a module's code holds, by name.
+fn simd_counts(wasm: &[u8]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload else { continue };
+        let mut ops = body.get_operators_reader().expect("code");
+        while !ops.eof() {
+            let (op, offset) = ops.read_with_offset().expect("an operator");
+            // The SIMD instructions are the ones with the 0xfd prefix.
+            if wasm[offset] == 0xfd {
+                let name = format!("{op:?}");
+                *counts.entry(name.split([' ', '{']).next().unwrap_or_default().to_string()).or_insert(0) +=
+                    1;
+            }
+        }
+    }
+    counts
+}
 
 /// Runs Binaryen's asyncify transform on `module` in place (Binaryen from scripts/setup.sh).
 fn asyncify(module: &Path) {
@@ -132,6 +170,7 @@ fn sources() -> Vec<PathBuf> {
 /// runs by program and level for the content checks below.
 fn check_all() -> Vec<(String, String, Run)> {
     let engine = engine();
+    let scalar = scalar_engine();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("programs");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut runs = Vec::new();
@@ -139,6 +178,9 @@ fn check_all() -> Vec<(String, String, Run)> {
     for source in sources() {
         let stem = source.file_stem().and_then(|s| s.to_str()).expect("utf-8 name").to_string();
         for &(level, flags) in LEVELS {
+            if stem.starts_with("simd_") && !has_simd(flags) {
+                continue;
+            }
             let base = dir.join(format!("{stem}{level}"));
             let input = base.with_extension("wasm");
             let direct = base.with_extension("direct.wasm");
@@ -182,6 +224,41 @@ fn check_all() -> Vec<(String, String, Run)> {
                     ));
                 }
             }
+            if has_simd(flags) {
+                // Every SIMD instruction stays (a v128.const may become a read of a zero local).
+                let before = simd_counts(&std::fs::read(&input).expect("built"));
+                for path in [&direct, &via_text, &checked] {
+                    let mut after = simd_counts(&std::fs::read(path).expect("emitted"));
+                    let (consts_before, consts_after) = (
+                        before.get("V128Const").copied().unwrap_or(0),
+                        after.remove("V128Const").unwrap_or(0),
+                    );
+                    let mut expected = before.clone();
+                    expected.remove("V128Const");
+                    if after != expected || consts_after > consts_before {
+                        failures.push(format!("{stem} {level}: {} changed its SIMD instructions:\n  before: {before:?}\n  after:  {after:?}", path.display()));
+                    }
+                }
+                // The scalar fallback, on a wasmtime without SIMD.
+                let fallback = base.with_extension("scalar.wasm");
+                wasmir_opt(&[
+                    &input,
+                    Path::new("--target=wasmtime,-simd"),
+                    Path::new("--emit=wasm"),
+                    Path::new("-o"),
+                    &fallback,
+                ]);
+                let bytes = std::fs::read(&fallback).expect("emitted");
+                if !simd_counts(&bytes).is_empty() {
+                    failures.push(format!("{stem} {level}: the fallback left SIMD instructions"));
+                }
+                let after = run(&scalar, &bytes);
+                if original != after {
+                    failures.push(format!(
+                        "{stem} {level}: the scalar fallback behaves differently:\n  before: {original:?}\n  after:  {after:?}"
+                    ));
+                }
+            }
             runs.push((stem.clone(), level.to_string(), original));
         }
     }
@@ -192,7 +269,12 @@ fn check_all() -> Vec<(String, String, Run)> {
 #[test]
 fn real_programs_behave_identically_after_the_round_trips() {
     let runs = check_all();
-    assert_eq!(runs.len(), sources().len() * LEVELS.len());
+    let simd_levels = LEVELS.iter().filter(|(_, f)| has_simd(f)).count();
+    let simd_only = sources()
+        .iter()
+        .filter(|s| s.file_name().is_some_and(|n| n.to_string_lossy().starts_with("simd_")))
+        .count();
+    assert_eq!(runs.len(), sources().len() * LEVELS.len() - simd_only * (LEVELS.len() - simd_levels));
     let find = |stem: &'static str| runs.iter().filter(move |(s, _, _)| s == stem).map(|(_, l, r)| (l, r));
     // The programs compute what they should (so the comparison above compares real work).
     for (level, r) in find("interpreter") {
@@ -217,19 +299,23 @@ fn real_programs_behave_identically_after_the_round_trips() {
             r.stdout
         );
     }
+    for (level, r) in find("simd_kernels") {
+        assert!(r.stdout.contains("find 3001 -1\n"), "{level}: {}", r.stdout);
+        assert!(r.stdout.contains("\nupper "), "{level}: {}", r.stdout);
+    }
     for (level, r) in find("text_and_hashes") {
         assert!(r.stdout.contains("distinct 8\n"), "{level}: {}", r.stdout);
     }
 }
 
-/// Builds tests/programs/generics (Rust) for wasm32-wasip1 in `profile`; panics with the set-up
-/// command when the target is not installed.
-fn build_generics(profile: &str) -> Vec<u8> {
-    let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("generics-target");
+/// Builds the Rust program tests/programs/`name` for wasm32-wasip1 in `profile`; panics with
+/// the set-up command when the target is not installed.
+fn build_rust(name: &str, profile: &str) -> Vec<u8> {
+    let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-target"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--quiet", "--offline", "--target", "wasm32-wasip1", "--manifest-path"])
-        .arg("tests/programs/generics/Cargo.toml")
+        .arg(format!("tests/programs/{name}/Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
         // The build must not see this test's own cargo settings.
@@ -241,10 +327,10 @@ fn build_generics(profile: &str) -> Vec<u8> {
     let out = cmd.output().expect("cargo runs");
     assert!(
         out.status.success(),
-        "building tests/programs/generics failed (`bash scripts/setup.sh` installs the wasm32-wasip1 target):\n{}",
+        "building tests/programs/{name} failed (`bash scripts/setup.sh` installs the wasm32-wasip1 target):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::read(target_dir.join("wasm32-wasip1").join(profile).join("generics.wasm")).expect("built")
+    std::fs::read(target_dir.join("wasm32-wasip1").join(profile).join(format!("{name}.wasm"))).expect("built")
 }
 
 /// The generics-heavy Rust program in a debug and a release build: after mono-merge (and at
@@ -257,7 +343,7 @@ fn generic_rust_programs_merge_and_behave_identically() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     for profile in ["debug", "release"] {
         let input = dir.join(format!("generics.{profile}.wasm"));
-        std::fs::write(&input, build_generics(profile)).expect("written");
+        std::fs::write(&input, build_rust("generics", profile)).expect("written");
         let original = run(&engine, &std::fs::read(&input).expect("built"));
         assert_eq!(original.status, Ok(0), "{profile}: {original:?}");
         assert_eq!(original.stdout.lines().count(), 12, "{profile}: {}", original.stdout);
@@ -288,6 +374,65 @@ fn generic_rust_programs_merge_and_behave_identically() {
                 before.code_bytes,
                 report.code_bytes
             );
+        }
+    }
+}
+
+/// The Rust SIMD program (core::arch::wasm32, simd128 per function) in a debug and a release
+/// build: the same output after the round trip, `-O2` and the bounds-check passes, every SIMD
+/// instruction kept by the round trip, and the same output through the scalar fallback on a
+/// wasmtime without SIMD.
+#[test]
+fn rust_simd_programs_behave_identically() {
+    let (engine, scalar) = (engine(), scalar_engine());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("simd_rust");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for profile in ["debug", "release"] {
+        let input = dir.join(format!("simd_rust.{profile}.wasm"));
+        std::fs::write(&input, build_rust("simd_rust", profile)).expect("written");
+        let bytes = std::fs::read(&input).expect("built");
+        let original = run(&engine, &bytes);
+        assert_eq!(original.status, Ok(0), "{profile}: {original:?}");
+        assert!(
+            original.stdout.contains("text hELLO, simd wORLD! 0123456789 ABCxyz\n"),
+            "{}",
+            original.stdout
+        );
+        assert!(
+            original
+                .stdout
+                .contains("transposed [-7, 5, 17, 29, -4, 8, 20, 32, -1, 11, 23, 35, 2, 14, 26, 38]"),
+            "{}",
+            original.stdout
+        );
+        let counts = simd_counts(&bytes);
+        assert!(counts.values().sum::<usize>() > 50, "{profile}: SIMD in the build: {counts:?}");
+        let variants: [(&str, &[&str]); 4] = [
+            ("direct", &[]),
+            ("o2", &["-O2"]),
+            ("checked", &["--passes=bounds-checks-explicit,bce"]),
+            ("scalar", &["--target=wasmtime,-simd"]),
+        ];
+        for (name, flags) in variants {
+            let output = dir.join(format!("simd_rust.{profile}.{name}.wasm"));
+            let mut args: Vec<&Path> = vec![&input];
+            args.extend(flags.iter().map(Path::new));
+            args.extend([Path::new("--emit=wasm"), Path::new("-o"), &output]);
+            wasmir_opt(&args);
+            let out = std::fs::read(&output).expect("emitted");
+            let after = run(if name == "scalar" { &scalar } else { &engine }, &out);
+            assert_eq!(original, after, "{profile} {name} behaves differently");
+            let mut kept = simd_counts(&out);
+            match name {
+                "scalar" => assert!(kept.is_empty(), "{profile}: the fallback left {kept:?}"),
+                "direct" => {
+                    let mut expected = counts.clone();
+                    let consts = expected.remove("V128Const").unwrap_or(0);
+                    assert!(kept.remove("V128Const").unwrap_or(0) <= consts);
+                    assert_eq!(kept, expected, "{profile}: the round trip changed SIMD instructions");
+                }
+                _ => {}
+            }
         }
     }
 }
