@@ -1,0 +1,104 @@
+//! The SIMD scalar fallback's cost: kernels (benches/support/simd_kernels.c) built by clang
+//! -O3 with SIMD (intrinsics and auto-vectorized loops), run on wasmtime as built, and after
+//! `lower-simd` on a wasmtime without SIMD; beside them the scalar twin (the same source built
+//! without -msimd128), which is what a toolchain gives a host without SIMD today. The issue's
+//! bar: the fallback within 4x of native SIMD.
+//!
+//! Run: `cargo bench --bench simd` (needs clang-19 with the wasm32 target, from
+//! scripts/setup.sh).
+
+mod support;
+use support::best_of;
+
+use std::process::Command;
+use wasmtime::{Config, Engine, Instance, Module, Store};
+
+const KERNELS: &[(&str, i32)] = &[
+    ("saxpy", 200),
+    ("blend", 200),
+    ("sum", 200),
+    ("q15", 200),
+    ("find", 2000),
+    ("swizzle", 200),
+    ("matmul", 100),
+];
+
+fn build(simd: bool) -> Vec<u8> {
+    let out = std::env::temp_dir().join(format!("wasmir-simd-bench-{simd}-{}.wasm", std::process::id()));
+    let mut cmd = Command::new("clang-19");
+    cmd.args(["--target=wasm32", "-O3", "-nostdlib", "-Wl,--no-entry", "-o"]).arg(&out);
+    if simd {
+        cmd.arg("-msimd128");
+    }
+    cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/support/simd_kernels.c"));
+    let status = cmd.status().expect("clang-19 runs (scripts/setup.sh installs it)");
+    assert!(status.success(), "clang-19 failed");
+    let bytes = std::fs::read(&out).expect("built");
+    let _ = std::fs::remove_file(&out);
+    bytes
+}
+
+fn lower_without_simd(bytes: &[u8]) -> Vec<u8> {
+    let ctx = wasmir::context();
+    let module = wasmir::frontends::import_wasm(&ctx, "kernels.wasm", bytes).expect("imports");
+    let target = wasmir::lowering::Target::parse("wasmtime,-simd").expect("target");
+    wasmir::compile_to_wasm(&ctx, &module, &target).expect("lowers")
+}
+
+struct Runner {
+    store: Store<()>,
+    instance: Instance,
+}
+
+impl Runner {
+    fn new(simd: bool, bytes: &[u8]) -> Runner {
+        let mut config = Config::new();
+        config.wasm_simd(simd).wasm_relaxed_simd(simd);
+        let engine = Engine::new(&config).expect("engine");
+        let module = Module::new(&engine, bytes).expect("compiles");
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+        let init = instance.get_typed_func::<(), ()>(&mut store, "init").expect("init");
+        init.call(&mut store, ()).expect("init runs");
+        Runner { store, instance }
+    }
+
+    fn run(&mut self, kernel: &str, reps: i32) -> (f64, i32) {
+        let f = self.instance.get_typed_func::<i32, i32>(&mut self.store, kernel).expect("kernel");
+        let (t, r) = best_of(5, || f.call(&mut self.store, reps).expect("runs"));
+        (t.as_secs_f64() * 1e3, r)
+    }
+}
+
+fn main() {
+    let simd = build(true);
+    let twin = build(false);
+    let fallback = lower_without_simd(&simd);
+    println!(
+        "kernels (best of 5; sizes: SIMD build {} B, its fallback {} B, scalar twin {} B):",
+        simd.len(),
+        fallback.len(),
+        twin.len()
+    );
+    println!(
+        "  {:<8} {:>11} {:>11} {:>11} {:>15} {:>15}",
+        "kernel", "SIMD ms", "fallback", "twin ms", "fallback/SIMD", "fallback/twin"
+    );
+    let (mut native, mut scalar, mut reference) =
+        (Runner::new(true, &simd), Runner::new(false, &fallback), Runner::new(false, &twin));
+    let mut worst: f64 = 0.0;
+    for &(kernel, reps) in KERNELS {
+        let (t_simd, r_simd) = native.run(kernel, reps);
+        let (t_fallback, r_fallback) = scalar.run(kernel, reps);
+        let (t_twin, r_twin) = reference.run(kernel, reps);
+        assert_eq!(r_simd, r_fallback, "{kernel}: the fallback computes something else");
+        let note = if r_twin == r_simd { "" } else { "  (twin's float rounding differs)" };
+        worst = worst.max(t_fallback / t_simd);
+        println!(
+            "  {kernel:<8} {t_simd:>11.3} {t_fallback:>11.3} {t_twin:>11.3} {:>14.2}x {:>14.2}x{note}",
+            t_fallback / t_simd,
+            t_fallback / t_twin
+        );
+    }
+    println!("  slowest fallback: {worst:.2}x native SIMD");
+}
