@@ -18,7 +18,7 @@ const KERNELS: &[(&str, i32)] = &[
     ("blend", 200),
     ("sum", 200),
     ("q15", 200),
-    ("find", 2000),
+    ("find", 200),
     ("swizzle", 200),
     ("matmul", 100),
 ];

@@ -104,6 +104,24 @@ pub enum Program {
     Scalar(Expr),
 }
 
+impl Program {
+    /// Whether any expression applies `op` (the fallback does not fold what it computes
+    /// differently: `fma`).
+    pub fn applies(&self, op: &str) -> bool {
+        fn walk(e: &Expr, op: &str) -> bool {
+            match e {
+                Expr::Op(name, _, args) => *name == op || args.iter().any(|a| walk(a, op)),
+                Expr::Pick(i, cases, d) => walk(i, op) || walk(d, op) || cases.iter().any(|c| walk(c, op)),
+                _ => false,
+            }
+        }
+        match self {
+            Program::Scalar(e) => walk(e, op),
+            Program::Vector(_, lanes) => lanes.iter().any(|e| walk(e, op)),
+        }
+    }
+}
+
 // ----- building expressions -----
 
 fn lane(operand: u8, shape: Shape, lane: usize, ext: Ext) -> Expr {
@@ -290,7 +308,9 @@ pub fn program(
             })
         }
         (_, "any_true") => {
-            let any = (1..n).fold(a(0, Raw), |acc, i| op("ori", ty, vec![acc, a(i, Raw)]));
+            // At a narrow shape (the fallback computes where the lanes are) each lane is
+            // extended first: compare masks are sign-extended already.
+            let any = (1..n).fold(a(0, Sext), |acc, i| op("ori", ty, vec![acc, a(i, Sext)]));
             Program::Scalar(cmp("ne", any, int(0, ty)))
         }
         (_, "all_true") => {
@@ -299,7 +319,9 @@ pub fn program(
         }
         (_, "bitmask") => {
             let top = |i: usize| {
-                let sign = op("shrui", ty, vec![a(i, Zext), int(i64::from(s.lane_bits()) - 1, ty)]);
+                // The sign bit: of the sign-extended lane for narrow lanes (a compare mask is
+                // one already).
+                let sign = op("shrui", ty, vec![a(i, Sext), int(i64::from(width(ty)) - 1, ty)]);
                 let sign = if ty == Type::I64 { op("wrap", Type::I32, vec![sign]) } else { sign };
                 if i == 0 { sign } else { op("shli", Type::I32, vec![sign, int(i as i64, Type::I32)]) }
             };
@@ -400,7 +422,9 @@ pub fn program(
                 let product = op("muli", ty, vec![a(i, Sext), b(i, Sext)]);
                 let rounded =
                     op("shrsi", ty, vec![op("addi", ty, vec![product, int(0x4000, ty)]), int(15, ty)]);
-                clamp(rounded, -0x8000, 0x7fff)
+                // Only -32768 * -32768 leaves the range, upwards.
+                let max = int(0x7fff, ty);
+                select(cmp("sgt", rounded.clone(), max.clone()), max, rounded)
             }),
         ),
         (_, _) if name.starts_with("extadd_pairwise_") => {
