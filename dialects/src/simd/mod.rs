@@ -4,6 +4,7 @@
 //! every SIMD and relaxed-SIMD instruction maps to one family and shape by its Wasm name
 //! (`instruction_name`, `family_of_parts`). specs/simd.md gives the representation and why.
 
+pub mod fold;
 pub mod semantics;
 mod table;
 
@@ -31,8 +32,8 @@ pub static DIALECT: DialectDef = DialectDef {
         traits: None,
     }],
     attrs: &[],
-    materialize_constant: None,
-    fold_citations: &[],
+    materialize_constant: Some(fold::materialize_constant),
+    fold_citations: &["INV-SIMD-001", "INV-SIMD-004", "INV-ARITH-004"],
 };
 
 /// `!simd.v128`.

@@ -95,6 +95,8 @@ macro_rules! families {
             traits: traits!($sig, $($flag)*),
             syntax: Syntax::Custom { parse, print },
             verify: Some(super::verify),
+            fold: folder!($sig),
+            patterns: patterns!($sig),
             ..OpDef::EMPTY
         }),*];
     };
@@ -116,6 +118,49 @@ macro_rules! flag_eq {
     };
     ($a:ident $b:ident) => {
         false
+    };
+}
+
+/// Pure ops fold (simd/fold.rs); constants and memory accesses do not.
+macro_rules! folder {
+    (Const) => {
+        None
+    };
+    (Load) => {
+        None
+    };
+    (Store) => {
+        None
+    };
+    (LoadLane) => {
+        None
+    };
+    (StoreLane) => {
+        None
+    };
+    ($sig:ident) => {
+        Some(super::fold::fold)
+    };
+}
+
+macro_rules! patterns {
+    (Const) => {
+        &[]
+    };
+    (Load) => {
+        &[]
+    };
+    (Store) => {
+        &[]
+    };
+    (LoadLane) => {
+        &[]
+    };
+    (StoreLane) => {
+        &[]
+    };
+    ($sig:ident) => {
+        super::fold::PATTERNS
     };
 }
 

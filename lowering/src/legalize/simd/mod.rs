@@ -22,8 +22,8 @@ pub(crate) fn lower_simd(ctx: &Context, module: &mut Module, target: &Target) ->
     }
     let v128 = simd::v128(ctx);
     let mut errors = Vec::new();
-    let globals = split_globals(ctx, module, v128, &mut errors);
-    check_imports(ctx, module, v128, &mut errors);
+    let globals = split_globals(ctx, module, v128, target, &mut errors);
+    check_imports(ctx, module, v128, target, &mut errors);
     if !errors.is_empty() {
         return errors;
     }
@@ -31,11 +31,27 @@ pub(crate) fn lower_simd(ctx: &Context, module: &mut Module, target: &Target) ->
     for func in functions(ctx, module) {
         let Some(old) = module.body().child(func) else { continue };
         let mut lowerer = Lowerer::new(ctx, old, v128, &globals);
-        let new = lowerer.function();
+        let mut new = lowerer.function();
+        erase_unused(ctx, &mut new);
         errors.append(&mut lowerer.errors);
         *module.body_mut().child_mut(func).expect("a function body") = new;
     }
     errors
+}
+
+/// Erases the pure ops whose results nothing uses: the lowering makes some it then does not
+/// need (compare masks reduced on their booleans, lanes of a form never read).
+fn erase_unused(ctx: &Context, body: &mut wasmir_ir::Body) {
+    // Users come after definitions in pre-order: walking backwards erases whole chains.
+    for op in body.preorder().into_iter().rev() {
+        let def = ctx.op_def(body.op_kind(op));
+        if def.has(wasmir_ir::Traits::PURE)
+            && body.op_regions(op).is_empty()
+            && body.results(op).iter().all(|&r| !body.has_uses(r))
+        {
+            body.erase_op(op);
+        }
+    }
 }
 
 /// Whether any op is a SIMD op or any value, signature or global is a v128.
@@ -106,11 +122,13 @@ fn lane_global(name: &str, lane: usize) -> String {
 }
 
 /// Replaces each v128 global by four `i32` globals (its initializer a constant, or another
-/// v128 global's lanes). Imported and exported v128 globals have no scalar form: an error.
+/// v128 global's lanes). Imported and exported v128 globals have no scalar form (the host
+/// holds a vector): an error.
 fn split_globals(
     ctx: &Context,
     module: &mut Module,
     v128: Type,
+    target: &Target,
     errors: &mut Vec<Diagnostic>,
 ) -> FxHashMap<String, ()> {
     let body = module.body();
@@ -132,18 +150,14 @@ fn split_globals(
             continue;
         }
         let name = view.attr("sym_name").and_then(|a| ctx.attr_as_str(a)).unwrap_or_default().to_string();
-        let refuse = |why: &str| {
-            Diagnostic::error(
-                view.loc(),
-                format!("the v128 global `@{name}` {why}: it has no scalar form on a target without `simd`"),
-            )
-        };
+        let refuse = |what: &str| no_fallback(view.loc(), "global.global", what, target);
         if view.attr("import").is_some() {
-            errors.push(refuse("is imported"));
+            errors.push(refuse(&format!("the imported v128 global `@{name}`")));
             continue;
         }
         if let Some(&export) = exported.get(&name) {
-            errors.push(refuse("is exported").with_note(body.op_loc(export), "exported here"));
+            let error = refuse(&format!("the exported v128 global `@{name}`"));
+            errors.push(error.with_note(body.op_loc(export), "exported here: the host would read four i32s"));
             continue;
         }
         // The initializer: a constant or a v128 global's value.
@@ -161,7 +175,9 @@ fn split_globals(
             }
         }
         if constant.is_none() && source.is_none() {
-            errors.push(refuse("has an initializer other than a constant or a global"));
+            errors.push(refuse(&format!(
+                "the v128 global `@{name}`, initialized other than by a constant or a global"
+            )));
             continue;
         }
         globals.insert(name.clone(), ());
@@ -207,9 +223,19 @@ fn split_globals(
     globals
 }
 
+/// The error for what the fallback cannot lower, worded as `check-capabilities` words its own.
+fn no_fallback(loc: wasmir_ir::Location, op: &str, what: &str, target: &Target) -> Diagnostic {
+    Diagnostic::error(
+        loc,
+        format!(
+            "'{op}' op ({what}) needs capability `simd`, which target `{target}` lacks, and has no fallback"
+        ),
+    )
+}
+
 /// Imported functions whose signature has a v128: their host counterparts take vectors, which
 /// a target without SIMD cannot pass.
-fn check_imports(ctx: &Context, module: &Module, v128: Type, errors: &mut Vec<Diagnostic>) {
+fn check_imports(ctx: &Context, module: &Module, v128: Type, target: &Target, errors: &mut Vec<Diagnostic>) {
     let body = module.body();
     for op in body.block_ops(module.block()) {
         let view = OpRef::new(ctx, body, op);
@@ -221,10 +247,8 @@ fn check_imports(ctx: &Context, module: &Module, v128: Type, errors: &mut Vec<Di
                 .is_some_and(|t| mentions(ctx, t, v128))
         {
             let name = view.attr("sym_name").and_then(|a| ctx.attr_as_str(a)).unwrap_or_default();
-            errors.push(Diagnostic::error(
-                view.loc(),
-                format!("the imported function `@{name}` takes or returns a v128, which a target without `simd` cannot pass to the host"),
-            ));
+            let what = format!("the imported function `@{name}`, with a v128 parameter or result");
+            errors.push(no_fallback(view.loc(), "func.func", &what, target));
         }
     }
 }
