@@ -4,8 +4,13 @@
 //! without -msimd128), which is what a toolchain gives a host without SIMD today. The issue's
 //! bar: the fallback within 4x of native SIMD.
 //!
+//! Then the same comparison on a real SIMD program: TensorFlow.js's WebAssembly backend
+//! (XNNPACK), whose package ships a SIMD build and its scalar twin, timed by
+//! scripts/tfjs_speed.js in Node.js on matrix products, convolutions and elementwise kernels.
+//!
 //! Run: `cargo bench --bench simd` (needs clang-19 with the wasm32 target, from
-//! scripts/setup.sh).
+//! scripts/setup.sh; the tfjs part needs node and the package `bash scripts/tfjs-check.sh`
+//! fetches into target/tfjs-check, and is skipped with a note without them).
 
 mod support;
 use support::best_of;
@@ -101,4 +106,70 @@ fn main() {
         );
     }
     println!("  slowest fallback: {worst:.2}x native SIMD");
+    tfjs();
+}
+
+/// tfjs-backend-wasm: its SIMD build, that build through the fallback, and its scalar build,
+/// each loaded in the SIMD build's place.
+fn tfjs() {
+    let work = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target/tfjs-check"));
+    let (shipped, modules) = (work.join("shipped"), work.join("install/node_modules"));
+    let simd_name = "dist/tfjs-backend-wasm-simd.wasm";
+    let Ok(simd) = std::fs::read(shipped.join(simd_name)) else {
+        println!("tfjs: skipped (run `bash scripts/tfjs-check.sh` first to fetch the package)");
+        return;
+    };
+    let variants = [
+        ("SIMD build", simd.clone()),
+        ("its fallback", lower_without_simd(&simd)),
+        (
+            "scalar twin",
+            std::fs::read(shipped.join("dist/tfjs-backend-wasm.wasm")).expect("the scalar build"),
+        ),
+    ];
+    let mut rows: Vec<(String, Vec<(String, f64)>)> = Vec::new();
+    for (name, bytes) in &variants {
+        let dir = std::env::temp_dir().join(format!(
+            "wasmir-tfjs-{}-{}",
+            name.replace(' ', "-"),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let copied = Command::new("cp").arg("-r").arg(&shipped).arg(&dir).status().is_ok_and(|s| s.success());
+        assert!(copied, "copying the package");
+        std::fs::write(dir.join(simd_name), bytes).expect("written");
+        let out = Command::new("node")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/tfjs_speed.js"))
+            .arg(&dir)
+            .arg(&modules)
+            .output();
+        let _ = std::fs::remove_dir_all(&dir);
+        let Ok(out) = out else {
+            println!("tfjs: skipped (node is not installed)");
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        // {"matMul":1.03,"conv2d":1.18,...}
+        let times = text
+            .trim()
+            .trim_matches(|c| c == '{' || c == '}')
+            .split(',')
+            .filter_map(|kv| {
+                let (k, v) = kv.split_once(':')?;
+                Some((k.trim_matches('"').to_string(), v.parse::<f64>().ok()?))
+            })
+            .collect();
+        rows.push((format!("{name} ({} B)", bytes.len()), times));
+    }
+    println!("tfjs-backend-wasm 4.22.0 in Node.js, best of 5, ms:");
+    let kernels: Vec<String> = rows[0].1.iter().map(|(k, _)| k.clone()).collect();
+    println!("  {:<28}{}", "", kernels.iter().map(|k| format!("{k:>12}")).collect::<String>());
+    for (name, times) in &rows {
+        println!("  {name:<28}{}", times.iter().map(|(_, t)| format!("{t:>12.3}")).collect::<String>());
+    }
+    let ratio = |row: usize, base: usize| -> String {
+        rows[row].1.iter().zip(&rows[base].1).map(|((_, a), (_, b))| format!("{:>11.2}x", a / b)).collect()
+    };
+    println!("  {:<28}{}", "fallback / SIMD", ratio(1, 0));
+    println!("  {:<28}{}", "fallback / scalar twin", ratio(1, 2));
 }
