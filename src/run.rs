@@ -362,7 +362,9 @@ pub fn wasmtime_config() -> wasmtime::Config {
         .wasm_gc(true)
         .wasm_extended_const(true)
         .wasm_threads(true)
-        .shared_memory(true);
+        .shared_memory(true)
+        // Relaxed SIMD computes one way on every backend (specs/simd.md).
+        .relaxed_simd_deterministic(true);
     config
 }
 

@@ -4,6 +4,8 @@
 //! their code in `vmctx` and return, and every caller checks that slot after each call, so
 //! native code never faults and needs no signal handler.
 
+mod simd;
+
 use crate::native::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, MAX_CALL_DEPTH, TRAP_SLOT, is_ref, unsupported};
 use crate::native::runtime::TrapCode;
 use crate::native::{Libcall, Word};
@@ -29,6 +31,8 @@ pub fn clif_type(ctx: &Context, ty: Type) -> Option<ir::Type> {
         Type::F32 => types::F32,
         Type::F64 => types::F64,
         _ if is_ref(ctx, ty) => types::I64,
+        // Vectors travel as i8x16 and are bitcast to the lanes an op reads, as wasmtime does.
+        _ if wasmir_dialects::simd::is_v128(ctx, ty) => types::I8X16,
         _ => return None,
     })
 }
@@ -221,6 +225,7 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
         match ty {
             types::F32 => self.b.ins().f32const(0.0),
             types::F64 => self.b.ins().f64const(0.0),
+            _ if ty.is_vector() => self.vector_constant(ty, [0; 16]),
             _ => self.b.ins().iconst(ty, 0),
         }
     }
@@ -479,6 +484,9 @@ impl<'a, 'b, M: Module> FunctionTranslator<'a, 'b, M> {
         let loc = body.op_loc(op);
         if let Some(short) = name.strip_prefix("arith.") {
             return self.arith(op, short);
+        }
+        if let Some(family) = wasmir_dialects::simd::family(name) {
+            return self.simd(op, family);
         }
         match name {
             "control.yield" => {

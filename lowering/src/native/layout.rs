@@ -176,6 +176,9 @@ impl Layout {
                 }
                 "global.global" => {
                     let ty = v.attr("type").and_then(|a| ctx.attr_as_type(a)).unwrap_or(Type::NONE);
+                    if wasmir_dialects::simd::is_v128(ctx, ty) {
+                        return Err(unsupported(v.loc(), "a v128 global"));
+                    }
                     layout.globals.push(GlobalInfo { op, name, ty, import });
                 }
                 "refs.elem" => layout.elems.push(SegmentInfo { op, name }),
