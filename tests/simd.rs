@@ -7,6 +7,14 @@ use wasmir_dialects::simd::semantics::{self, Operand, Program, Shape};
 use wasmir_dialects::simd::{FAMILIES, Family, Sig};
 use wasmtime::{Config, Engine, Instance, Module, Store, Val};
 
+/// wasmtime first, then the native backends this build has (LLVM with the `llvm` feature,
+/// which the test command enables).
+const NATIVE: &[wasmir::run::Backend] = if cfg!(feature = "llvm") {
+    &[wasmir::run::Backend::Wasmtime, wasmir::run::Backend::Cranelift, wasmir::run::Backend::Llvm]
+} else {
+    &[wasmir::run::Backend::Wasmtime, wasmir::run::Backend::Cranelift]
+};
+
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
 
@@ -731,12 +739,12 @@ fn scalar_boundary_module(case: &Case) -> String {
     }
 }
 
-/// The native backends compile SIMD to vectors: every pure instruction form, on generated
-/// inputs, gives on the Cranelift JIT what it gives on wasmtime (bit for bit, but NaN lanes,
-/// which may be any NaN on both).
+/// The native backends compile SIMD: every pure instruction form, on generated inputs, gives
+/// on the Cranelift JIT and (with the `llvm` feature) LLVM's JIT what it gives on wasmtime (bit
+/// for bit, but NaN lanes, which may be any NaN).
 #[test]
-fn every_simd_instruction_runs_the_same_on_cranelift() {
-    use wasmir::run::{Backend, Outcome, Session};
+fn every_simd_instruction_runs_the_same_on_the_native_backends() {
+    use wasmir::run::{Outcome, Session};
     let mut rng = Rng(0x5151_7EA7_0B5E_55ED);
     let cases = cases(&mut rng);
     let mut failures = Vec::new();
@@ -747,7 +755,7 @@ fn every_simd_instruction_runs_the_same_on_cranelift() {
             wasmir::frontends::import_wat(&ctx, "case.wat", &wat).unwrap_or_else(|e| panic!("{wat}: {e:?}"));
         let target = wasmir::lowering::Target::default();
         wasmir::lowering::legalize(&ctx, &mut module, &target).expect("legalizes");
-        let mut sessions: Vec<Session> = [Backend::Wasmtime, Backend::Cranelift]
+        let mut sessions: Vec<Session> = NATIVE
             .iter()
             .map(|&b| {
                 Session::new(&ctx, &module, b).unwrap_or_else(|e| panic!("{}: {b:?}: {e:?}", case.name)).0
@@ -780,15 +788,16 @@ fn every_simd_instruction_runs_the_same_on_cranelift() {
                 })),
                 _ => None,
             };
-            let (expected, actual) = (as_operand(&outcomes[0]), as_operand(&outcomes[1]));
-            let ok = match (expected, actual) {
-                (Some(e), Some(a)) => agrees(&case.program, e, a, false),
-                _ => false,
-            };
-            if !ok {
+            let expected = as_operand(&outcomes[0]);
+            let differs =
+                outcomes.iter().zip(NATIVE).skip(1).find(|(o, _)| match (expected, as_operand(o)) {
+                    (Some(e), Some(a)) => !agrees(&case.program, e, a, false),
+                    _ => true,
+                });
+            if let Some((o, backend)) = differs {
                 failures.push(format!(
-                    "{} ({ops:02x?}):\n  wasmtime  {:?}\n  cranelift {:?}",
-                    case.name, outcomes[0], outcomes[1]
+                    "{} ({ops:02x?}):\n  wasmtime {:?}\n  {backend:?} {o:?}",
+                    case.name, outcomes[0]
                 ));
                 break;
             }
@@ -803,12 +812,12 @@ fn every_simd_instruction_runs_the_same_on_cranelift() {
     );
 }
 
-/// Every SIMD memory access, in and out of bounds, on the Cranelift JIT as on wasmtime: loads
-/// (plain, extending, splats, `_zero`, lane loads) return what they read, stores (plain and
-/// lane) leave the same bytes, and an access reaching past the memory traps on both.
+/// Every SIMD memory access, in and out of bounds, on the native backends as on wasmtime:
+/// loads (plain, extending, splats, `_zero`, lane loads) return what they read, stores (plain
+/// and lane) leave the same bytes, and an access reaching past the memory traps on all.
 #[test]
-fn every_simd_memory_access_runs_the_same_on_cranelift() {
-    use wasmir::run::{Backend, Session};
+fn every_simd_memory_access_runs_the_same_on_the_native_backends() {
+    use wasmir::run::Session;
     let mut rng = Rng(0xACCE_55ED_0000_0001);
     let data: String = (0..256).map(|_| format!("\\{:02x}", rng.next() as u8)).collect();
     let mut failures = Vec::new();
@@ -849,7 +858,7 @@ fn every_simd_memory_access_runs_the_same_on_cranelift() {
                 .unwrap_or_else(|e| panic!("{wat}: {e:?}"));
             wasmir::lowering::legalize(&ctx, &mut module, &wasmir::lowering::Target::default())
                 .expect("legalizes");
-            let mut sessions: Vec<Session> = [Backend::Wasmtime, Backend::Cranelift]
+            let mut sessions: Vec<Session> = NATIVE
                 .iter()
                 .map(|&b| Session::new(&ctx, &module, b).unwrap_or_else(|e| panic!("{name}: {b:?}: {e:?}")).0)
                 .collect();
@@ -860,11 +869,13 @@ fn every_simd_memory_access_runs_the_same_on_cranelift() {
                 let args = [address, rng.next(), rng.next()];
                 let outs: Vec<String> =
                     sessions.iter_mut().map(|s| s.call("f", &args).expect("calls").to_string()).collect();
-                if outs[0] != outs[1] {
-                    failures.push(format!(
-                        "{name}{imm} at {address}: wasmtime {} cranelift {}",
-                        outs[0], outs[1]
-                    ));
+                for (out, backend) in outs.iter().zip(NATIVE).skip(1) {
+                    if *out != outs[0] {
+                        failures.push(format!(
+                            "{name}{imm} at {address}: wasmtime {} {backend:?} {out}",
+                            outs[0]
+                        ));
+                    }
                 }
             }
         }

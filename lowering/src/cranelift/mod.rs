@@ -155,14 +155,8 @@ fn define_module<M: Module>(
         b.append_block_params_for_function_params(block);
         b.switch_to_block(block);
         let (vmctx, values) = (b.block_params(block)[0], b.block_params(block)[1]);
-        let (params, results) = ctx.function_signature(layout.funcs[i].ty).expect("a function type");
-        // The host passes 8-byte slots: a vector does not fit one.
-        if params.iter().chain(results).any(|&t| wasmir_dialects::simd::is_v128(ctx, t)) {
-            return Err(crate::native::layout::unsupported(
-                module.body().op_loc(layout.funcs[i].op),
-                format!("calling `@{}` from the host with a v128 parameter or result", layout.funcs[i].name),
-            ));
-        }
+        let (params, _) = ctx.function_signature(layout.funcs[i].ty).expect("a function type");
+        layout.check_entry(ctx, module, i)?;
         // `values` is the host's array of 8-byte slots: aligned, and never out of bounds.
         let flags = MemFlagsData::trusted();
         let mut call_args = vec![vmctx];

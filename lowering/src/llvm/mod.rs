@@ -249,6 +249,7 @@ fn build<'l>(
         let values = entry.get_nth_param(1).ok_or_else(|| err("no values"))?.into_int_value();
         let (params, results) =
             ctx.function_signature(layout.funcs[i].ty).ok_or_else(|| err("not a function type"))?;
+        layout.check_entry(ctx, module, i)?;
         let slot = |k: usize| -> Result<inkwell::values::PointerValue<'_>, Diagnostic> {
             let a = b.build_int_add(values, i64t.const_int(8 * k as u64, false), "").map_err(err)?;
             b.build_int_to_ptr(a, ptr, "").map_err(err)

@@ -8,6 +8,7 @@
 mod arith;
 mod calls;
 mod memory;
+mod simd;
 
 use crate::native::layout::{DEPTH_SLOT, FUEL_SLOT, Layout, MAX_CALL_DEPTH, TRAP_SLOT, is_ref, unsupported};
 use crate::native::{Libcall, TrapCode};
@@ -39,6 +40,8 @@ pub fn llvm_type<'l>(ll: &'l LlvmContext, ctx: &Context, ty: Type) -> Option<Bas
         Type::F32 => ll.f32_type().into(),
         Type::F64 => ll.f64_type().into(),
         _ if is_ref(ctx, ty) => ll.i64_type().into(),
+        // Vectors travel as <16 x i8>, viewed at each op's lanes.
+        _ if wasmir_dialects::simd::is_v128(ctx, ty) => ll.i8_type().vec_type(16).into(),
         _ => return None,
     })
 }
@@ -667,6 +670,9 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
         let loc = body.op_loc(op);
         if let Some(short) = name.strip_prefix("arith.") {
             return self.arith(op, short);
+        }
+        if let Some(family) = wasmir_dialects::simd::family(name) {
+            return self.simd(op, family);
         }
         let layout = self.refs.layout;
         let i32t = self.ll.i32_type();
