@@ -4,11 +4,12 @@
 //! without -msimd128), which is what a toolchain gives a host without SIMD today. The issue's
 //! bar: the fallback within 4x of native SIMD.
 //!
-//! Then the same comparison on a real SIMD program: TensorFlow.js's WebAssembly backend
+//! Then the SIMD build's kernels on the three backends (wasmtime, the Cranelift JIT and, with
+//! the `llvm` feature, LLVM's JIT), and the same fallback comparison on a real SIMD program: TensorFlow.js's WebAssembly backend
 //! (XNNPACK), whose package ships a SIMD build and its scalar twin, timed by
 //! scripts/tfjs_speed.js in Node.js on matrix products, convolutions and elementwise kernels.
 //!
-//! Run: `cargo bench --bench simd` (needs clang-19 with the wasm32 target, from
+//! Run: `cargo bench --features llvm --bench simd` (needs clang-19 with the wasm32 target, from
 //! scripts/setup.sh; the tfjs part needs node and the package `bash scripts/tfjs-check.sh`
 //! fetches into target/tfjs-check, and is skipped with a note without them).
 
@@ -106,7 +107,43 @@ fn main() {
         );
     }
     println!("  slowest fallback: {worst:.2}x native SIMD");
+    backends(&simd);
     tfjs();
+}
+
+/// The SIMD build's kernels on every backend, through `wasmir::run` (instantiation not
+/// counted): wasmtime runs the emitted Wasm, the native backends their own vector code.
+fn backends(simd: &[u8]) {
+    use wasmir::run::{Backend, Session};
+    let mut list = vec![Backend::Wasmtime, Backend::Cranelift];
+    if cfg!(feature = "llvm") {
+        list.push(Backend::Llvm);
+    }
+    println!("the SIMD build on each backend, best of 5, ms:");
+    println!("  {:<8}{}", "kernel", list.iter().map(|b| format!("{:>12}", format!("{b:?}"))).collect::<String>());
+    let ctx = wasmir::context();
+    let mut module = wasmir::frontends::import_wasm(&ctx, "kernels.wasm", simd).expect("imports");
+    wasmir::lowering::legalize(&ctx, &mut module, &wasmir::lowering::Target::default()).expect("legalizes");
+    let mut sessions: Vec<Session> = list
+        .iter()
+        .map(|&b| {
+            let (mut s, trap) = Session::new(&ctx, &module, b).expect("instantiates");
+            assert!(trap.is_none(), "{b:?}: instantiation trapped");
+            s.call("init", &[]).expect("init runs");
+            s
+        })
+        .collect();
+    for &(kernel, reps) in KERNELS {
+        let mut line = format!("  {kernel:<8}");
+        let mut outcomes = Vec::new();
+        for s in &mut sessions {
+            let (t, out) = best_of(5, || s.call(kernel, &[reps as u64]).expect("runs"));
+            line.push_str(&format!("{:>12.3}", t.as_secs_f64() * 1e3));
+            outcomes.push(out.to_string());
+        }
+        assert!(outcomes.windows(2).all(|w| w[0] == w[1]), "{kernel}: backends disagree: {outcomes:?}");
+        println!("{line}");
+    }
 }
 
 /// tfjs-backend-wasm: its SIMD build, that build through the fallback, and its scalar build,
