@@ -120,7 +120,11 @@ fn backends(simd: &[u8]) {
         list.push(Backend::Llvm);
     }
     println!("the SIMD build on each backend, best of 5, ms:");
-    println!("  {:<8}{}", "kernel", list.iter().map(|b| format!("{:>12}", format!("{b:?}"))).collect::<String>());
+    println!(
+        "  {:<8}{}",
+        "kernel",
+        list.iter().map(|b| format!("{:>12}", format!("{b:?}"))).collect::<String>()
+    );
     let ctx = wasmir::context();
     let mut module = wasmir::frontends::import_wasm(&ctx, "kernels.wasm", simd).expect("imports");
     wasmir::lowering::legalize(&ctx, &mut module, &wasmir::lowering::Target::default()).expect("legalizes");

@@ -657,10 +657,11 @@ fn run_function(
         .zip(&params)
         .enumerate()
         .map(|(i, (t, &k))| {
-            crate::run::parse_arg(t, k)
+            crate::run::parse_arg_slots(t, k)
                 .map_err(|e| Diagnostic::error(Location::Unknown, format!("--args: argument {}: {e}", i + 1)))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?
+        .concat();
     crate::run::run(ctx, module, func, &bits, backend)
 }
 

@@ -53,11 +53,14 @@ impl Backend {
     }
 }
 
-/// A value a function returned: its type and raw bits (an f32 in the low 32 bits).
+/// A value a function returned: its type and raw bits (an f32 in the low 32 bits; a v128's
+/// low 64 bits, its high ones in `high`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunValue {
     pub kind: ValueKind,
     pub bits: u64,
+    /// The upper 64 bits of a v128 (0 for the other kinds).
+    pub high: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +71,8 @@ pub enum ValueKind {
     F64,
     /// A reference; only its nullness is printed (addresses differ between backends).
     Ref,
+    /// A vector: two 64-bit slots in argument and result lists, the low half first.
+    V128,
 }
 
 impl ValueKind {
@@ -78,8 +83,14 @@ impl ValueKind {
             Type::F32 => ValueKind::F32,
             Type::F64 => ValueKind::F64,
             _ if wasmir_dialects::refs::ref_type(ctx, ty).is_some() => ValueKind::Ref,
+            _ if wasmir_dialects::simd::is_v128(ctx, ty) => ValueKind::V128,
             _ => return None,
         })
+    }
+
+    /// How many 64-bit slots a value of this kind takes in argument and result lists.
+    pub fn slots(self) -> usize {
+        if self == ValueKind::V128 { 2 } else { 1 }
     }
 }
 
@@ -97,6 +108,7 @@ impl std::fmt::Display for RunValue {
                 if x.is_nan() { write!(f, "f64 nan") } else { write!(f, "f64 {x}") }
             }
             ValueKind::Ref => write!(f, "ref {}", if self.bits == 0 { "null" } else { "non-null" }),
+            ValueKind::V128 => write!(f, "v128 0x{:016x}{:016x}", self.high, self.bits),
         }
     }
 }
@@ -144,7 +156,22 @@ pub fn parse_arg(text: &str, kind: ValueKind) -> Result<u64, String> {
         ValueKind::F32 => Ok(u64::from((float()? as f32).to_bits())),
         ValueKind::F64 => Ok(float()?.to_bits()),
         ValueKind::Ref => Err("reference arguments cannot be given on the command line".into()),
+        ValueKind::V128 => Err("a v128 argument is two slots: use `parse_arg_slots`".into()),
     }
+}
+
+/// Parses one argument into its slots: one for scalars, two for a v128, written as 32
+/// hexadecimal digits with `0x` (`0x000000040000000300000002000000010` is `i32x4 1 2 3 4`).
+pub fn parse_arg_slots(text: &str, kind: ValueKind) -> Result<Vec<u64>, String> {
+    if kind != ValueKind::V128 {
+        return parse_arg(text, kind).map(|bits| vec![bits]);
+    }
+    let digits = text.trim().strip_prefix("0x").unwrap_or(text.trim());
+    let v = u128::from_str_radix(digits, 16)
+        .ok()
+        .filter(|_| digits.len() == 32)
+        .ok_or_else(|| format!("`{text}` is not a v128: 0x and 32 hexadecimal digits"))?;
+    Ok(vec![v as u64, (v >> 64) as u64])
 }
 
 /// The parameter and result kinds of the function exported as `name`.
@@ -315,9 +342,20 @@ impl Session {
             }
         };
         Ok(match raw {
-            Ok(bits) => Outcome::Returned(
-                results.iter().zip(bits).map(|(&kind, bits)| RunValue { kind, bits }).collect(),
-            ),
+            Ok(slots) => {
+                let mut slots = slots.into_iter();
+                let mut next = || slots.next().unwrap_or(0);
+                Outcome::Returned(
+                    results
+                        .iter()
+                        .map(|&kind| {
+                            let bits = next();
+                            let high = if kind == ValueKind::V128 { next() } else { 0 };
+                            RunValue { kind, bits, high }
+                        })
+                        .collect(),
+                )
+            }
             Err(reason) => Outcome::Trapped(reason),
         })
     }
@@ -444,30 +482,37 @@ fn call_wasmtime(
         .get_func(&mut *store, name)
         .ok_or_else(|| Diagnostic::error(Location::Unknown, format!("no exported function \"{name}\"")))?;
     let ty = func.ty(&*store);
+    // Arguments in slots: a v128 takes two, the low half first.
+    let mut slots = args.iter().copied();
+    let mut next = || slots.next().unwrap_or(0);
     let params: Vec<Val> = ty
         .params()
-        .zip(args)
-        .map(|(t, &bits)| match t {
-            ValType::I32 => Val::I32(bits as u32 as i32),
-            ValType::I64 => Val::I64(bits as i64),
-            ValType::F32 => Val::F32(bits as u32),
-            ValType::F64 => Val::F64(bits),
-            _ => Val::I32(0),
+        .map(|t| match t {
+            ValType::I32 => Val::I32(next() as u32 as i32),
+            ValType::I64 => Val::I64(next() as i64),
+            ValType::F32 => Val::F32(next() as u32),
+            ValType::F64 => Val::F64(next()),
+            ValType::V128 => {
+                let low = next();
+                Val::V128((u128::from(next()) << 64 | u128::from(low)).into())
+            }
+            _ => Val::I32(next() as i32 & 0),
         })
         .collect();
     let mut results = vec![Val::I32(0); ty.results().len()];
     match func.call(&mut *store, &params, &mut results) {
         Ok(()) => Ok(Ok(results
             .iter()
-            .map(|v| match v {
-                Val::I32(x) => *x as u32 as u64,
-                Val::I64(x) => *x as u64,
-                Val::F32(x) => u64::from(*x),
-                Val::F64(x) => *x,
-                Val::FuncRef(f) => u64::from(f.is_some()),
-                Val::ExternRef(r) => u64::from(r.is_some()),
-                Val::AnyRef(r) => u64::from(r.is_some()),
-                _ => 0,
+            .flat_map(|v| match v {
+                Val::I32(x) => vec![*x as u32 as u64],
+                Val::I64(x) => vec![*x as u64],
+                Val::F32(x) => vec![u64::from(*x)],
+                Val::F64(x) => vec![*x],
+                Val::V128(x) => vec![x.as_u128() as u64, (x.as_u128() >> 64) as u64],
+                Val::FuncRef(f) => vec![u64::from(f.is_some())],
+                Val::ExternRef(r) => vec![u64::from(r.is_some())],
+                Val::AnyRef(r) => vec![u64::from(r.is_some())],
+                _ => vec![0],
             })
             .collect())),
         Err(e) => Ok(Err(trap_reason(&e).ok_or_else(|| wasmtime_error(e))?)),

@@ -172,12 +172,17 @@ fn wasm32_session(bytes: &[u8], tally: &mut Tally, at: &str) -> Option<Session> 
     }
 }
 
-fn arg_bits(arg: &WastArg<'_>) -> Option<u64> {
+/// An argument's slots: one for scalars, two for a v128 (the low half first).
+fn arg_bits(arg: &WastArg<'_>) -> Option<Vec<u64>> {
     match arg {
-        WastArg::Core(WastArgCore::I32(x)) => Some(*x as u32 as u64),
-        WastArg::Core(WastArgCore::I64(x)) => Some(*x as u64),
-        WastArg::Core(WastArgCore::F32(x)) => Some(u64::from(x.bits)),
-        WastArg::Core(WastArgCore::F64(x)) => Some(x.bits),
+        WastArg::Core(WastArgCore::I32(x)) => Some(vec![*x as u32 as u64]),
+        WastArg::Core(WastArgCore::I64(x)) => Some(vec![*x as u64]),
+        WastArg::Core(WastArgCore::F32(x)) => Some(vec![u64::from(x.bits)]),
+        WastArg::Core(WastArgCore::F64(x)) => Some(vec![x.bits]),
+        WastArg::Core(WastArgCore::V128(v)) => {
+            let bytes = u128::from_le_bytes(v.to_le_bytes());
+            Some(vec![bytes as u64, (bytes >> 64) as u64])
+        }
         _ => None,
     }
 }
@@ -269,10 +274,21 @@ fn print_reasons(what: &str, reasons: &[String]) {
 
 /// Arguments for generated calls: edge values of each kind, picked by `rng`.
 fn generated_args(kinds: &[ValueKind], rng: &mut common::Rng) -> Option<Vec<u64>> {
-    kinds
+    let slots: Option<Vec<Vec<u64>>> = kinds
         .iter()
         .map(|k| {
-            Some(match k {
+            Some(vec![match k {
+                ValueKind::V128 => {
+                    // Lanes of every width at their edges, or random bits.
+                    let edge = rng.pick(&[
+                        0u64,
+                        u64::MAX,
+                        0x8000_0000_8000_0000,
+                        0x7F80_0000_FF80_0000,
+                        0x0080_7F01,
+                    ]);
+                    return Some(vec![edge, rng.next()]);
+                }
                 ValueKind::I32 => {
                     let random = rng.next() & 0xFFFF_FFFF;
                     rng.pick(&[0u64, 1, 2, 7, 0xFFFF_FFFF, 0x8000_0000, 0x7FFF_FFFF, 65536, random])
@@ -288,9 +304,10 @@ fn generated_args(kinds: &[ValueKind], rng: &mut common::Rng) -> Option<Vec<u64>
                     .pick(&[0.0f64, -0.0, 1.5, -2.5, f64::NAN, f64::NEG_INFINITY, 1e19, 4294967296.5])
                     .to_bits(),
                 ValueKind::Ref => return None,
-            })
+            }])
         })
-        .collect()
+        .collect();
+    slots.map(|s| s.concat())
 }
 
 fn run_file(path: &Path) -> Tally {
@@ -347,6 +364,7 @@ fn run_file(path: &Path) -> Tally {
         };
         let Some(Some(instances)) = index.map(|i| &mut modules[i]) else { continue };
         let Some(args) = invoke.args.iter().map(arg_bits).collect::<Option<Vec<_>>>() else { continue };
+        let args = args.concat();
         let at = format!("{file}:{}", line(invoke.span.offset()));
         compare(instances, invoke.name, &args, SCRIPT_FUEL, &mut tally, &at);
     }

@@ -127,7 +127,7 @@ fn is_simd_file(path: &Path) -> bool {
 }
 
 /// The module lowered for a target without SIMD, checked to validate without it; `Ok(None)`
-/// when lowering refuses it (a v128 import or export has no scalar form).
+/// when lowering refuses it (a v128 import or export has no scalar form: "has no fallback").
 fn lower_without_simd(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let ctx = wasmir::context();
     let render = |d: Vec<wasmir::ir::Diagnostic>| wasmir::ir::diagnostics::render(&ctx, &d);
@@ -135,10 +135,7 @@ fn lower_without_simd(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let target = wasmir::lowering::Target::parse("wasmtime,-simd").expect("a target");
     let lowered = match wasmir::compile_to_wasm(&ctx, &module, &target) {
         Ok(l) => l,
-        Err(d)
-            if d.iter()
-                .any(|d| d.message.contains("no scalar form") || d.message.contains("cannot pass")) =>
-        {
+        Err(d) if d.iter().any(|d| d.message.contains("has no fallback")) => {
             return Ok(None);
         }
         Err(d) => return Err(render(d)),

@@ -156,19 +156,26 @@ fn define_module<M: Module>(
         b.switch_to_block(block);
         let (vmctx, values) = (b.block_params(block)[0], b.block_params(block)[1]);
         let (params, _) = ctx.function_signature(layout.funcs[i].ty).expect("a function type");
-        layout.check_entry(ctx, module, i)?;
-        // `values` is the host's array of 8-byte slots: aligned, and never out of bounds.
-        let flags = MemFlagsData::trusted();
+        // `values` is the host's array of 8-byte slots, never out of bounds: aligned for the
+        // scalars, and a vector takes two slots (8-byte aligned only).
+        let flags = |ty: types::Type| {
+            if ty.is_vector() { MemFlagsData::new().with_notrap() } else { MemFlagsData::trusted() }
+        };
         let mut call_args = vec![vmctx];
-        for (k, &p) in params.iter().enumerate() {
+        let mut slot = 0;
+        for &p in params {
             let ty = clif_type(ctx, p).expect("checked by the signature");
-            call_args.push(b.ins().load(ty, flags, values, (8 * k) as i32));
+            call_args.push(b.ins().load(ty, flags(ty), values, 8 * slot));
+            slot += if ty.is_vector() { 2 } else { 1 };
         }
         let callee = m.declare_func_in_func(func_ids[i], b.func);
         let inst = b.ins().call(callee, &call_args);
         let outs = b.inst_results(inst).to_vec();
-        for (k, &v) in outs.iter().enumerate() {
-            b.ins().store(flags, v, values, (8 * k) as i32);
+        let mut slot = 0;
+        for &v in &outs {
+            let ty = b.func.dfg.value_type(v);
+            b.ins().store(flags(ty), v, values, 8 * slot);
+            slot += if ty.is_vector() { 2 } else { 1 };
         }
         b.ins().return_(&[]);
         b.seal_all_blocks();

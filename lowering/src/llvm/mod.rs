@@ -249,15 +249,22 @@ fn build<'l>(
         let values = entry.get_nth_param(1).ok_or_else(|| err("no values"))?.into_int_value();
         let (params, results) =
             ctx.function_signature(layout.funcs[i].ty).ok_or_else(|| err("not a function type"))?;
-        layout.check_entry(ctx, module, i)?;
         let slot = |k: usize| -> Result<inkwell::values::PointerValue<'_>, Diagnostic> {
             let a = b.build_int_add(values, i64t.const_int(8 * k as u64, false), "").map_err(err)?;
             b.build_int_to_ptr(a, ptr, "").map_err(err)
         };
+        // A vector takes two 8-byte slots, aligned to 8 only.
+        let slots = |ty: inkwell::types::BasicTypeEnum<'_>| if ty.is_vector_type() { 2 } else { 1 };
         let mut args: Vec<BasicMetadataValueEnum<'_>> = vec![vmctx.into()];
-        for (k, &p) in params.iter().enumerate() {
+        let mut k = 0;
+        for &p in params {
             let ty = llvm_type(ll, ctx, p).ok_or_else(|| err("an unsupported parameter type"))?;
-            args.push(b.build_load(ty, slot(k)?, "").map_err(err)?.into());
+            let loaded = b.build_load(ty, slot(k)?, "").map_err(err)?;
+            if let Some(i) = inkwell::values::BasicValue::as_instruction_value(&loaded) {
+                let _ = i.set_alignment(8);
+            }
+            args.push(loaded.into());
+            k += slots(ty);
         }
         let site = b.build_call(functions[i], &args, "").map_err(err)?;
         site.set_call_convention(TAIL_CC);
@@ -269,8 +276,11 @@ fn build<'l>(
                 .collect::<Result<_, _>>()?,
             _ => return Err(err("a call without its results")),
         };
-        for (k, v) in outs.into_iter().enumerate() {
-            b.build_store(slot(k)?, v).map_err(err)?;
+        let mut k = 0;
+        for v in outs {
+            let store = b.build_store(slot(k)?, v).map_err(err)?;
+            let _ = store.set_alignment(8);
+            k += slots(v.get_type());
         }
         b.build_return(None).map_err(err)?;
         entries[i] = Some(name);

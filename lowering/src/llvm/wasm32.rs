@@ -67,10 +67,12 @@ impl Plan {
                 .chain(results)
                 .any(|&t| !matches!(t, Type::I32 | Type::I64 | Type::F32 | Type::F64))
             {
-                return Err(refuse(
-                    body.op_loc(f.op),
-                    format!("@{}'s reference parameters or results", f.name),
-                ));
+                let what = if params.iter().chain(results).any(|&t| wasmir_dialects::simd::is_v128(ctx, t)) {
+                    "v128"
+                } else {
+                    "reference"
+                };
+                return Err(refuse(body.op_loc(f.op), format!("@{}'s {what} parameters or results", f.name)));
             }
         }
         let func_ref = |i: usize| i as u64 + 1;

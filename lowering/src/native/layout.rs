@@ -94,20 +94,6 @@ pub enum Imports {
 }
 
 impl Layout {
-    /// Whether the host can call function `index` through an entry trampoline, which passes
-    /// values in 8-byte slots: a vector does not fit one.
-    pub fn check_entry(&self, ctx: &Context, module: &Module, index: usize) -> Result<(), Diagnostic> {
-        let f = &self.funcs[index];
-        let (params, results) = ctx.function_signature(f.ty).unwrap_or((&[], &[]));
-        if params.iter().chain(results).any(|&t| wasmir_dialects::simd::is_v128(ctx, t)) {
-            return Err(unsupported(
-                module.body().op_loc(f.op),
-                format!("calling `@{}` from the host with a v128 parameter or result", f.name),
-            ));
-        }
-        Ok(())
-    }
-
     pub fn of(ctx: &Context, module: &Module, imports: Imports) -> Result<Layout, Diagnostic> {
         let body = module.body();
         let view = |op| OpRef::new(ctx, body, op);

@@ -425,7 +425,13 @@ impl Instance {
         let arity = layout
             .funcs
             .iter()
-            .map(|f| ctx.function_signature(f.ty).map_or((0, 0), |(p, r)| (p.len(), r.len())))
+            .map(|f| {
+                // In 8-byte slots: a v128 takes two.
+                let slots = |tys: &[wasmir_ir::Type]| -> usize {
+                    tys.iter().map(|&t| if wasmir_dialects::simd::is_v128(ctx, t) { 2 } else { 1 }).sum()
+                };
+                ctx.function_signature(f.ty).map_or((0, 0), |(p, r)| (slots(p), slots(r)))
+            })
             .collect();
         let mut instance = Instance {
             code: Some(compiled.code),
