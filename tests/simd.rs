@@ -283,11 +283,15 @@ fn lane_semantics_agree_with_wasmtime() {
             }
         }
     }
+    no_failures(&failures, cases.len());
+}
+
+/// Fails with the cases that disagreed, if any.
+fn no_failures(failures: &[String], cases: usize) {
     assert!(
         failures.is_empty(),
-        "{} of {} instructions disagree:\n{}",
+        "{} of {cases} instruction forms disagree:\n{}",
         failures.len(),
-        cases.len(),
         failures.join("\n")
     );
 }
@@ -361,13 +365,7 @@ fn the_scalar_fallback_computes_the_lane_semantics_without_simd() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} instructions disagree:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    no_failures(&failures, cases.len());
 }
 
 /// `relaxed_madd` and `relaxed_nmadd` rounded after the multiply and after the add.
@@ -803,13 +801,7 @@ fn every_simd_instruction_runs_the_same_on_the_native_backends() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} instruction forms differ:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    no_failures(&failures, cases.len());
 }
 
 /// Every SIMD memory access, in and out of bounds, on the native backends as on wasmtime:

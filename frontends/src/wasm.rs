@@ -116,7 +116,7 @@ fn feature_of(message: &str) -> &'static str {
     } else if m.contains("gc") || m.contains("heap type") || m.contains("struct") || m.contains("array") {
         "GC"
     } else {
-        "a feature outside Wasm 3.0 without SIMD, GC and exceptions (plus threads)"
+        "a feature outside Wasm 3.0 without GC and exceptions (plus threads)"
     }
 }
 

@@ -33,8 +33,23 @@ impl<'l> FunctionTranslator<'_, 'l> {
         }
         let x = self.operands(op);
         let to = self.types_of(body.results(op))?.first().copied().unwrap_or(self.ll.i32_type().into());
-        let from = x.first().map(|v| v.get_type()).unwrap_or(to);
         let predicate = ctx.dict_get(body.op_attrs(op), "predicate").and_then(|a| ctx.attr_as_str(a));
+        let v = self.scalar_op(short, predicate, &x, to, loc)?;
+        self.set_results(op, &[v]);
+        Ok(())
+    }
+
+    /// `arith.<short>` (with its `predicate` for comparisons) on LLVM values, giving `to`,
+    /// a NaN result canonicalized: the `arith` ops and the SIMD lane programs' scalar code.
+    pub(super) fn scalar_op(
+        &mut self,
+        short: &str,
+        predicate: Option<&str>,
+        x: &[BasicValueEnum<'l>],
+        to: BasicTypeEnum<'l>,
+        loc: Location,
+    ) -> R<BasicValueEnum<'l>> {
+        let from = x.first().map(|v| v.get_type()).unwrap_or(to);
         let b = &self.b;
         let int = |i: usize| x[i].into_int_value();
         let flt = |i: usize| x[i].into_float_value();
@@ -198,12 +213,10 @@ impl<'l> FunctionTranslator<'_, 'l> {
             "reinterpret" => b.build_bit_cast(x[0], to, "").map_err(err)?,
             other => return Err(unsupported(loc, format!("`arith.{other}`"))),
         };
-        let v = match short {
+        Ok(match short {
             "addf" | "subf" | "mulf" | "divf" | "sqrtf" | "minf" | "maxf" | "ceilf" | "floorf" | "truncf"
             | "nearestf" | "demote" | "promote" => self.canonical_nan(v)?,
             _ => v,
-        };
-        self.set_results(op, &[v]);
-        Ok(())
+        })
     }
 }

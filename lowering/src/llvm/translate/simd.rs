@@ -190,97 +190,20 @@ impl<'l> FunctionTranslator<'_, 'l> {
         Ok(v)
     }
 
-    /// One `arith` op of a lane program on LLVM scalars.
+    /// One `arith` op of a lane program on LLVM scalars: `arith`'s own translation, but for
+    /// `fma` (no `arith` op: relaxed multiply-add's fused form).
     fn lane_op(&mut self, name: &str, ty: Type, x: &[BasicValueEnum<'l>]) -> R<BasicValueEnum<'l>> {
-        let b = &self.b;
-        let int = |i: usize| x[i].into_int_value();
-        let flt = |i: usize| x[i].into_float_value();
         let to = self.scalar_type(ty);
-        if let Some(pred) = name.strip_prefix("cmpi.") {
-            let p = match pred {
-                "eq" => IntPredicate::EQ,
-                "ne" => IntPredicate::NE,
-                "slt" => IntPredicate::SLT,
-                "sle" => IntPredicate::SLE,
-                "sgt" => IntPredicate::SGT,
-                "sge" => IntPredicate::SGE,
-                "ult" => IntPredicate::ULT,
-                "ule" => IntPredicate::ULE,
-                "ugt" => IntPredicate::UGT,
-                _ => IntPredicate::UGE,
-            };
-            let c = b.build_int_compare(p, int(0), int(1), "").map_err(err)?;
-            return self.bool_to_i32(c);
+        if name == "fma" {
+            let v = self.intrinsic("llvm.fma", &[to], &[x[0], x[1], x[2]])?;
+            return self.canonical_nan(v);
         }
-        if let Some(pred) = name.strip_prefix("cmpf.") {
-            let p = match pred {
-                "eq" => FloatPredicate::OEQ,
-                "ne" => FloatPredicate::UNE,
-                "lt" => FloatPredicate::OLT,
-                "le" => FloatPredicate::OLE,
-                "gt" => FloatPredicate::OGT,
-                _ => FloatPredicate::OGE,
-            };
-            let c = b.build_float_compare(p, flt(0), flt(1), "").map_err(err)?;
-            return self.bool_to_i32(c);
-        }
-        // Shift amounts modulo the width, as Wasm takes them.
-        let amount = |i: usize| -> R<IntValue<'l>> {
-            let w = int(i).get_type().get_bit_width();
-            b.build_and(int(i), int(i).get_type().const_int(u64::from(w - 1), false), "").map_err(err)
+        // Comparisons are spelled `cmpi.<predicate>` in lane programs.
+        let (short, predicate) = match name.split_once('.') {
+            Some((op, predicate)) => (op, Some(predicate)),
+            None => (name, None),
         };
-        let v: BasicValueEnum<'l> = match name {
-            "select" => {
-                let c = self.to_i1(x[0])?;
-                self.b.build_select(c, x[1], x[2], "").map_err(err)?
-            }
-            "addi" => b.build_int_add(int(0), int(1), "").map_err(err)?.into(),
-            "subi" => b.build_int_sub(int(0), int(1), "").map_err(err)?.into(),
-            "muli" => b.build_int_mul(int(0), int(1), "").map_err(err)?.into(),
-            "andi" => b.build_and(int(0), int(1), "").map_err(err)?.into(),
-            "ori" => b.build_or(int(0), int(1), "").map_err(err)?.into(),
-            "xori" => b.build_xor(int(0), int(1), "").map_err(err)?.into(),
-            "shli" => b.build_left_shift(int(0), amount(1)?, "").map_err(err)?.into(),
-            "shrsi" => b.build_right_shift(int(0), amount(1)?, true, "").map_err(err)?.into(),
-            "shrui" => b.build_right_shift(int(0), amount(1)?, false, "").map_err(err)?.into(),
-            "popcnt" => self.intrinsic("llvm.ctpop", &[x[0].get_type()], &[x[0]])?,
-            "extend8_s" | "extend16_s" => {
-                let narrow = if name == "extend8_s" { self.ll.i8_type() } else { self.ll.i16_type() };
-                let t = b.build_int_truncate(int(0), narrow, "").map_err(err)?;
-                b.build_int_s_extend(t, int(0).get_type(), "").map_err(err)?.into()
-            }
-            "extend_s" => b.build_int_s_extend(int(0), to.into_int_type(), "").map_err(err)?.into(),
-            "extend_u" => b.build_int_z_extend(int(0), to.into_int_type(), "").map_err(err)?.into(),
-            "wrap" => b.build_int_truncate(int(0), to.into_int_type(), "").map_err(err)?.into(),
-            "addf" => b.build_float_add(flt(0), flt(1), "").map_err(err)?.into(),
-            "subf" => b.build_float_sub(flt(0), flt(1), "").map_err(err)?.into(),
-            "mulf" => b.build_float_mul(flt(0), flt(1), "").map_err(err)?.into(),
-            "divf" => b.build_float_div(flt(0), flt(1), "").map_err(err)?.into(),
-            "minf" => self.intrinsic("llvm.minimum", &[to], &[x[0], x[1]])?,
-            "maxf" => self.intrinsic("llvm.maximum", &[to], &[x[0], x[1]])?,
-            "absf" => self.intrinsic("llvm.fabs", &[to], &[x[0]])?,
-            "negf" => b.build_float_neg(flt(0), "").map_err(err)?.into(),
-            "sqrtf" => self.intrinsic("llvm.sqrt", &[to], &[x[0]])?,
-            "ceilf" => self.intrinsic("llvm.ceil", &[to], &[x[0]])?,
-            "floorf" => self.intrinsic("llvm.floor", &[to], &[x[0]])?,
-            "truncf" => self.intrinsic("llvm.trunc", &[to], &[x[0]])?,
-            "nearestf" => self.intrinsic("llvm.roundeven", &[to], &[x[0]])?,
-            "fma" => self.intrinsic("llvm.fma", &[to], &[x[0], x[1], x[2]])?,
-            "trunc_sat_s" => self.intrinsic("llvm.fptosi.sat", &[to, x[0].get_type()], &[x[0]])?,
-            "trunc_sat_u" => self.intrinsic("llvm.fptoui.sat", &[to, x[0].get_type()], &[x[0]])?,
-            "convert_s" => b.build_signed_int_to_float(int(0), to.into_float_type(), "").map_err(err)?.into(),
-            "convert_u" => {
-                b.build_unsigned_int_to_float(int(0), to.into_float_type(), "").map_err(err)?.into()
-            }
-            "demote" => b.build_float_trunc(flt(0), self.ll.f32_type(), "").map_err(err)?.into(),
-            "promote" => b.build_float_ext(flt(0), self.ll.f64_type(), "").map_err(err)?.into(),
-            other => return Err(err(format!("the lane op `{other}`"))),
-        };
-        Ok(match name {
-            "addf" | "subf" | "mulf" | "divf" | "sqrtf" | "minf" | "maxf" | "ceilf" | "floorf" | "truncf"
-            | "nearestf" | "demote" | "promote" | "fma" => self.canonical_nan(v)?,
-            _ => v,
-        })
+        self.scalar_op(short, predicate, x, to, Location::Unknown)
     }
 
     /// A SIMD load or store, checked for the bytes it touches.
