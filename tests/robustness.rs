@@ -359,3 +359,30 @@ fn wasm_nested_past_the_limit_is_a_located_error() {
     assert!(err.contains("not supported yet: blocks nested more than 20000 deep"), "{err}");
     assert!(err.contains("<stdin>@0x"), "{err}");
 }
+
+/// Malformed SIMD in a binary: a lane index past the vector, a shuffle index past both
+/// operands, a `v128.const` cut short. Each is a located error (a byte offset), exit 1.
+#[test]
+fn malformed_simd_binaries_give_located_errors() {
+    let wat = "(module (func (export \"f\") (param v128) (result i32) \
+               (i8x16.extract_lane_s 15 (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 31 \
+               (local.get 0) (v128.const i32x4 1 2 3 4)))))";
+    let bytes = wat::parse_str(wat).expect("valid Wasm");
+    let find =
+        |needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle).expect("the instruction");
+    // extract_lane_s is 0xfd 0x15 lane; the shuffle 0xfd 0x0d and 16 lane bytes.
+    let mut bad_lane = bytes.clone();
+    bad_lane[find(&[0xfd, 0x15, 15]) + 2] = 16;
+    let mut bad_shuffle = bytes.clone();
+    bad_shuffle[find(&[0xfd, 0x0d, 0, 1, 2]) + 17] = 32;
+    // v128.const is 0xfd 0x0c and 16 bytes: cut after 5 of them.
+    let cut = bytes[..find(&[0xfd, 0x0c]) + 7].to_vec();
+    for (what, input) in [("lane", bad_lane), ("shuffle", bad_shuffle), ("truncated const", cut)] {
+        let (code, err) = run_binary(&input, &["-", "--input-format=wasm", "--emit=wasm"]);
+        assert_eq!(code, 1, "{what}: {err}");
+        assert!(err.contains("<stdin>@0x"), "{what}: not located: {err}");
+        assert!(!err.contains("panicked"), "{what}: {err}");
+    }
+    let (code, err) = run_binary(&bytes, &["-", "--input-format=wasm", "--emit=wasm"]);
+    assert_eq!(code, 0, "the unmodified module is fine: {err}");
+}
