@@ -307,13 +307,19 @@ impl<'a, 'l> FunctionTranslator<'a, 'l> {
     fn vm_load(&self, ty: BasicTypeEnum<'l>, offset: i32) -> R<BasicValueEnum<'l>> {
         let at = self.b.build_int_add(self.vmctx()?, self.i64(i64::from(offset)), "").map_err(err)?;
         let p = self.ptr(at)?;
-        self.b.build_load(ty, p, "").map_err(err)
+        let v = self.b.build_load(ty, p, "").map_err(err)?;
+        // `vmctx` slots are 8-byte aligned, a v128 global's two slots too (not 16).
+        if let Some(i) = v.as_instruction_value() {
+            let _ = i.set_alignment(8);
+        }
+        Ok(v)
     }
 
     fn vm_store(&self, offset: i32, v: BasicValueEnum<'l>) -> R<()> {
         let at = self.b.build_int_add(self.vmctx()?, self.i64(i64::from(offset)), "").map_err(err)?;
         let p = self.ptr(at)?;
-        self.b.build_store(p, v).map_err(err)?;
+        let store = self.b.build_store(p, v).map_err(err)?;
+        let _ = store.set_alignment(8);
         Ok(())
     }
 

@@ -83,13 +83,18 @@ impl Plan {
                 return Err(refuse(at, "an imported global"));
             }
             if !matches!(g.ty, Type::I32 | Type::I64 | Type::F32 | Type::F64) {
-                return Err(refuse(at, "a global of reference type"));
+                let what = if wasmir_dialects::simd::is_v128(ctx, g.ty) {
+                    "a v128 global"
+                } else {
+                    "a global of reference type"
+                };
+                return Err(refuse(at, what));
             }
             let init = match body.op_regions(g.op).first() {
                 Some(&r) => eval_const_region(ctx, body, r, layout, &globals, &func_ref)?.pop().unwrap_or(0),
                 None => 0,
             };
-            globals.push(init);
+            globals.push(u128::from(init));
         }
         for t in &layout.tables {
             let at = body.op_loc(t.op);
@@ -150,7 +155,7 @@ impl Plan {
                 return Err(refuse(v.loc(), format!("exporting @{target} (only functions and the memory)")));
             }
         }
-        plan.global_inits = globals;
+        plan.global_inits = globals.iter().map(|&g| g as u64).collect();
         Ok(plan)
     }
 }

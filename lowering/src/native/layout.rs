@@ -83,6 +83,8 @@ pub struct Layout {
     pub global_index: FxHashMap<String, usize>,
     pub elem_index: FxHashMap<String, usize>,
     pub data_index: FxHashMap<String, usize>,
+    /// Each global's first 8-byte slot after the tables' (a v128 takes two), and the total.
+    pub global_slots: Vec<usize>,
 }
 
 /// Which imports a layout accepts: running needs every import provided (spectest's are), an
@@ -113,6 +115,7 @@ impl Layout {
             global_index: FxHashMap::default(),
             elem_index: FxHashMap::default(),
             data_index: FxHashMap::default(),
+            global_slots: Vec::new(),
         };
         let mut exports = Vec::new();
         let mut start = None;
@@ -176,9 +179,6 @@ impl Layout {
                 }
                 "global.global" => {
                     let ty = v.attr("type").and_then(|a| ctx.attr_as_type(a)).unwrap_or(Type::NONE);
-                    if wasmir_dialects::simd::is_v128(ctx, ty) {
-                        return Err(unsupported(v.loc(), "a v128 global"));
-                    }
                     layout.globals.push(GlobalInfo { op, name, ty, import });
                 }
                 "refs.elem" => layout.elems.push(SegmentInfo { op, name }),
@@ -203,6 +203,12 @@ impl Layout {
         layout.memory_index = layout.memories.iter().enumerate().map(|(i, m)| (m.name.clone(), i)).collect();
         layout.table_index = layout.tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
         layout.global_index = layout.globals.iter().enumerate().map(|(i, g)| (g.name.clone(), i)).collect();
+        let mut slot = 0;
+        for g in &layout.globals {
+            layout.global_slots.push(slot);
+            slot += if wasmir_dialects::simd::is_v128(ctx, g.ty) { 2 } else { 1 };
+        }
+        layout.global_slots.push(slot);
         layout.elem_index = layout.elems.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
         layout.data_index = layout.datas.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
         for f in &layout.funcs {
@@ -240,12 +246,16 @@ impl Layout {
     }
 
     pub fn global_offset(&self, global: usize) -> i32 {
-        ((FIRST_FREE_SLOT + 2 * self.memories.len() + 2 * self.tables.len() + global) * 8) as i32
+        ((FIRST_FREE_SLOT + 2 * self.memories.len() + 2 * self.tables.len() + self.global_slots[global]) * 8)
+            as i32
     }
 
     /// How many 8-byte slots the `vmctx` block has.
     pub fn vmctx_slots(&self) -> usize {
-        FIRST_FREE_SLOT + 2 * self.memories.len() + 2 * self.tables.len() + self.globals.len()
+        FIRST_FREE_SLOT
+            + 2 * self.memories.len()
+            + 2 * self.tables.len()
+            + self.global_slots.last().copied().unwrap_or(0)
     }
 }
 
@@ -257,28 +267,50 @@ pub fn eval_const_region(
     body: &Body,
     region: Region,
     layout: &Layout,
-    globals: &[u64],
+    globals: &[u128],
     func_ref: &dyn Fn(usize) -> u64,
 ) -> Result<Vec<u64>, Diagnostic> {
+    Ok(eval_const_region_wide(ctx, body, region, layout, globals, func_ref)?
+        .into_iter()
+        .map(|v| v as u64)
+        .collect())
+}
+
+/// [`eval_const_region`] with 128 bits per value, for v128 globals (the other types use the
+/// low 64).
+pub fn eval_const_region_wide(
+    ctx: &Context,
+    body: &Body,
+    region: Region,
+    layout: &Layout,
+    globals: &[u128],
+    func_ref: &dyn Fn(usize) -> u64,
+) -> Result<Vec<u128>, Diagnostic> {
     let Some(&block) = body.region_blocks(region).first() else { return Ok(Vec::new()) };
-    let mut values: FxHashMap<wasmir_ir::Value, u64> = FxHashMap::default();
+    // 128 bits, for v128 constants (the other types use the low 64).
+    let mut values: FxHashMap<wasmir_ir::Value, u128> = FxHashMap::default();
     let mut out = Vec::new();
     for op in body.block_ops(block) {
         let v = OpRef::new(ctx, body, op);
-        let arg = |i: usize| values.get(&body.operands(op)[i]).copied().unwrap_or(0);
-        let narrow = |x: u64| {
-            if body.results(op).first().map(|&r| body.value_type(r)) == Some(Type::I32) {
+        let arg = |i: usize| values.get(&body.operands(op)[i]).copied().unwrap_or(0) as u64;
+        let narrow = |x: u64| -> u128 {
+            u128::from(if body.results(op).first().map(|&r| body.value_type(r)) == Some(Type::I32) {
                 x & 0xFFFF_FFFF
             } else {
                 x
-            }
+            })
         };
-        let value = match v.name() {
+        let value: u128 = match v.name() {
             "arith.constant" => match *ctx.attr_data(v.attr("value").expect("verified")) {
                 wasmir_ir::AttrData::Int { value, .. } => narrow(value as u64),
-                wasmir_ir::AttrData::Float { bits, .. } => bits,
+                wasmir_ir::AttrData::Float { bits, .. } => u128::from(bits),
                 _ => return Err(Diagnostic::error(v.loc(), "unsupported constant")),
             },
+            "simd.const" => v
+                .attr_str("value")
+                .and_then(wasmir_dialects::simd::parse_bytes)
+                .map(u128::from_le_bytes)
+                .ok_or_else(|| Diagnostic::error(v.loc(), "unsupported constant"))?,
             "arith.addi" => narrow(arg(0).wrapping_add(arg(1))),
             "arith.subi" => narrow(arg(0).wrapping_sub(arg(1))),
             "arith.muli" => narrow(arg(0).wrapping_mul(arg(1))),
@@ -296,7 +328,7 @@ pub fn eval_const_region(
                     .func_index
                     .get(f)
                     .ok_or_else(|| Diagnostic::error(v.loc(), "unknown function"))?;
-                func_ref(i)
+                u128::from(func_ref(i))
             }
             "refs.null" => 0,
             "control.yield" => {

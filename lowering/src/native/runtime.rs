@@ -8,6 +8,7 @@
 
 use crate::native::layout::{
     DEPTH_SLOT, FUEL_SLOT, Layout, RUNTIME_SLOT, SPECTEST, TRAP_SLOT, eval_const_region,
+    eval_const_region_wide,
 };
 use wasmir_ir::{Body, Context, Diagnostic, Location};
 
@@ -349,10 +350,10 @@ impl Instance {
         let func_ref = |i: usize| records + 16 * i as u64;
         let mut vmctx = vec![0u64; layout.vmctx_slots()].into_boxed_slice();
         // Globals, in order (an initializer may read earlier globals).
-        let mut globals = vec![0u64; layout.globals.len()];
+        let mut globals = vec![0u128; layout.globals.len()];
         for (i, g) in layout.globals.iter().enumerate() {
             globals[i] = match &g.import {
-                Some((_, field)) => spectest_global(field, g.ty).ok_or_else(|| {
+                Some((_, field)) => spectest_global(field, g.ty).map(u128::from).ok_or_else(|| {
                     Diagnostic::error(
                         body.op_loc(g.op),
                         format!("spectest has no global \"{field}\" of this type"),
@@ -362,10 +363,15 @@ impl Instance {
                     let region = *body.op_regions(g.op).first().ok_or_else(|| {
                         Diagnostic::error(body.op_loc(g.op), "a global without an initializer")
                     })?;
-                    eval_const_region(ctx, body, region, layout, &globals, &func_ref)?.pop().unwrap_or(0)
+                    eval_const_region_wide(ctx, body, region, layout, &globals, &func_ref)?.pop().unwrap_or(0)
                 }
             };
-            vmctx[(layout.global_offset(i) / 8) as usize] = globals[i];
+            // A v128 takes two slots, the low half first.
+            let slot = (layout.global_offset(i) / 8) as usize;
+            vmctx[slot] = globals[i] as u64;
+            if wasmir_dialects::simd::is_v128(ctx, g.ty) {
+                vmctx[slot + 1] = (globals[i] >> 64) as u64;
+            }
         }
         let memories = layout
             .memories
