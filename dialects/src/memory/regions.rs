@@ -370,7 +370,8 @@ pub(crate) const ELEM_LOAD: OpDef = OpDef {
     summary: "Loads an element of a region",
     description: "Checks `index` against the region's length as `memory.check` does, then loads \
 the element (or, with `path = [i, ...]`, the scalar that many record fields or array elements \
-into it). An `i8` or `i16` scalar loads as an `i32`, extended by `sign`. With `unchecked`, the \
+into it). An `i8` or `i16` scalar loads as an `i32`, extended by `sign`; a `v128` element loads \
+whole. With `unchecked`, the \
 check is left out: legal only where a `memory.check` of the same region and index dominates the \
 access (the verifier proves it). `unchecked = \"bce.RULE\"` records instead that bounds-check \
 elimination proved the index in range by that rule (a constant index, a loop counter).",
@@ -379,7 +380,8 @@ elimination proved the index in range by that rule (a constant index, a loop cou
         ValueSpec::one("region", REGION),
         ValueSpec::one("index", TypeConstraint::Exactly(Type::I32)),
     ],
-    results: &[ValueSpec::one("result", TypeConstraint::WasmNum)],
+    // A Wasm number or a v128 (the verifier checks it is the element's).
+    results: &[ValueSpec::one("result", TypeConstraint::Any)],
     attrs: &[PATH, UNCHECKED, AttrSpec::optional("sign", AttrConstraint::Enum(&["s", "u"]))],
     traits: CHECKED,
     syntax: Syntax::Format(&[
@@ -407,7 +409,7 @@ the element's width for `i8` and `i16`) into the element or the scalar `path` se
     operands: &[
         ValueSpec::one("region", REGION),
         ValueSpec::one("index", TypeConstraint::Exactly(Type::I32)),
-        ValueSpec::one("value", TypeConstraint::WasmNum),
+        ValueSpec::one("value", TypeConstraint::Any),
     ],
     attrs: &[PATH, UNCHECKED],
     traits: Traits::MEM_WRITE.union(Traits::MAY_TRAP),
@@ -703,7 +705,9 @@ fn verify_region_op(op: OpRef<'_>, symbols: &dyn SymbolResolver, errors: &mut Ve
                     return;
                 }
             };
-            let Some((wasm_ty, bits)) = scalar_access(scalar) else {
+            // A v128 element is accessed whole, as one vector.
+            let vector = crate::simd::is_v128(ctx, scalar).then_some((scalar, 128));
+            let Some((wasm_ty, bits)) = scalar_access(scalar).or(vector) else {
                 err(format!(
                     "accesses scalars only, and `{}` is not one (select one with `path`)",
                     t(scalar)

@@ -183,8 +183,12 @@ impl FunctionLowering<'_> {
                 let path = memory::path_of(wasmir_ir::OpRef::new(ctx, e.b.body, op)).unwrap_or_default();
                 let (scalar, field_offset) = memory::project(ctx, region.elem, &path)
                     .map_err(|m| Diagnostic::error(loc, format!("'{name}' op {m}")))?;
-                let (value_type, bits) = memory::scalar_access(scalar)
-                    .ok_or_else(|| Diagnostic::error(loc, format!("'{name}' op accesses a non-scalar")))?;
+                let vector = wasmir_dialects::simd::is_v128(ctx, scalar);
+                let (value_type, bits) = match memory::scalar_access(scalar) {
+                    Some(access) => access,
+                    None if vector => (scalar, 128),
+                    None => return Err(Diagnostic::error(loc, format!("'{name}' op accesses a non-scalar"))),
+                };
                 if ctx.dict_get(attrs, "unchecked").is_none() {
                     index_check(&mut e, operands[0], operands[1]);
                 }
@@ -193,6 +197,9 @@ impl FunctionLowering<'_> {
                 if field_offset != 0 {
                     access.push(("offset", ctx.int_attr(i64::from(field_offset), Type::U64)));
                 }
+                // A v128 element (SharedSlice<v128> and the like) is one vector access.
+                let (load, store) =
+                    if vector { ("simd.load", "simd.store") } else { ("memory.load", "memory.store") };
                 if bits < 32 || (bits == 32 && value_type == Type::I64) {
                     access.push(("width", ctx.int_attr(i64::from(bits), Type::U32)));
                 }
@@ -200,9 +207,9 @@ impl FunctionLowering<'_> {
                     if let Some(sign) = ctx.dict_get(attrs, "sign") {
                         access.push(("sign", sign));
                     }
-                    vec![e.b.op1("memory.load", &[address], value_type, &access)]
+                    vec![e.b.op1(load, &[address], value_type, &access)]
                 } else {
-                    e.b.op("memory.store", &[address, operands[2]], &[], &access);
+                    e.b.op(store, &[address, operands[2]], &[], &access);
                     vec![]
                 }
             }
