@@ -311,6 +311,18 @@ fn lowered(wat: &str) -> Vec<u8> {
     wasmir::compile_to_wasm(&ctx, &module, &target).unwrap_or_else(|d| panic!("{wat}: {d:?}"))
 }
 
+/// What the lowered function returned: four `i32`s are a vector, lane 0 first.
+fn from_scalar_vals(results: &[Val], vector: bool) -> Operand {
+    if !vector {
+        return from_val(&results[0]);
+    }
+    let mut bytes = [0u8; 16];
+    for (i, r) in results.iter().enumerate() {
+        semantics::set_lane(&mut bytes, Shape::I32x4, i, u64::from(r.unwrap_i32() as u32));
+    }
+    Operand::Vector(bytes)
+}
+
 /// Wasm values for an operand: a vector is four `i32`s, lane 0 first.
 fn scalar_vals(kind: &str, op: Operand) -> Vec<Val> {
     match op {
@@ -344,15 +356,7 @@ fn the_scalar_fallback_computes_the_lane_semantics_without_simd() {
                 case.operands.iter().zip(&ops).flat_map(|(k, &o)| scalar_vals(k, o)).collect();
             let mut results = vec![Val::I32(0); if vector_result { 4 } else { 1 }];
             f.call(&mut store, &args, &mut results).expect("pure SIMD never traps");
-            let actual = if vector_result {
-                let mut bytes = [0u8; 16];
-                for (i, r) in results.iter().enumerate() {
-                    semantics::set_lane(&mut bytes, Shape::I32x4, i, u64::from(r.unwrap_i32() as u32));
-                }
-                Operand::Vector(bytes)
-            } else {
-                from_val(&results[0])
-            };
+            let actual = from_scalar_vals(&results, vector_result);
             let expected = semantics::eval(&case.program, &ops).expect("evaluates").value;
             let ok = agrees(&case.program, expected, actual, sign_only)
                 || (unfused && agrees(&case.program, unfused_madd(&case.name, &ops), actual, false));
@@ -480,15 +484,7 @@ fn chains_through_the_fallback_agree_with_the_lane_semantics() {
         let vector_result = result == "v128";
         let mut results = vec![Val::I32(0); if vector_result { 4 } else { 1 }];
         f.call(&mut store, &args, &mut results).expect("pure SIMD never traps");
-        let actual = if vector_result {
-            let mut bytes = [0u8; 16];
-            for (i, r) in results.iter().enumerate() {
-                semantics::set_lane(&mut bytes, Shape::I32x4, i, u64::from(r.unwrap_i32() as u32));
-            }
-            Operand::Vector(bytes)
-        } else {
-            from_val(&results[0])
-        };
+        let actual = from_scalar_vals(&results, vector_result);
         let sign_only = second.name.contains(".abs") || second.name.contains(".neg");
         let unfused = second.name.contains("relaxed_madd") || second.name.contains("relaxed_nmadd");
         let ok = agrees(&second.program, expected, actual, sign_only)
