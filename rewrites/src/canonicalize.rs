@@ -30,17 +30,19 @@ pub struct Canonicalize {
 
 impl FunctionPass for Canonicalize {
     fn run(&self, ctx: &Context, func: &mut FunctionUnit<'_>) -> Vec<Diagnostic> {
-        let outcome = canonicalize_body(ctx, func.body, self.max_iterations);
-        if outcome.converged {
-            return Vec::new();
+        let mut remarks = Vec::new();
+        let explain = ctx.explain_rewrites().then_some(&mut remarks);
+        let outcome = canonicalize_explained(ctx, func.body, self.max_iterations, explain);
+        if !outcome.converged {
+            remarks.push(Diagnostic::warning(
+                func.loc,
+                format!(
+                    "canonicalize did not reach a fixpoint in @{} within {} iterations (max-iterations)",
+                    func.name, self.max_iterations
+                ),
+            ));
         }
-        vec![Diagnostic::warning(
-            func.loc,
-            format!(
-                "canonicalize did not reach a fixpoint in @{} within {} iterations (max-iterations)",
-                func.name, self.max_iterations
-            ),
-        )]
+        remarks
     }
 }
 
@@ -56,9 +58,20 @@ pub struct CanonicalizeOutcome {
 /// Canonicalizes every op of `body` (not its child bodies), sweeping until a sweep changes
 /// nothing or `max_iterations` sweeps have all changed something.
 pub fn canonicalize_body(ctx: &Context, body: &mut Body, max_iterations: u32) -> CanonicalizeOutcome {
+    canonicalize_explained(ctx, body, max_iterations, None)
+}
+
+/// [`canonicalize_body`], with a remark per applied fold or pattern (its rule name, identity
+/// and citations, at the rewritten op) when `remarks` is given (`--explain-rewrites`).
+fn canonicalize_explained(
+    ctx: &Context,
+    body: &mut Body,
+    max_iterations: u32,
+    mut remarks: Option<&mut Vec<Diagnostic>>,
+) -> CanonicalizeOutcome {
     let mut changes = 0;
     for _ in 0..max_iterations.max(1) {
-        let made = sweep(ctx, body);
+        let made = sweep(ctx, body, remarks.as_deref_mut());
         if made == 0 {
             return CanonicalizeOutcome { changes, converged: true };
         }
@@ -67,7 +80,7 @@ pub fn canonicalize_body(ctx: &Context, body: &mut Body, max_iterations: u32) ->
     CanonicalizeOutcome { changes, converged: false }
 }
 
-fn sweep(ctx: &Context, body: &mut Body) -> usize {
+fn sweep(ctx: &Context, body: &mut Body, mut remarks: Option<&mut Vec<Diagnostic>>) -> usize {
     let mut changes = 0;
     // Users come after definitions in pre-order, so walking backwards erases whole dead
     // chains in one sweep; folding order does not matter for the fixpoint.
@@ -95,17 +108,42 @@ fn sweep(ctx: &Context, body: &mut Body) -> usize {
             let constants: SmallVec<[Option<Attr>; 3]> =
                 body.operands(op).iter().map(|&v| constant_of(ctx, body, v)).collect();
             let folded = fold(&FoldInput { op: OpRef::new(ctx, body, op), constants: &constants });
+            let loc = body.op_loc(op);
             if let Some(folded) = folded
                 && apply_fold(ctx, body, op, &folded)
             {
                 changes += 1;
+                if let Some(remarks) = remarks.as_deref_mut() {
+                    let dialect = ctx.registry().dialect(def.dialect());
+                    let citations = dialect.map_or(&[][..], |d| d.fold_citations).join(", ");
+                    remarks.push(Diagnostic::remark(
+                        loc,
+                        format!(
+                            "{}.fold: constant folding with the dialect's exact semantics [{citations}]",
+                            def.dialect()
+                        ),
+                    ));
+                }
                 continue;
             }
         }
         for pattern in def.patterns {
+            let loc = body.op_loc(op);
             let mut rw = Rewriter::new(ctx, body);
             if (pattern.apply)(&mut rw, op) {
                 changes += rw.changes().max(1);
+                if let Some(remarks) = remarks.as_deref_mut() {
+                    remarks.push(Diagnostic::remark(
+                        loc,
+                        format!(
+                            "{}.{}: {} [{}]",
+                            def.dialect(),
+                            pattern.name,
+                            pattern.identity,
+                            pattern.citations.join(", ")
+                        ),
+                    ));
+                }
                 break;
             }
         }
