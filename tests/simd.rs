@@ -3,6 +3,9 @@
 //! `simd/semantics.rs` what wasmtime computes (relaxed SIMD in wasmtime's deterministic mode),
 //! and, after `lower-simd`, runs on a wasmtime without SIMD to the same result.
 
+mod common;
+
+use common::Rng;
 use wasmir_dialects::simd::semantics::{self, Operand, Program, Shape};
 use wasmir_dialects::simd::{FAMILIES, Family, Sig};
 use wasmtime::{Config, Engine, Instance, Module, Store, Val};
@@ -14,21 +17,6 @@ const NATIVE: &[wasmir::run::Backend] = if cfg!(feature = "llvm") {
 } else {
     &[wasmir::run::Backend::Wasmtime, wasmir::run::Backend::Cranelift]
 };
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
 
 /// Lane values worth trying at `shape`, as bits.
 fn edges(shape: Shape) -> Vec<u64> {
@@ -91,7 +79,7 @@ fn vector(rng: &mut Rng) -> [u8; 16] {
     let mut out = [0u8; 16];
     let edges = edges(shape);
     for i in 0..shape.lanes() {
-        let v = if rng.next() % 3 == 0 { rng.next() } else { rng.pick(&edges) };
+        let v = if rng.below(3) == 0 { rng.next() } else { rng.pick(&edges) };
         semantics::set_lane(&mut out, shape, i, v);
     }
     out
@@ -150,7 +138,7 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
                     (None, Some([4, 5, 6, 7, 0, 1, 2, 3, 28, 29, 30, 31, 16, 17, 18, 19])),
                     (None, Some([8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23])),
                     (None, Some([2, 3, 0, 1, 18, 19, 6, 7, 8, 9, 30, 31, 12, 13, 14, 15])),
-                    (None, Some(std::array::from_fn(|_| (rng.next() % 32) as u8))),
+                    (None, Some(std::array::from_fn(|_| (rng.below(32)) as u8))),
                 ],
                 _ => vec![(None, None)],
             };
@@ -214,7 +202,7 @@ fn inputs(rng: &mut Rng, case: &Case) -> Vec<Operand> {
         .iter()
         .map(|k| match *k {
             "v128" => Operand::Vector(vector(rng)),
-            "i32" => Operand::Scalar(if rng.next() % 2 == 0 {
+            "i32" => Operand::Scalar(if rng.below(2) == 0 {
                 rng.next() & 0xFFFF_FFFF
             } else {
                 rng.pick(&[0, 1, 7, 8, 9, 15, 16, 31, 32, 33, 63, 64, 0xFFFF_FFFF])
@@ -416,13 +404,13 @@ fn chains_through_the_fallback_agree_with_the_lane_semantics() {
         consumers.iter().copied().filter(|c| matches!(c.program, Program::Scalar(_))).collect();
     let mut failures = Vec::new();
     for round in 0..700 {
-        let first = producers[(rng.next() % producers.len() as u64) as usize];
+        let first = producers[(rng.below(producers.len() as u64)) as usize];
         if first.name.contains("madd") {
             continue; // fused in the semantics, rounded twice by the fallback
         }
         // A third of the chains end in a reduction or a lane read.
         let pool = if round % 3 == 0 { &tests } else { &consumers };
-        let second = pool[(rng.next() % pool.len() as u64) as usize];
+        let second = pool[(rng.below(pool.len() as u64)) as usize];
         // A quarter start from constants, which the fallback folds.
         let constant_start = round % 4 == 0;
         let first_inputs = inputs(&mut rng, first);
@@ -507,18 +495,18 @@ fn chains_through_the_fallback_agree_with_the_lane_semantics() {
 /// ops with themselves, zeros and ones; over two vector parameters and an i32.
 fn rule_program(rng: &mut Rng) -> String {
     fn vector(rng: &mut Rng, depth: u32) -> String {
-        let leaf = |rng: &mut Rng| match rng.next() % 5 {
-            0 | 1 => format!("(local.get {})", rng.next() % 2),
+        let leaf = |rng: &mut Rng| match rng.below(5) {
+            0 | 1 => format!("(local.get {})", rng.below(2)),
             2 => "(v128.const i32x4 0 0 0 0)".to_string(),
             3 => "(v128.const i32x4 -1 -1 -1 -1)".to_string(),
             _ => format!("(v128.const i32x4 {} {} 7 -9)", rng.next() as i32, rng.next() as i32),
         };
-        if depth == 0 || rng.next() % 6 == 0 {
+        if depth == 0 || rng.below(6) == 0 {
             return leaf(rng);
         }
         let d = depth - 1;
         let shapes = ["i8x16", "i16x8", "i32x4", "i64x2"];
-        let shape = shapes[(rng.next() % 4) as usize];
+        let shape = shapes[(rng.below(4)) as usize];
         let lanes: u64 = match shape {
             "i8x16" => 16,
             "i16x8" => 8,
@@ -526,29 +514,29 @@ fn rule_program(rng: &mut Rng) -> String {
             _ => 2,
         };
         let scalar = |rng: &mut Rng, shape: &str| {
-            let x = if rng.next() % 2 == 0 {
+            let x = if rng.below(2) == 0 {
                 "(local.get 2)".to_string()
             } else {
                 format!("(i32.const {})", rng.next() as i32)
             };
             if shape == "i64x2" { format!("(i64.extend_i32_s {x})") } else { x }
         };
-        match rng.next() % 9 {
+        match rng.below(9) {
             0 => format!("({shape}.splat {})", scalar(rng, shape)),
             1 => {
                 // A lane of a splat or of a replaced lane, splatted back.
-                let k = rng.next() % lanes;
-                let source = if rng.next() % 2 == 0 {
+                let k = rng.below(lanes);
+                let source = if rng.below(2) == 0 {
                     format!("({shape}.splat {})", scalar(rng, shape))
                 } else {
                     format!(
                         "({shape}.replace_lane {} {} {})",
-                        rng.next() % lanes,
+                        rng.below(lanes),
                         vector(rng, d),
                         scalar(rng, shape)
                     )
                 };
-                let read = match (shape, rng.next() % 2) {
+                let read = match (shape, rng.below(2)) {
                     ("i8x16" | "i16x8", 0) => "extract_lane_s",
                     ("i8x16" | "i16x8", _) => "extract_lane_u",
                     _ => "extract_lane",
@@ -557,32 +545,32 @@ fn rule_program(rng: &mut Rng) -> String {
             }
             2 | 3 => {
                 // Shuffles: random, identities, lane repeats, and of a shuffle of the parameters.
-                let m: Vec<u64> = match rng.next() % 4 {
+                let m: Vec<u64> = match rng.below(4) {
                     0 => {
-                        let half = 16 * (rng.next() % 2);
+                        let half = 16 * (rng.below(2));
                         (0..16).map(|i| i + half).collect()
                     }
                     1 => {
-                        let w = [1u64, 2, 4, 8][(rng.next() % 4) as usize];
-                        let first = (rng.next() % (32 / w)) * w;
+                        let w = [1u64, 2, 4, 8][(rng.below(4)) as usize];
+                        let first = (rng.below(32 / w)) * w;
                         (0..16).map(|i| first + i % w).collect()
                     }
-                    _ => (0..16).map(|_| rng.next() % 32).collect(),
+                    _ => (0..16).map(|_| rng.below(32)).collect(),
                 };
                 let m: String = m.iter().map(|x| format!(" {x}")).collect();
-                let inner: String = (0..16).map(|_| format!(" {}", rng.next() % 32)).collect();
-                match rng.next() % 3 {
+                let inner: String = (0..16).map(|_| format!(" {}", rng.below(32))).collect();
+                match rng.below(3) {
                     0 => format!(
                         "(i8x16.shuffle{m} (i8x16.shuffle{inner} (local.get 0) (local.get 1)) (local.get {}))",
-                        rng.next() % 2
+                        rng.below(2)
                     ),
                     _ => format!("(i8x16.shuffle{m} {} {})", vector(rng, d), vector(rng, d)),
                 }
             }
             4 | 5 => {
-                let op = ["v128.and", "v128.or", "v128.xor", "v128.andnot"][(rng.next() % 4) as usize];
+                let op = ["v128.and", "v128.or", "v128.xor", "v128.andnot"][(rng.below(4)) as usize];
                 let a = vector(rng, d);
-                let b = if rng.next() % 3 == 0 { a.clone() } else { vector(rng, d) };
+                let b = if rng.below(3) == 0 { a.clone() } else { vector(rng, d) };
                 // `a` twice is the same value only for a parameter; either way the rule sees it.
                 format!("({op} {a} {b})")
             }

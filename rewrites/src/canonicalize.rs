@@ -97,6 +97,8 @@ fn sweep(ctx: &Context, body: &mut Body, mut remarks: Option<&mut Vec<Diagnostic
         if def.has(Traits::CONSTANT_LIKE) {
             continue;
         }
+        // Where a remark goes, read before a rewrite erases the op.
+        let loc = body.op_loc(op);
         if def.has(Traits::COMMUTATIVE) && body.operands(op).len() == 2 {
             let (a, b) = (body.operands(op)[0], body.operands(op)[1]);
             if constant_of(ctx, body, a).is_some() && constant_of(ctx, body, b).is_none() {
@@ -108,7 +110,6 @@ fn sweep(ctx: &Context, body: &mut Body, mut remarks: Option<&mut Vec<Diagnostic
             let constants: SmallVec<[Option<Attr>; 3]> =
                 body.operands(op).iter().map(|&v| constant_of(ctx, body, v)).collect();
             let folded = fold(&FoldInput { op: OpRef::new(ctx, body, op), constants: &constants });
-            let loc = body.op_loc(op);
             if let Some(folded) = folded
                 && apply_fold(ctx, body, op, &folded)
             {
@@ -118,17 +119,13 @@ fn sweep(ctx: &Context, body: &mut Body, mut remarks: Option<&mut Vec<Diagnostic
                     let citations = dialect.map_or(&[][..], |d| d.fold_citations).join(", ");
                     remarks.push(Diagnostic::remark(
                         loc,
-                        format!(
-                            "{}.fold: constant folding with the dialect's exact semantics [{citations}]",
-                            def.dialect()
-                        ),
+                        format!("{}.fold: {} [{citations}]", def.dialect(), crate::rules::FOLD_IDENTITY),
                     ));
                 }
                 continue;
             }
         }
         for pattern in def.patterns {
-            let loc = body.op_loc(op);
             let mut rw = Rewriter::new(ctx, body);
             if (pattern.apply)(&mut rw, op) {
                 changes += rw.changes().max(1);

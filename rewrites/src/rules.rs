@@ -4,6 +4,9 @@
 use wasmir_ir::Context;
 use wasmir_ir::registry::RewriteRule;
 
+/// What every dialect's folder does, as `--list-rewrites` and `--explain-rewrites` say it.
+pub(crate) const FOLD_IDENTITY: &str = "constant folding with the dialect's exact semantics";
+
 /// The rules of the registered dialects (their folders and canonicalization patterns) and of
 /// the rewrite passes, in a stable order.
 pub fn registered_rules(ctx: &Context) -> Vec<RewriteRule> {
@@ -12,7 +15,7 @@ pub fn registered_rules(ctx: &Context) -> Vec<RewriteRule> {
         if dialect.ops.iter().any(|op| op.fold.is_some()) {
             rules.push(RewriteRule {
                 name: format!("{}.fold", dialect.name),
-                identity: "constant folding with the dialect's exact semantics",
+                identity: FOLD_IDENTITY,
                 citations: dialect.fold_citations,
             });
         }

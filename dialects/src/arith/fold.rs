@@ -31,7 +31,7 @@ fn width(ty: Type) -> u8 {
 }
 
 /// The bits of a numeric constant: integers masked to their width, floats as IEEE bits.
-fn bits(ctx: &Context, a: Attr) -> Option<(u64, Type)> {
+pub fn constant_bits(ctx: &Context, a: Attr) -> Option<(u64, Type)> {
     match *ctx.attr_data(a) {
         AttrData::Int { value, ty } => Some((value as u64 & semantics::mask(width(ty)), ty)),
         AttrData::Float { bits, ty } => Some((bits, ty)),
@@ -39,7 +39,8 @@ fn bits(ctx: &Context, a: Attr) -> Option<(u64, Type)> {
     }
 }
 
-fn make(ctx: &Context, bits: u64, ty: Type) -> Attr {
+/// The constant attribute of type `ty` with these bits (the inverse of [`constant_bits`]).
+pub fn constant_attr(ctx: &Context, bits: u64, ty: Type) -> Attr {
     match ty {
         Type::F32 | Type::F64 => ctx.intern_attr(AttrData::Float { bits, ty }),
         _ => ctx.int_attr(bits as i64, ty),
@@ -56,7 +57,7 @@ pub fn fold(input: &FoldInput<'_>) -> Option<SmallVec<[Folded; 1]>> {
     let ctx = op.ctx;
     let short = op.name().strip_prefix("arith.")?;
     let consts: Vec<Option<(u64, Type)>> =
-        input.constants.iter().map(|c| c.and_then(|a| bits(ctx, a))).collect();
+        input.constants.iter().map(|c| c.and_then(|a| constant_bits(ctx, a))).collect();
     let result_ty = op.results().first().map(|&r| op.value_type(r))?;
     match short {
         "constant" => None,
@@ -96,7 +97,7 @@ pub fn fold(input: &FoldInput<'_>) -> Option<SmallVec<[Folded; 1]>> {
                     semantics::int_unary(short, width(from), a)?
                 };
             float_result_ok(short, result_ty, r)?;
-            one(Folded::Const(make(ctx, r, result_ty)))
+            one(Folded::Const(constant_attr(ctx, r, result_ty)))
         }
         _ => None,
     }
@@ -128,7 +129,7 @@ fn fold_binary(
             semantics::int_binary(short, width(ty), a, b)?
         };
         float_result_ok(short, ty, r)?;
-        return one(Folded::Const(make(ctx, r, ty)));
+        return one(Folded::Const(constant_attr(ctx, r, ty)));
     }
     if is_float {
         // Float identities such as x * 1.0 = x do not hold bit-exactly for signaling NaNs.
@@ -201,12 +202,12 @@ pub fn verify_conversion(op: OpRef<'_>, _: &dyn SymbolResolver, errors: &mut Vec
 }
 
 fn constant_of(rw: &Rewriter<'_>, v: Value) -> Option<(u64, Type)> {
-    constant_value(rw.ctx(), rw.body(), v).and_then(|a| bits(rw.ctx(), a))
+    constant_value(rw.ctx(), rw.body(), v).and_then(|a| constant_bits(rw.ctx(), a))
 }
 
 fn new_constant(rw: &mut Rewriter<'_>, before: Op, bits_value: u64, ty: Type) -> Value {
     rw.set_insertion_before(before);
-    let attr = make(rw.ctx(), bits_value, ty);
+    let attr = constant_attr(rw.ctx(), bits_value, ty);
     rw.note_change();
     rw.builder.op1("arith.constant", &[], ty, &[("value", attr)])
 }

@@ -10,7 +10,7 @@ use wasmir_ir::registry::{
 };
 use wasmir_ir::{Attr, Builder, Location, OpDef, Traits, Type, Value};
 
-pub use fold::constant_value;
+pub use fold::{constant_attr, constant_bits, constant_value};
 
 /// The `arith` dialect.
 pub static DIALECT: DialectDef = DialectDef {

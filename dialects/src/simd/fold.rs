@@ -6,9 +6,10 @@
 
 use super::semantics::{self, Operand, Shape};
 use super::{Sig, family, format_bytes, parse_bytes, v128};
+use crate::arith::{constant_attr, constant_bits};
 use wasmir_ir::registry::{FoldInput, Folded, Pattern};
 use wasmir_ir::{
-    Attr, AttrData, Body, Builder, Context, Location, Op, OpRef, Rewriter, SmallVec, Type, Value, smallvec,
+    Attr, Body, Builder, Context, Location, Op, OpRef, Rewriter, SmallVec, Type, Value, smallvec,
 };
 
 /// The bytes of a vector defined by `simd.const`.
@@ -21,25 +22,6 @@ pub fn vector_constant(ctx: &Context, body: &Body, v: Value) -> Option<[u8; 16]>
 /// The op defining `v` and its name.
 fn producer<'b>(ctx: &'b Context, body: &'b Body, v: Value) -> Option<OpRef<'b>> {
     body.defining_op(v).map(|op| OpRef::new(ctx, body, op))
-}
-
-fn scalar_bits(ctx: &Context, a: Attr) -> Option<u64> {
-    match *ctx.attr_data(a) {
-        AttrData::Int { value, ty } => {
-            Some(if ty == Type::I64 { value as u64 } else { u64::from(value as u32) })
-        }
-        AttrData::Float { bits, .. } => Some(bits),
-        _ => None,
-    }
-}
-
-/// A scalar constant attribute of type `ty` with `bits`.
-fn scalar_attr(ctx: &Context, bits: u64, ty: Type) -> Attr {
-    match ty {
-        Type::F32 | Type::F64 => ctx.intern_attr(AttrData::Float { bits, ty }),
-        Type::I64 => ctx.int_attr(bits as i64, ty),
-        _ => ctx.int_attr(i64::from(bits as u32 as i32), ty),
-    }
 }
 
 /// The folder of every pure, strict SIMD op: all-constant operands give a constant.
@@ -55,7 +37,7 @@ pub fn fold(input: &FoldInput<'_>) -> Option<SmallVec<[Folded; 1]>> {
         .iter()
         .zip(input.constants)
         .map(|(&v, c)| match c {
-            Some(a) => scalar_bits(ctx, *a).map(Operand::Scalar),
+            Some(a) => constant_bits(ctx, *a).map(|(bits, _)| Operand::Scalar(bits)),
             None => vector_constant(ctx, op.body, v).map(Operand::Vector),
         })
         .collect::<Option<_>>()?;
@@ -70,7 +52,7 @@ pub fn fold(input: &FoldInput<'_>) -> Option<SmallVec<[Folded; 1]>> {
     let result_ty = op.value_type(op.result(0));
     let attr = match evaluated.value {
         Operand::Vector(bytes) => ctx.string_attr(&format_bytes(&bytes)),
-        Operand::Scalar(bits) => scalar_attr(ctx, bits, result_ty),
+        Operand::Scalar(bits) => constant_attr(ctx, bits, result_ty),
     };
     Some(smallvec![Folded::Const(attr)])
 }

@@ -579,7 +579,8 @@ fn shuffle_program(indices: &[u8; 16]) -> Program {
     for shape in [Shape::I64x2, Shape::I32x4, Shape::I16x8] {
         let k = (shape.lane_bits() / 8) as usize;
         let whole = indices.chunks(k).all(|c| {
-            c[0] as usize % k == 0 && c.iter().enumerate().all(|(j, &x)| x as usize == c[0] as usize + j)
+            (c[0] as usize).is_multiple_of(k)
+                && c.iter().enumerate().all(|(j, &x)| x as usize == c[0] as usize + j)
         });
         if whole {
             let lanes = indices
@@ -595,7 +596,7 @@ fn shuffle_program(indices: &[u8; 16]) -> Program {
     }
     Program::Vector(
         Shape::I8x16,
-        indices.iter().map(|&x| lane((x / 16) as u8, Shape::I8x16, (x % 16) as usize, Ext::Raw)).collect(),
+        indices.iter().map(|&x| lane(x / 16, Shape::I8x16, (x % 16) as usize, Ext::Raw)).collect(),
     )
 }
 
@@ -697,21 +698,19 @@ fn eval_expr(e: &Expr, operands: &[Operand], open_nan: &mut bool) -> Option<u64>
                 if vals[0] as u32 != 0 { vals[1] } else { vals[2] }
             } else if *name == "fma" {
                 fused_multiply_add(*ty, vals[0], vals[1], vals[2])
-            } else if let Some(r) = match vals.len() {
-                2 if is_float(*ty) => scalar::float_binary(name, *ty == Type::F32, vals[0], vals[1]),
-                2 => scalar::int_binary(name, width(*ty), vals[0], vals[1]),
-                1 if arg_ty != *ty
-                    || matches!(*name, "trunc_sat_s" | "trunc_sat_u" | "convert_s" | "convert_u") =>
-                {
-                    scalar::convert(name, num(arg_ty), num(*ty), vals[0])
-                }
-                1 if is_float(*ty) => scalar::float_unary(name, is_f32, vals[0]),
-                1 => scalar::int_unary(name, w, vals[0]),
-                _ => None,
-            } {
-                r
             } else {
-                return None;
+                match vals.len() {
+                    2 if is_float(*ty) => scalar::float_binary(name, *ty == Type::F32, vals[0], vals[1]),
+                    2 => scalar::int_binary(name, width(*ty), vals[0], vals[1]),
+                    1 if arg_ty != *ty
+                        || matches!(*name, "trunc_sat_s" | "trunc_sat_u" | "convert_s" | "convert_u") =>
+                    {
+                        scalar::convert(name, num(arg_ty), num(*ty), vals[0])
+                    }
+                    1 if is_float(*ty) => scalar::float_unary(name, is_f32, vals[0]),
+                    1 => scalar::int_unary(name, w, vals[0]),
+                    _ => None,
+                }?
             };
             if is_float(*ty) && !scalar::is_bit_exact(name) && is_nan(*ty, r) {
                 *open_nan = true;

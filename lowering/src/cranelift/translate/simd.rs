@@ -111,7 +111,7 @@ impl<M: Module> FunctionTranslator<'_, '_, M> {
                 self.b.ins().splat(ty, x)
             }
             (Sig::ExtractLane, _) => {
-                let s = shape.ok_or_else(|| unsupported(loc, "a lane read without a shape"))?;
+                shape.ok_or_else(|| unsupported(loc, "a lane read without a shape"))?;
                 let v = a(self, 0, ty);
                 let x = self.b.ins().extractlane(v, lane);
                 let x = match name {
@@ -119,7 +119,6 @@ impl<M: Module> FunctionTranslator<'_, '_, M> {
                     "extract_lane_u" => self.b.ins().uextend(I32, x),
                     _ => x,
                 };
-                let _ = s;
                 self.set_results(op, &[x]);
                 return Ok(());
             }

@@ -4,7 +4,7 @@
 //! scalar code, or folded when every operand is a constant.
 
 use wasmir_dialects::simd::semantics::{self, Expr, Ext, Operand, Program, Shape};
-use wasmir_ir::{AttrData, Block, Body, Builder, Context, Diagnostic, FxHashMap, SmallVec, Type, Value};
+use wasmir_ir::{Block, Body, Builder, Context, Diagnostic, FxHashMap, FxHashSet, SmallVec, Type, Value};
 
 /// What an old value became.
 #[derive(Copy, Clone, Debug)]
@@ -88,7 +88,7 @@ pub(super) struct Lowerer<'a> {
     pub new: Body,
     pub v128: Type,
     /// The v128 globals, split into four `i32` globals each.
-    pub globals: &'a FxHashMap<String, ()>,
+    pub globals: &'a FxHashSet<String>,
     pub values: FxHashMap<Value, Mapped>,
     pub vectors: Vec<Vector>,
     made: FxHashMap<Made, SmallVec<[Value; 16]>>,
@@ -109,7 +109,7 @@ pub(super) struct Lowerer<'a> {
 }
 
 impl<'a> Lowerer<'a> {
-    pub fn new(ctx: &'a Context, old: &'a Body, v128: Type, globals: &'a FxHashMap<String, ()>) -> Self {
+    pub fn new(ctx: &'a Context, old: &'a Body, v128: Type, globals: &'a FxHashSet<String>) -> Self {
         Self {
             ctx,
             old,
@@ -237,7 +237,7 @@ impl<'a> Lowerer<'a> {
             return lanes.iter().map(|&l| self.unary("reinterpret", l, to.scalar())).collect();
         }
         if to == Shape::I32x4 {
-            return self.to_words(from, lanes);
+            return self.join_words(from, lanes);
         }
         let words = self.lanes(id, Shape::I32x4);
         match to {
@@ -281,7 +281,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Lanes at `from` as four 32-bit words.
-    fn to_words(&mut self, from: Shape, lanes: &[Value]) -> SmallVec<[Value; 16]> {
+    fn join_words(&mut self, from: Shape, lanes: &[Value]) -> SmallVec<[Value; 16]> {
         match from {
             Shape::I8x16 | Shape::I16x8 => {
                 let per = (32 / from.lane_bits()) as usize;
@@ -390,12 +390,7 @@ impl<'a> Lowerer<'a> {
         if let Some(v) = self.made.get(&key) {
             return v[0];
         }
-        let ctx = self.ctx;
-        let attr = match ty {
-            Type::F32 | Type::F64 => ctx.intern_attr(AttrData::Float { bits, ty }),
-            Type::I64 => ctx.int_attr(bits as i64, ty),
-            _ => ctx.int_attr(i64::from(bits as u32 as i32), ty),
-        };
+        let attr = wasmir_dialects::arith::constant_attr(self.ctx, bits, ty);
         let v = self.b().op1("arith.constant", &[], ty, &[("value", attr)]);
         if ty == Type::I32 {
             self.know(v, known::of_constant(bits as u32 as i32));

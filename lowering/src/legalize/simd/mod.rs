@@ -12,7 +12,9 @@ use super::{convert_types, functions};
 use lanes::Lowerer;
 use wasmir_dialects::simd;
 use wasmir_dialects::simd::semantics::{self, Shape};
-use wasmir_ir::{Builder, Context, Diagnostic, FxHashMap, Module, NewOp, Op, OpRef, Type, TypeData};
+use wasmir_ir::{
+    Builder, Context, Diagnostic, FxHashMap, FxHashSet, Module, NewOp, Op, OpRef, Type, TypeData,
+};
 
 /// Rewrites every SIMD op and v128 value of `module` into scalar code when `target` lacks
 /// SIMD; leaves the module alone otherwise.
@@ -116,6 +118,15 @@ fn expand_function_type(ctx: &Context, ty: Type, v128: Type) -> Option<Type> {
     Some(ctx.function_type(&expand(inputs), &expand(results)))
 }
 
+/// A v128 global to split: its op, its name, and its initializer's bytes or the v128 global
+/// it copies.
+struct Split {
+    op: Op,
+    name: String,
+    constant: Option<[u8; 16]>,
+    source: Option<String>,
+}
+
 /// The `i32` globals a v128 global becomes, lane 0 first: `@g.lane0` ... `@g.lane3`.
 fn lane_global(name: &str, lane: usize) -> String {
     format!("{name}.lane{lane}")
@@ -130,7 +141,7 @@ fn split_globals(
     v128: Type,
     target: &Target,
     errors: &mut Vec<Diagnostic>,
-) -> FxHashMap<String, ()> {
+) -> FxHashSet<String> {
     let body = module.body();
     let block = module.block();
     let exported: FxHashMap<String, Op> = body
@@ -141,8 +152,8 @@ fn split_globals(
             Some((target.to_string(), op))
         })
         .collect();
-    let mut globals = FxHashMap::default();
-    let mut splits: Vec<(Op, String, Option<[u8; 16]>, Option<String>)> = Vec::new();
+    let mut globals = FxHashSet::default();
+    let mut splits: Vec<Split> = Vec::new();
     for op in body.block_ops(block) {
         let view = OpRef::new(ctx, body, op);
         if view.name() != "global.global" || view.attr("type").and_then(|a| ctx.attr_as_type(a)) != Some(v128)
@@ -180,11 +191,11 @@ fn split_globals(
             )));
             continue;
         }
-        globals.insert(name.clone(), ());
-        splits.push((op, name, constant, source));
+        globals.insert(name.clone());
+        splits.push(Split { op, name, constant, source });
     }
     let body = module.body_mut();
-    for (op, name, constant, source) in splits {
+    for Split { op, name, constant, source } in splits {
         let view = OpRef::new(ctx, body, op);
         let mutable = view.attr("mutable");
         let visibility = view.attr("sym_visibility");

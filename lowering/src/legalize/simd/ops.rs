@@ -83,7 +83,7 @@ impl Lowerer<'_> {
             return self.simd_op(view, family);
         }
         let global =
-            view.attr("global").and_then(|a| ctx.attr_as_symbol(a)).filter(|g| self.globals.contains_key(*g));
+            view.attr("global").and_then(|a| ctx.attr_as_symbol(a)).filter(|g| self.globals.contains(*g));
         match (name, global) {
             ("global.get", Some(g)) => {
                 let lanes = (0..4)

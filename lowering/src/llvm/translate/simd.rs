@@ -21,7 +21,7 @@ enum Arg<'l> {
 
 impl<'l> FunctionTranslator<'_, 'l> {
     /// `<16 x i8>`, the type of every v128 value.
-    pub(super) fn v128_type(&self) -> VectorType<'l> {
+    fn v128_type(&self) -> VectorType<'l> {
         self.ll.i8_type().vec_type(16)
     }
 
